@@ -1,0 +1,1 @@
+"""certificates: issue, render, verify and revoke signed Open Badges 3.0 credentials."""

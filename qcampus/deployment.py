@@ -1,0 +1,151 @@
+"""Create or upgrade a deployment directory (``qcampus init``).
+
+The directory holds the settings file, the databases, one nbgrader course
+directory per track, the nbgrader exchange, the signing keys and the logs.
+``init`` is idempotent: it creates what is missing, validates what exists and
+never overwrites or deletes anything a previous run or a learner wrote. Other
+packages add their own steps (keys, migrations) through the ``qcampus.init``
+entry-point group: each entry point is a callable taking the
+:class:`~qcampus.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import click
+
+from qcampus import DEPLOYMENT_VERSION, settings as settings_mod
+from qcampus.errors import DeploymentError
+from qcampus.settings import Settings
+
+INIT_HOOKS = "qcampus.init"
+
+# (path relative to home, mode). The home and the exchange are traversable by
+# every learner; secrets and logs are for root alone.
+_DIRECTORIES: tuple[tuple[str, int], ...] = (
+    (".", 0o755),
+    ("courses", 0o755),
+    ("hub", 0o700),
+    ("logs", 0o700),
+    ("secrets", 0o700),
+)
+
+
+@dataclass
+class InitReport:
+    """What one ``init`` run created; empty lists mean nothing changed."""
+
+    created: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+
+    def note(self, path: Path, created: bool) -> None:
+        (self.created if created else self.kept).append(path)
+
+
+def check_version(values: dict) -> None:
+    """Refuse a deployment written by a newer qcampus."""
+    version = values["deployment"]["version"]
+    if version > DEPLOYMENT_VERSION:
+        raise DeploymentError(
+            f"This deployment was written by a newer qcampus (layout version {version}; this "
+            f"qcampus understands up to {DEPLOYMENT_VERSION}). Upgrade qcampus, or point "
+            f"QCAMPUS_HOME at another directory. Nothing was changed."
+        )
+
+
+def tracks(source: Path) -> list[str]:
+    """Return the track names found in a courses source directory, sorted."""
+    if not source.is_dir():
+        return []
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and (p / "track.yaml").is_file())
+
+
+def _ensure_dir(path: Path, mode: int, report: InitReport) -> None:
+    created = not path.exists()
+    if path.exists() and not path.is_dir():
+        raise DeploymentError(f"{path} exists but is not a directory. Move it away and run init again.")
+    path.mkdir(parents=True, exist_ok=True)
+    # mkdir honours the umask; the mode is part of the security model, so set it.
+    os.chmod(path, mode)
+    report.note(path, created)
+
+
+def _ensure_file(path: Path, text: str, mode: int, report: InitReport) -> None:
+    if path.exists():
+        report.note(path, False)
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    report.note(path, True)
+
+
+def nbgrader_course_config(course_id: str, exchange: Path) -> str:
+    """Return the ``nbgrader_config.py`` of one course directory."""
+    return (
+        "# Written by `qcampus init`; edit freely, init never overwrites it.\n"
+        "c = get_config()  # noqa: F821\n"
+        f"c.CourseDirectory.course_id = {course_id!r}\n"
+        f"c.Exchange.root = {str(exchange)!r}\n"
+    )
+
+
+def run_hooks(settings: Settings, hooks: Iterable[Callable[[Settings], None]] | None = None) -> None:
+    """Run every package's init step (signing keys, database migrations, ...)."""
+    if hooks is None:
+        hooks = [ep.load() for ep in entry_points(group=INIT_HOOKS)]
+    for hook in hooks:
+        hook(settings)
+
+
+def init(home: Path, environ: dict[str, str] | None = None, *, hooks=None) -> InitReport:
+    """Create or upgrade the deployment in *home* and return what changed.
+
+    Raises:
+        DeploymentError: the directory belongs to a newer qcampus or cannot be written.
+        SettingsError: the existing settings file is invalid.
+    """
+    home = home.resolve()
+    # Validate before touching anything, so a bad file or a newer layout changes nothing.
+    existing = settings_mod.read_file(home / settings_mod.SETTINGS_FILE)
+    values = settings_mod.merge(existing, origin=str(home / settings_mod.SETTINGS_FILE))
+    check_version(values)
+    report = InitReport()
+    try:
+        for rel, mode in _DIRECTORIES:
+            _ensure_dir(home / rel, mode, report)
+        _ensure_file(home / settings_mod.SETTINGS_FILE, settings_mod.dump(values), 0o644, report)
+        settings = settings_mod.load(home, os.environ if environ is None else environ)
+        exchange = settings.exchange
+        created = not exchange.exists()
+        exchange.mkdir(exist_ok=True)
+        # nbgrader's exchange: every learner writes into its inbound folders.
+        os.chmod(exchange, 0o777)
+        report.note(exchange, created)
+        for track in tracks(settings.courses_source):
+            course_dir = settings.courses_root / track
+            _ensure_dir(course_dir, 0o755, report)
+            _ensure_file(course_dir / "nbgrader_config.py",
+                         nbgrader_course_config(track, exchange), 0o644, report)
+        run_hooks(settings, hooks)
+    except PermissionError as exc:
+        raise DeploymentError(f"Cannot write {exc.filename}: permission denied. Run init as root.") from exc
+    return report
+
+
+@click.command("init")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="QCAMPUS_HOME",
+              default="var", show_default=True, help="Deployment directory to create or upgrade.")
+def init_command(home: Path) -> None:
+    """Create or upgrade a deployment directory (safe to run again)."""
+    report = init(home)
+    for path in report.created:
+        click.echo(f"created  {path}")
+    click.echo(f"Deployment ready in {home.resolve()} ({len(report.created)} created, "
+               f"{len(report.kept)} kept).")

@@ -1,0 +1,224 @@
+"""Load, validate and write the settings of one deployment.
+
+A deployment is a data directory (``QCAMPUS_HOME``, default ``./var``) with one
+settings file, ``settings.yaml``. Every setting has a default that works on one
+machine; the file overrides the defaults and environment variables named
+``QCAMPUS_<SECTION>__<KEY>`` override the file. Unknown sections or keys are an
+error that names them, as a typo must never be silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qcampus import DEPLOYMENT_VERSION
+from qcampus.errors import SettingsError
+
+SETTINGS_FILE = "settings.yaml"
+ENV_PREFIX = "QCAMPUS_"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "deployment": {
+        # Layout version of the data directory; written by ``qcampus init``.
+        "version": DEPLOYMENT_VERSION,
+        "name": "qcampus",
+    },
+    "hub": {
+        "ip": "127.0.0.1",
+        "port": 8000,
+        # "firstuse": instructors enrol a roster, learners choose a password at first login.
+        # "workshop": temporary accounts without e-mail for outreach sessions.
+        "authenticator": "firstuse",
+        "admin_users": ["instructor"],
+        "idle_timeout": 3600,
+        # Directory of the Python environment learners' servers run from. It must
+        # be readable by every learner, so it never lives under /root.
+        "venv": "/opt/qcampus/venv",
+        "proxy_command": "",
+    },
+    "courses": {
+        # Where the nbgrader source notebooks of the tracks live (a checkout's courses/).
+        "source": "courses",
+    },
+    "database": {
+        # Empty means a SQLite file in the deployment directory.
+        "url": "",
+    },
+    "certificates": {
+        "database_url": "",
+        "public_url": "",
+        "issuer_name": "qcampus",
+    },
+    "grader": {
+        "workers": 0,
+        "timeout": 30,
+    },
+}
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    """Return *value* converted to the type of *default*, or raise naming the key."""
+    where = f"{section}.{key}"
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.lower() in {"1", "true", "yes", "on"}
+        raise SettingsError(f"Setting {where} must be true or false, not {value!r}.")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"Setting {where} must be a whole number, not {value!r}.") from None
+    if isinstance(default, list):
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return list(value)
+        raise SettingsError(f"Setting {where} must be a list of names, not {value!r}.")
+    if isinstance(default, str):
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise SettingsError(f"Setting {where} must be text, not {value!r}.")
+    raise SettingsError(f"Setting {where} has an unsupported type.")  # pragma: no cover
+
+
+def merge(overrides: Mapping[str, Any], base: Mapping[str, Mapping[str, Any]] = DEFAULTS,
+          origin: str = "settings") -> dict[str, dict[str, Any]]:
+    """Return *base* updated with validated *overrides*.
+
+    Raises:
+        SettingsError: a section or key is unknown or a value has the wrong type.
+    """
+    if not isinstance(overrides, Mapping):
+        raise SettingsError(f"{origin} must be a mapping of sections, not {type(overrides).__name__}.")
+    result = copy.deepcopy({section: dict(values) for section, values in base.items()})
+    for section, values in overrides.items():
+        if section not in DEFAULTS:
+            known = ", ".join(sorted(DEFAULTS))
+            raise SettingsError(f"Unknown section {section!r} in {origin}; known sections: {known}.")
+        if values is None:
+            continue
+        if not isinstance(values, Mapping):
+            raise SettingsError(f"Section {section!r} in {origin} must be a mapping of keys.")
+        for key, value in values.items():
+            if key not in DEFAULTS[section]:
+                known = ", ".join(sorted(DEFAULTS[section]))
+                raise SettingsError(
+                    f"Unknown setting {section}.{key} in {origin}; known keys of {section}: {known}."
+                )
+            result[section][key] = _coerce(section, key, value, DEFAULTS[section][key])
+    return result
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Collect ``QCAMPUS_<SECTION>__<KEY>`` variables as nested overrides."""
+    found: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+        found.setdefault(section, {})[key] = value
+    return found
+
+
+def default_home(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the deployment directory: ``$QCAMPUS_HOME`` or ``./var``."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("QCAMPUS_HOME") or "var").resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings of one deployment directory."""
+
+    home: Path
+    values: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.values[section]
+
+    @property
+    def settings_file(self) -> Path:
+        return self.home / SETTINGS_FILE
+
+    @property
+    def courses_source(self) -> Path:
+        return Path(self["courses"]["source"]).resolve()
+
+    @property
+    def courses_root(self) -> Path:
+        """Directory holding one nbgrader course directory per track."""
+        return self.home / "courses"
+
+    @property
+    def exchange(self) -> Path:
+        return self.home / "exchange"
+
+    @property
+    def hub_dir(self) -> Path:
+        return self.home / "hub"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def secrets(self) -> Path:
+        return self.home / "secrets"
+
+    @property
+    def database_url(self) -> str:
+        return self["database"]["url"] or f"sqlite:///{self.home / 'qcampus.sqlite'}"
+
+    @property
+    def certificates_database_url(self) -> str:
+        return self["certificates"]["database_url"] or f"sqlite:///{self.home / 'certificates.sqlite'}"
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Parse a settings file, or raise :class:`SettingsError` that says how to fix it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"Cannot read {path}: {exc.strerror}.") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SettingsError(
+            f"{path} is not valid YAML ({exc.__class__.__name__}). Fix the file, or move it away "
+            f"and run `qcampus init` to write a fresh one."
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} must hold a mapping of sections, not {type(data).__name__}.")
+    return data
+
+
+def load(home: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load the settings of the deployment in *home* with environment overrides applied."""
+    environ = os.environ if environ is None else environ
+    home = (home or default_home(environ)).resolve()
+    from_file = merge(read_file(home / SETTINGS_FILE), origin=str(home / SETTINGS_FILE))
+    values = merge(env_overrides(environ), base=from_file, origin="the environment")
+    return Settings(home=home, values=values)
+
+
+def dump(values: Mapping[str, Mapping[str, Any]]) -> str:
+    """Render settings as the YAML text ``qcampus init`` writes."""
+    header = (
+        "# qcampus deployment settings. Every key has a default; delete a key to go back to it.\n"
+        "# Environment variables QCAMPUS_<SECTION>__<KEY> override this file.\n"
+    )
+    return header + yaml.safe_dump({k: dict(v) for k, v in values.items()}, sort_keys=False,
+                                   allow_unicode=True)
