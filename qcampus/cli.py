@@ -27,6 +27,7 @@ class EntryPointGroup(click.Group):
         "up": "qcampus.launcher:up",
         "status": "qcampus.status:status",
         "courses": "qcampus.courses:courses",
+        "roster": "qcampus.roster:roster",
     }
 
     def _plugins(self) -> dict[str, object]:

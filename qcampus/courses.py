@@ -10,6 +10,7 @@ copies the source in, then runs nbgrader's own ``generate_assignment`` and
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -88,10 +89,22 @@ def find_track(source: Path, track_id: str) -> Track:
     raise CourseError(f"There is no track {track_id!r}; known tracks: {known}.")
 
 
+def environment_path_first() -> dict[str, str]:
+    """Return os.environ with this interpreter's bin directory first on PATH.
+
+    nbgrader runs ``alembic`` by name to create a gradebook, so the environment's
+    scripts must be found even when qcampus was started by absolute path.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
 def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run an nbgrader subcommand in *course_dir* with this interpreter's nbgrader."""
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir,
-                            capture_output=True, text=True, check=False)
+                            env=environment_path_first(), capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise CourseError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{tail}")

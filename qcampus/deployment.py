@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from qcampus import DEPLOYMENT_VERSION, settings as settings_mod
+from qcampus import DEPLOYMENT_VERSION
+from qcampus import settings as settings_mod
 from qcampus.errors import DeploymentError
 from qcampus.settings import Settings
 

@@ -42,6 +42,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # be readable by every learner, so it never lives under /root.
         "venv": "/opt/qcampus/venv",
         "proxy_command": "",
+        # Per-user subdomains (e.g. "https://hub.example.org") need a DNS wildcard and TLS;
+        # without them users are separated by their Unix uid only.
+        "subdomain_host": "",
+        # Run the certificates web service at /services/qcampus/ as a managed service.
+        "certificates_service": False,
+        "certificates_port": 10101,
     },
     "courses": {
         # Where the nbgrader source notebooks of the tracks live (a checkout's courses/).

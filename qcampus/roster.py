@@ -1,0 +1,181 @@
+"""The enrolment roster of a deployment (``qcampus roster``).
+
+Instructors enrol a cohort from a CSV file with the columns ``username``,
+``role`` (learner, instructor or examiner) and ``tracks`` (track ids separated
+by ``;`` or spaces; empty for instructors means every track). Every row is
+validated before anything is stored, so a file with one bad row changes
+nothing. The roster lives in ``QCAMPUS_HOME/roster.yaml`` (root-owned, 0600);
+the hub configuration reads it at start to decide who may log in
+(``Authenticator.allowed_users``) and which groups they belong to.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import yaml
+
+from qcampus import settings as settings_mod
+from qcampus.deployment import tracks as find_tracks
+from qcampus.errors import QcampusError
+
+ROSTER_FILE = "roster.yaml"
+ROLES = ("learner", "instructor", "examiner")
+# Hub names become system users ``jupyter-<name>``: lower-case letters, digits,
+# ``_`` and ``-``, starting with a letter, short enough for useradd's 32 bytes.
+USERNAME = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
+COLUMNS = ("username", "role", "tracks")
+
+
+class RosterError(QcampusError):
+    """A roster file or one of its rows is invalid; nothing was stored."""
+
+    exit_code = 6
+
+
+@dataclass(frozen=True)
+class Member:
+    """One enrolled person: hub username, role and the tracks they take or teach."""
+
+    username: str
+    role: str
+    tracks: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"role": self.role, "tracks": list(self.tracks)}
+
+
+def parse_csv(text: str, known_tracks: Iterable[str], origin: str = "roster") -> list[Member]:
+    """Return the members of a roster CSV, or raise naming every bad line.
+
+    Raises:
+        RosterError: a header is missing or a row is invalid (all problems listed).
+    """
+    known = set(known_tracks)
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    missing = [col for col in COLUMNS if col not in header]
+    if missing:
+        raise RosterError(f"{origin}: the first line must name the columns {', '.join(COLUMNS)}; "
+                          f"missing: {', '.join(missing)}. Nothing was enrolled.")
+    reader.fieldnames = header
+    problems: list[str] = []
+    members: list[Member] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            problems.append(f"line {line}: more fields than the {len(header)} columns")
+            continue
+        username = (row.get("username") or "").strip()
+        role = (row.get("role") or "").strip().lower()
+        tracks = tuple(t for t in re.split(r"[;\s]+", (row.get("tracks") or "").strip()) if t)
+        if not username and not role and not tracks:
+            continue  # a blank line
+        if not USERNAME.match(username):
+            problems.append(f"line {line}: username {username[:40]!r} must be 1-24 lower-case "
+                            f"letters, digits, '_' or '-', starting with a letter")
+        elif username in seen:
+            problems.append(f"line {line}: username {username!r} already on line {seen[username]}")
+        else:
+            seen[username] = line
+        if role not in ROLES:
+            problems.append(f"line {line}: role {role[:40]!r} must be one of {', '.join(ROLES)}")
+        unknown = [t for t in tracks if t not in known]
+        if unknown:
+            problems.append(f"line {line}: unknown track(s) {', '.join(unknown)}; known tracks: "
+                            f"{', '.join(sorted(known)) or 'none'}")
+        if role == "learner" and not tracks:
+            problems.append(f"line {line}: a learner needs at least one track")
+        members.append(Member(username, role, tracks))
+    if problems:
+        raise RosterError(f"{origin} has {len(problems)} problem(s); nothing was enrolled. "
+                          "Fix these lines and run the command again:\n  " + "\n  ".join(problems))
+    return members
+
+
+def path(home: Path) -> Path:
+    return home / ROSTER_FILE
+
+
+def load(home: Path) -> dict[str, Member]:
+    """Return the enrolled members of the deployment in *home* by username."""
+    try:
+        data = yaml.safe_load(path(home).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RosterError(f"Cannot read {path(home)}: {exc}. Restore it from a backup.") from exc
+    users = data.get("users") if isinstance(data, Mapping) else None
+    if not isinstance(users, Mapping):
+        raise RosterError(f"{path(home)} must hold a mapping 'users'. Restore it from a backup.")
+    return {name: Member(name, entry["role"], tuple(entry.get("tracks") or ()))
+            for name, entry in users.items()}
+
+
+def save(home: Path, members: Mapping[str, Member]) -> None:
+    """Write the roster atomically (a crash leaves the old or the new file, never half)."""
+    text = ("# Enrolled users; written by `qcampus roster add`.\n"
+            + yaml.safe_dump({"users": {n: m.as_dict() for n, m in sorted(members.items())}},
+                             sort_keys=False))
+    target = path(home)
+    tmp = target.with_name(target.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
+def enrol(home: Path, new: Iterable[Member]) -> dict[str, Member]:
+    """Add or update *new* members in the roster of *home* and return the whole roster."""
+    members = load(home)
+    for member in new:
+        members[member.username] = member
+    save(home, members)
+    return members
+
+
+@click.group("roster")
+def roster() -> None:
+    """Enrol learners, instructors and examiners from a CSV roster."""
+
+
+home_option = click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+                           envvar="QCAMPUS_HOME", default="var", show_default=True,
+                           help="Deployment directory.")
+
+
+@roster.command("add")
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False, path_type=Path))
+@home_option
+def add_command(csv_file: Path, home: Path) -> None:
+    """Enrol every row of FILE.csv (columns: username, role, tracks); all rows or none."""
+    settings = settings_mod.load(home)
+    if not settings.settings_file.is_file():
+        raise RosterError(f"{settings.home} is not a deployment. Run `qcampus init` first.")
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RosterError(f"Cannot read {csv_file}: {exc}. Save it as UTF-8 CSV.") from exc
+    members = parse_csv(text, find_tracks(settings.courses_source), origin=str(csv_file))
+    enrol(settings.home, members)
+    click.echo(f"Enrolled {len(members)} user(s) into {path(settings.home)}. "
+               "They log in at the next start of the hub (`qcampus up`) and choose their "
+               "password at first login.")
+
+
+@roster.command("list")
+@home_option
+def list_command(home: Path) -> None:
+    """List the enrolled users with their role and tracks."""
+    for member in load(settings_mod.load(home).home).values():
+        click.echo(f"{member.username}\t{member.role}\t{' '.join(member.tracks) or '-'}")
