@@ -1,0 +1,67 @@
+"""Write the root-owned Jupyter configuration that users' servers read.
+
+The spawner points ``JUPYTER_CONFIG_PATH`` at ``<config_root>/<role>`` and
+``<config_root>/common``:
+
+- ``common/nbgrader_config.py``: the exchange root, nbgrader's
+  ``JupyterHubAuthPlugin`` (a learner sees only the courses of their
+  ``nbgrader-<track>`` groups), and, in an instructor's per-track named server
+  (``QCAMPUS_COURSE``), that track's course directory for formgrader;
+- ``learner/``: formgrader and the course list switched off, in the server and
+  in JupyterLab; only the Assignments tab remains;
+- ``instructor/``: everything on.
+
+``disable_user_config`` keeps ``~/.jupyter`` out of the path, so a learner
+cannot switch these back on from their home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+NBGRADER_CONFIG = '''\
+# Written by qcampus at every hub start; edits are overwritten.
+import os
+
+c = get_config()  # noqa: F821
+c.Exchange.root = {exchange!r}
+c.Exchange.path_includes_course = True
+c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
+_course = os.environ.get("QCAMPUS_COURSE", "")
+if _course and os.path.isdir(os.path.join({courses_root!r}, _course)):
+    c.CourseDirectory.root = os.path.join({courses_root!r}, _course)
+    c.CourseDirectory.course_id = _course
+'''
+
+LEARNER_SERVER = {"ServerApp": {"jpserver_extensions": {
+    "nbgrader.server_extensions.formgrader": False,
+    "nbgrader.server_extensions.course_list": False,
+}}}
+LEARNER_LAB = {"disabledExtensions": {
+    "@jupyter/nbgrader:formgrader": True,
+    "@jupyter/nbgrader:course-list": True,
+    "@jupyter/nbgrader:create-assignment": True,
+}}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o755)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def write_config(config_root: Path, exchange: Path, courses_root: Path) -> None:
+    """Write (or refresh) the per-role configuration under *config_root*, mode 0755/0644."""
+    config_root.mkdir(parents=True, exist_ok=True)
+    os.chmod(config_root, 0o755)
+    _write(config_root / "common" / "nbgrader_config.py",
+           NBGRADER_CONFIG.format(exchange=str(exchange), courses_root=str(courses_root)))
+    _write(config_root / "learner" / "jupyter_server_config.json", json.dumps(LEARNER_SERVER, indent=2))
+    _write(config_root / "learner" / "labconfig" / "page_config.json", json.dumps(LEARNER_LAB, indent=2))
+    (config_root / "instructor").mkdir(exist_ok=True)
+    os.chmod(config_root / "instructor", 0o755)

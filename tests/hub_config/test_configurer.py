@@ -1,0 +1,201 @@
+"""The hub configuration as data, on a bare traitlets Config."""
+
+from __future__ import annotations
+
+import pytest
+from traitlets.config import Config
+
+from hub_config import configurer
+from hub_config.configurer import HubConfigError, apply_config, config_from_settings, validate
+
+
+def test_unknown_section_is_named():
+    """An unknown configuration section is an error naming it."""
+    with pytest.raises(HubConfigError, match="'hubb'"):
+        validate({"hubb": {}})
+
+
+def test_unknown_key_is_named():
+    """An unknown key is an error naming section and key."""
+    with pytest.raises(HubConfigError, match=r"internal\.hub_prot"):
+        validate({"internal": {"hub_prot": 1}})
+
+
+def test_unknown_hub_setting_is_named():
+    """An unknown hub setting is an error naming it."""
+    with pytest.raises(HubConfigError, match=r"hub\.portt"):
+        validate({"hub": {"portt": 1}})
+
+
+def test_wrong_type_is_refused():
+    """A value of the wrong type is refused, naming the key."""
+    with pytest.raises(HubConfigError, match=r"internal\.hub_port"):
+        validate({"internal": {"hub_port": "8081"}})
+
+
+def test_roster_role_is_checked():
+    """A roster entry with an unknown role is refused."""
+    with pytest.raises(HubConfigError, match="'mallory'"):
+        validate({"roster": {"mallory": {"role": "admin"}}})
+
+
+def test_defaults_are_not_mutated():
+    """Validating overrides leaves the defaults untouched."""
+    validate({"internal": {"hub_port": 9}, "roster": {"a": {"role": "learner"}}})
+    assert configurer.DEFAULTS["internal"]["hub_port"] == 0
+    assert configurer.DEFAULTS["roster"] == {}
+
+
+def test_listens_on_loopback_with_state_under_home(hub_config, deployment_settings):
+    """The hub listens on 127.0.0.1:8000 and keeps db and cookie secret under home/hub."""
+    hub_dir = deployment_settings.hub_dir
+    assert hub_config.JupyterHub.bind_url == "http://127.0.0.1:8000/"
+    assert hub_config.JupyterHub.hub_port == 8001
+    assert hub_config.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8002"
+    assert hub_config.JupyterHub.db_url == f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    assert hub_config.JupyterHub.cookie_secret_file == str(hub_dir / "jupyterhub_cookie_secret")
+
+
+def test_only_enrolled_users_log_in(hub_config):
+    """FirstUse never creates users; the roster is the allow list."""
+    assert hub_config.JupyterHub.authenticator_class.endswith("FirstUseAuthenticator")
+    assert hub_config.FirstUseAuthenticator.create_users is False
+    assert hub_config.Authenticator.allow_all is False
+    assert hub_config.Authenticator.allow_existing_users is False
+    assert hub_config.Authenticator.allowed_users == {"teacher", "ada", "bob", "eve"}
+
+
+def test_unenrolled_admin_name_is_dropped(hub_config):
+    """The default admin name 'instructor' is not enrolled, so nobody can claim it."""
+    assert hub_config.Authenticator.admin_users == set()
+
+
+def test_enrolled_instructor_can_be_admin(deployment_settings):
+    """An admin name that is an enrolled instructor stays admin; a learner never does."""
+    cfg = config_from_settings(deployment_settings)
+    cfg = validate({"hub": {"admin_users": ["teacher", "ada"]}}, base=cfg)
+    c = Config()
+    configurer.update_auth(c, cfg)
+    assert c.Authenticator.admin_users == {"teacher"}
+
+
+def test_workshop_mode_uses_temporary_accounts(deployment_settings):
+    """Workshop mode logs anyone in with a temporary account and no admins."""
+    cfg = validate({"hub": {"authenticator": "workshop"}}, base=config_from_settings(deployment_settings))
+    c = Config()
+    configurer.update_auth(c, cfg)
+    assert c.JupyterHub.authenticator_class == "tmpauthenticator.TmpAuthenticator"
+    assert c.Authenticator.admin_users == set()
+
+
+def test_unknown_authenticator_is_refused(deployment_settings):
+    """An unknown authenticator name is an error naming the setting."""
+    cfg = validate({"hub": {"authenticator": "pam"}}, base=config_from_settings(deployment_settings))
+    with pytest.raises(HubConfigError, match="hub.authenticator"):
+        configurer.update_auth(Config(), cfg)
+
+
+def test_servers_run_from_shared_venv_without_user_config(hub_config):
+    """Servers start jupyterhub-singleuser from the venv and ignore ~/.jupyter."""
+    assert hub_config.JupyterHub.spawner_class == "hub_config.spawner.QcampusSpawner"
+    assert hub_config.Spawner.cmd == ["/opt/qcampus/venv/bin/jupyterhub-singleuser"]
+    assert hub_config.Spawner.disable_user_config is True
+    assert hub_config.Spawner.environment["PATH"].startswith("/opt/qcampus/venv/bin:")
+
+
+def test_kernels_use_unix_sockets(hub_config):
+    """Kernels of single-user servers talk over ipc, not loopback TCP."""
+    assert "--KernelManager.transport=ipc" in hub_config.Spawner.args
+
+
+def test_server_token_scopes_are_minimal(hub_config):
+    """A server's token can only touch its own user and server."""
+    scopes = hub_config.Spawner.server_token_scopes
+    assert set(scopes) == {"access:servers!server", "users:activity!user",
+                           "read:users:name!user", "read:users:groups!user"}
+    assert all("!" in scope for scope in scopes)
+
+
+def test_without_subdomains_no_host_prefix(hub_config):
+    """Without subdomain_host, __Host- cookies are off (they would span every server)."""
+    assert hub_config.JupyterHub.subdomain_host == ""
+    assert hub_config.JupyterHub.cookie_host_prefix_enabled is False
+
+
+def test_subdomains_enable_host_prefix(deployment_settings):
+    """With subdomain_host set, __Host- cookies are on."""
+    cfg = validate({"hub": {"subdomain_host": "https://hub.example.org"}},
+                   base=config_from_settings(deployment_settings))
+    c = Config()
+    configurer.update_security(c, cfg)
+    assert c.JupyterHub.subdomain_host == "https://hub.example.org"
+    assert c.JupyterHub.cookie_host_prefix_enabled is True
+
+
+def test_groups_follow_roster(hub_config):
+    """Role groups and nbgrader's per-track groups come from the roster."""
+    groups = hub_config.JupyterHub.load_groups
+    assert groups["learners"]["users"] == ["ada", "bob"]
+    assert groups["instructors"]["users"] == ["teacher"]
+    assert groups["examiners"]["users"] == ["eve"]
+    assert groups["nbgrader-alpha"]["users"] == ["ada", "bob"]
+    assert groups["nbgrader-beta"]["users"] == ["bob"]
+    assert groups["formgrade-alpha"]["users"] == ["teacher"]
+    assert groups["formgrade-beta"]["users"] == ["teacher"]
+
+
+def test_user_role_is_self_only(hub_config):
+    """Every user holds only 'self' (no access to others' servers)."""
+    roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
+    assert roles["user"]["scopes"] == ["self"]
+    for role in roles.values():
+        assert not any(s.startswith(("admin", "access:servers", "servers")) for s in role["scopes"])
+
+
+def test_services_have_explicit_filtered_roles(hub_config):
+    """The culler has exactly its documented scopes; no service is unassigned."""
+    roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
+    services = {s["name"] for s in hub_config.JupyterHub.services}
+    assert services == {"idle-culler"}
+    assert roles["idle-culler"]["services"] == ["idle-culler"]
+    assert set(roles["idle-culler"]["scopes"]) == {
+        "list:users", "read:users:activity", "read:servers", "delete:servers"}
+    culler = hub_config.JupyterHub.services[0]
+    assert "--timeout=3600" in culler["command"]
+
+
+def test_certificates_service_only_when_enabled(deployment_settings):
+    """The qcampus service slot appears with its OAuth access scope only when enabled."""
+    cfg = validate({"hub": {"certificates_service": True}},
+                   base=config_from_settings(deployment_settings))
+    c = Config()
+    apply_config(c, cfg)
+    service = next(s for s in c.JupyterHub.services if s["name"] == "qcampus")
+    assert service["url"] == "http://127.0.0.1:10101"
+    assert service["command"][-2:] == ["-m", "certificates"]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert "access:services!service=qcampus" in roles["user"]["scopes"]
+    assert roles["qcampus-service"] == {
+        "name": "qcampus-service", "description": "Identify users of the service.",
+        "scopes": ["list:users", "read:users:name", "read:users:groups"], "services": ["qcampus"]}
+
+
+def test_instructors_get_a_named_server_per_track(hub_config):
+    """Named servers are allowed, at most one per track."""
+    assert hub_config.JupyterHub.allow_named_servers is True
+    assert hub_config.JupyterHub.named_server_limit_per_user == 2
+    assert hub_config.QcampusSpawner.tracks == ["alpha", "beta"]
+
+
+def test_jupyterhub_config_file_loads(deployment_settings, monkeypatch):
+    """The thin jupyterhub_config.py applies the deployment's settings."""
+    from pathlib import Path
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    import hub_config
+
+    monkeypatch.setenv("QCAMPUS_HOME", str(deployment_settings.home))
+    loader = PyFileConfigLoader("jupyterhub_config.py", path=str(Path(hub_config.__file__).parent))
+    c = loader.load_config()
+    assert c.Authenticator.allowed_users == {"teacher", "ada", "bob", "eve"}

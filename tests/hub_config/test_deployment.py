@@ -1,0 +1,73 @@
+"""The hub's init step: course directory ownership and servers' configuration."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+from hub_config.deployment import ensure_group, share_course_dirs
+from hub_config.singleuser import write_config
+
+
+def test_learner_config_disables_formgrader(tmp_path):
+    """Learners' servers run without formgrader and the course list, in server and lab."""
+    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    server = json.loads((tmp_path / "jupyter/learner/jupyter_server_config.json").read_text())
+    exts = server["ServerApp"]["jpserver_extensions"]
+    assert exts["nbgrader.server_extensions.formgrader"] is False
+    assert exts["nbgrader.server_extensions.course_list"] is False
+    lab = json.loads((tmp_path / "jupyter/learner/labconfig/page_config.json").read_text())
+    assert lab["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
+    assert "@jupyter/nbgrader:assignment-list" not in lab["disabledExtensions"]
+
+
+def test_config_is_root_owned_and_not_writable_by_others(tmp_path):
+    """Every file and directory of the servers' configuration is 0644/0755."""
+    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    for path in [tmp_path / "jupyter", *(tmp_path / "jupyter").rglob("*")]:
+        assert path.stat().st_mode & 0o022 == 0, path
+        assert path.stat().st_uid == os.getuid()
+
+
+@pytest.mark.parametrize("course", ["", "alpha"])
+def test_nbgrader_config_sets_course_only_for_named_server(tmp_path, monkeypatch, course):
+    """The global nbgrader config sets the exchange, the hub auth plugin and the course dir."""
+    (tmp_path / "courses/alpha").mkdir(parents=True)
+    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    monkeypatch.setenv("QCAMPUS_COURSE", course)
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "jupyter/common")).load_config()
+    assert c.Exchange.root == str(tmp_path / "exchange")
+    assert c.Authenticator.plugin_class == "nbgrader.auth.JupyterHubAuthPlugin"
+    if course:
+        assert c.CourseDirectory.root == str(tmp_path / "courses/alpha")
+        assert c.CourseDirectory.course_id == "alpha"
+    else:
+        assert "root" not in c.CourseDirectory
+
+
+@pytest.mark.sandbox
+def test_course_dirs_belong_to_instructors_group(tmp_path):
+    """Course directories become root:<group> 2770 and files group-writable, not world-readable."""
+    group = f"qctest-{uuid.uuid4().hex[:6]}"
+    course = tmp_path / "courses" / "alpha"
+    (course / "source").mkdir(parents=True)
+    (course / "source" / "a.ipynb").write_text("{}")
+    os.chmod(course / "source" / "a.ipynb", 0o644)
+    try:
+        gid = ensure_group(group)
+        assert ensure_group(group) == gid
+        share_course_dirs(tmp_path / "courses", gid)
+        for path in (course, course / "source"):
+            assert path.stat().st_mode & 0o7777 == 0o2770
+            assert path.stat().st_gid == gid
+        assert (course / "source" / "a.ipynb").stat().st_mode & 0o777 == 0o660
+    finally:
+        subprocess.run(["groupdel", group], capture_output=True, check=False)
+    with pytest.raises(KeyError):
+        grp.getgrnam(group)
