@@ -1,7 +1,53 @@
-"""Errors of the grader package."""
+"""Errors of the grader package.
+
+Every error the grader raises derives from :class:`GraderError`. A learner's
+answer that does not pass a check raises :class:`CheckFailed`, which is also an
+:class:`AssertionError`, so plain nbgrader test cells treat it as a failed
+test and pytest reports it as an assertion.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.feedback import Feedback
 
 
 class GraderError(Exception):
     """Root of every error the grader raises."""
+
+
+class CheckFailed(GraderError, AssertionError):  # noqa: N818 - reads as a verdict
+    """A learner's answer did not pass a check.
+
+    Args:
+        feedback: What was expected, what was found and a hint, in every
+            language the grader speaks.
+        score: The fraction of credit the answer still earns, in ``[0, 1]``
+            (resource checks give partial credit bands).
+    """
+
+    def __init__(self, feedback: Feedback, score: float = 0.0) -> None:
+        self.feedback = feedback
+        self.score = score
+        super().__init__(feedback.text())
+
+    def __str__(self) -> str:
+        return self.feedback.text()
+
+
+class InvalidCheckError(GraderError, ValueError):
+    """An instructor called a check with arguments it cannot use."""
+
+
+class UnitError(GraderError, ValueError):
+    """A quantity's unit is unknown or of the wrong kind."""
+
+
+class ExportError(GraderError, ValueError):
+    """An answer cannot be exported: wrong type or over the size cap."""
+
+
+class AnswerFormatError(GraderError, ValueError):
+    """An exported answer is malformed, oversized or of an unexpected type."""

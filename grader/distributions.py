@@ -1,0 +1,203 @@
+"""Check measurement distributions with a stated error probability.
+
+The test compares the learner's empirical distribution :math:`\\hat p` (from
+:math:`N` shots) with the expected distribution :math:`q` in total-variation
+distance :math:`\\mathrm{TV}(\\hat p, q) = \\tfrac12 \\sum_i |\\hat p_i - q_i|`.
+
+Outcomes that :math:`q` gives probability zero are merged into one "other"
+outcome; this leaves every TV distance to :math:`q` unchanged, so the test
+works on :math:`k = |\\operatorname{supp} q| + 1` outcomes whatever the number
+of qubits. The Bretagnolle–Huber–Carol inequality bounds the sampling error of
+an empirical distribution on :math:`k` outcomes:
+
+.. math::
+
+    P\\big(\\mathrm{TV}(\\hat p, p) \\ge t\\big) \\le 2^k e^{-2Nt^2}.
+
+The check fails when :math:`\\mathrm{TV}(\\hat p, q) > t` with
+:math:`t = \\sqrt{(k\\ln 2 + \\ln(1/\\delta)) / (2N)}`. If the learner's
+distribution is right (:math:`p = q`) it fails with probability at most
+:math:`\\delta` (default :math:`10^{-6}`). To also catch every distribution
+with :math:`\\mathrm{TV}(p, q) \\ge \\varepsilon` with probability at least
+:math:`1 - \\delta`, it suffices that :math:`t \\le \\varepsilon/2` (by the
+triangle inequality a miss needs :math:`\\mathrm{TV}(\\hat p, p) \\ge \\varepsilon/2`),
+that is :math:`N \\ge 2(k\\ln 2 + \\ln(1/\\delta))/\\varepsilon^2` — the shots
+:func:`shots_for` returns. No tolerance is picked by hand: the instructor states
+the smallest distance that matters and the error probability.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from grader.errors import CheckFailed, InvalidCheckError
+from grader.feedback import Feedback, Message
+
+#: Default bound on the probability of failing a correct answer (and of passing
+#: one at least the stated distance away).
+FALSE_FAIL = 1e-6
+#: Default smallest total-variation distance the check must detect.
+MIN_DISTANCE = 0.1
+#: Default seed of the simulator when the check samples a circuit itself.
+SEED = 1234
+
+_FAR = Message(
+    "Your measurement distribution is {distance:.3f} away (total variation) from the expected "
+    "one; at most {threshold:.3f} is expected from sampling noise with {shots} shots.",
+    "あなたの測定分布は期待される分布から全変動距離で {distance:.3f} 離れています。"
+    "{shots} ショットの統計誤差は {threshold:.3f} 以下のはずです。",
+)
+_FAR_HINT = Message(
+    "The outcome {outcome} differs most: expected probability {expected_p:.3f}, found {found_p:.3f}.",
+    "最も差が大きいのは結果 {outcome} です：期待確率 {expected_p:.3f}、実際 {found_p:.3f}。",
+)
+_FEW_SHOTS = Message(
+    "Your counts have {shots} shots; the check needs at least {needed} to decide.",
+    "あなたのカウントは {shots} ショットです。判定には {needed} ショット以上が必要です。",
+)
+_FEW_SHOTS_HINT = Message(
+    "Run your circuit again with shots={needed}.",
+    "shots={needed} で回路を再実行してください。",
+)
+
+
+def shots_for(
+    min_distance: float = MIN_DISTANCE, *, outcomes: int, false_fail: float = FALSE_FAIL
+) -> int:
+    """Return the shots needed to tell distributions ``min_distance`` apart.
+
+    Args:
+        min_distance: Smallest total-variation distance :math:`\\varepsilon`
+            to detect, in ``(0, 1]``.
+        outcomes: Number :math:`k` of outcomes compared (the expected support
+            plus one for "anything else").
+        false_fail: Error probability :math:`\\delta` in each direction.
+
+    Returns:
+        :math:`N = \\lceil 2(k\\ln 2 + \\ln(1/\\delta))/\\varepsilon^2 \\rceil`.
+
+    Raises:
+        InvalidCheckError: An argument is out of range.
+    """
+    if not 0 < min_distance <= 1 or not 0 < false_fail < 1 or outcomes < 1:
+        raise InvalidCheckError("need 0 < min_distance <= 1, 0 < false_fail < 1, outcomes >= 1")
+    return math.ceil(2 * (outcomes * math.log(2) + math.log(1 / false_fail)) / min_distance**2)
+
+
+def threshold(shots: int, *, outcomes: int, false_fail: float = FALSE_FAIL) -> float:
+    """Return the largest TV distance sampling noise explains with probability ``1 - false_fail``."""
+    return math.sqrt((outcomes * math.log(2) + math.log(1 / false_fail)) / (2 * shots))
+
+
+def _normalise(counts: Mapping[Any, float]) -> dict[str, float]:
+    """Return counts keyed by bit strings without spaces (hex keys are converted)."""
+    result: dict[str, float] = {}
+    width = max((len(str(k).replace(" ", "")) for k in counts if not str(k).startswith("0x")),
+                default=0)
+    for key, value in counts.items():
+        text = str(key).replace(" ", "")
+        if text.startswith("0x"):
+            text = format(int(text, 16), f"0{width}b")
+        result[text] = result.get(text, 0) + float(value)
+    return result
+
+
+def expected_distribution(expected: Any) -> dict[str, float]:
+    """Return outcome probabilities from a dict, ``Statevector`` or measurement-free circuit."""
+    from grader.states import as_state
+
+    if isinstance(expected, Mapping):
+        probabilities = _normalise(expected)
+    else:
+        probabilities = as_state(expected).probabilities_dict()
+    total = sum(probabilities.values())
+    if total <= 0 or any(p < 0 for p in probabilities.values()):
+        raise InvalidCheckError("expected probabilities must be non-negative and not all zero")
+    return {k: p / total for k, p in probabilities.items() if p > 0}
+
+
+def sample_counts(circuit: Any, shots: int, seed: int = SEED) -> dict[str, int]:
+    """Run ``circuit`` on Qiskit Aer with a fixed seed and return its counts.
+
+    Args:
+        circuit: A ``QuantumCircuit``; measurements are added on every qubit
+            when it has none.
+        shots: Number of shots.
+        seed: Simulator seed, so a re-grade gives the same counts.
+
+    Returns:
+        Counts keyed by bit strings.
+    """
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+
+    if not any(i.operation.name == "measure" for i in circuit.data):
+        circuit = circuit.measure_all(inplace=False)
+    backend = AerSimulator(seed_simulator=seed)
+    result = backend.run(transpile(circuit, backend, seed_transpiler=seed), shots=shots).result()
+    return dict(result.get_counts())
+
+
+def total_variation(found: Mapping[str, float], expected: Mapping[str, float]) -> float:
+    """Return :math:`\\tfrac12\\sum_i |p_i - q_i|` of two normalised distributions."""
+    keys = set(found) | set(expected)
+    return 0.5 * sum(abs(found.get(k, 0.0) - expected.get(k, 0.0)) for k in keys)
+
+
+def assert_distribution(
+    actual: Any,
+    expected: Any,
+    *,
+    min_distance: float = MIN_DISTANCE,
+    false_fail: float = FALSE_FAIL,
+    seed: int = SEED,
+) -> None:
+    """Assert that measured outcomes follow the expected distribution.
+
+    Args:
+        actual: The learner's counts (a mapping from bit strings to counts) or
+            a ``QuantumCircuit``, which is then sampled on Aer with
+            :func:`shots_for` shots and ``seed``.
+        expected: Expected probabilities (mapping), ``Statevector`` or
+            measurement-free circuit.
+        min_distance: Smallest TV distance that must be detected.
+        false_fail: Probability bound of failing a correct answer, and of
+            passing one at least ``min_distance`` away.
+        seed: Simulator seed when ``actual`` is a circuit.
+
+    Raises:
+        CheckFailed: The distributions differ by more than sampling noise, or
+            the learner's counts have too few shots to decide.
+    """
+    reference = expected_distribution(expected)
+    outcomes = len(reference) + 1
+    needed = shots_for(min_distance, outcomes=outcomes, false_fail=false_fail)
+    if isinstance(actual, Mapping):
+        counts = _normalise(actual)
+    else:
+        counts = _normalise(sample_counts(actual, needed, seed))
+    shots = int(round(sum(counts.values())))
+    if shots < needed:
+        raise CheckFailed(Feedback(_FEW_SHOTS, hint=_FEW_SHOTS_HINT,
+                                   values={"shots": shots, "needed": needed}))
+    found = {k: c / shots for k, c in counts.items()}
+    distance = total_variation(found, reference)
+    limit = threshold(shots, outcomes=outcomes, false_fail=false_fail)
+    if distance <= limit:
+        return
+    worst = max(set(found) | set(reference),
+                key=lambda k: abs(found.get(k, 0.0) - reference.get(k, 0.0)))
+    raise CheckFailed(Feedback(
+        _FAR,
+        expected=_top(reference), found=_top(found), hint=_FAR_HINT,
+        values={"distance": distance, "threshold": limit, "shots": shots, "outcome": worst,
+                "expected_p": reference.get(worst, 0.0), "found_p": found.get(worst, 0.0)},
+    ))
+
+
+def _top(distribution: Mapping[str, float], terms: int = 4) -> str:
+    ranked = sorted(distribution.items(), key=lambda kv: -kv[1])
+    text = ", ".join(f"{k}: {p:.3f}" for k, p in ranked[:terms])
+    return "{" + text + (", …" if len(ranked) > terms else "") + "}"
