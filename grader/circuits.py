@@ -229,7 +229,7 @@ def assert_circuit_equivalent(
         values["ancillas"] = ", ".join(str(q) for q in ancillas)
         raise CheckFailed(Feedback(
             _DIRTY, expected=f"({write_ket(reference[:, worst], n)}) ⊗ |0…0⟩",
-            found=_ANCILLAS_LEFT, 
+            found=_ANCILLAS_LEFT,
             hint=_DIRTY_HINT, values={**values, "ket": write_ket(found[:, worst], m)},
         ))
     if not up_to_global_phase and abs(overlap) > 1e-12:
