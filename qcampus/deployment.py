@@ -117,6 +117,9 @@ def init(home: Path, environ: dict[str, str] | None = None, *, hooks=None) -> In
     existing = settings_mod.read_file(home / settings_mod.SETTINGS_FILE)
     values = settings_mod.merge(existing, origin=str(home / settings_mod.SETTINGS_FILE))
     check_version(values)
+    # Record where the courses are as an absolute path, so later commands work from any directory.
+    if not existing.get("courses", {}).get("source"):
+        values["courses"]["source"] = str(Path(values["courses"]["source"]).resolve())
     report = InitReport()
     try:
         for rel, mode in _DIRECTORIES:

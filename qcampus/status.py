@@ -1,11 +1,136 @@
-"""Report what runs, where its data is and what is misconfigured (``qcampus status``)."""
+"""Report what runs, where its data is and what is misconfigured (``qcampus status``).
+
+Each finding is a :class:`Check` with a level (``ok``, ``warn``, ``error``) and a
+message that says what to do. ``status`` exits 1 when any check is an error, so
+operators can use it in scripts and monitoring.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
 import click
+
+from qcampus import DEPLOYMENT_VERSION, settings as settings_mod
+from qcampus.courses import load_tracks
+from qcampus.errors import QcampusError
+from qcampus.settings import Settings
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding of ``qcampus status``."""
+
+    level: str  # "ok", "warn" or "error"
+    subject: str
+    message: str
+
+
+def traversable_by_others(path: Path) -> bool:
+    """Return whether every directory from / down to *path* lets other users pass."""
+    for directory in [path, *path.parents]:
+        try:
+            if not directory.stat().st_mode & stat.S_IXOTH:
+                return False
+        except FileNotFoundError:
+            continue
+    return True
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def proxy_command(settings: Settings) -> str | None:
+    """Return the configurable-http-proxy executable the hub will use, if found."""
+    configured = settings["hub"]["proxy_command"]
+    if configured:
+        return configured if Path(configured).is_file() or shutil.which(configured) else None
+    candidate = Path(settings["hub"]["venv"]).parent / "node_modules" / ".bin" / "configurable-http-proxy"
+    if candidate.is_file():
+        return str(candidate)
+    return shutil.which("configurable-http-proxy")
+
+
+def checks(settings: Settings) -> list[Check]:
+    """Inspect the deployment described by *settings* without changing anything."""
+    found: list[Check] = []
+    home = settings.home
+    if not settings.settings_file.is_file():
+        found.append(Check("error", "deployment", f"{home} has no settings file. Run `qcampus init`."))
+        return found
+    version = settings["deployment"]["version"]
+    if version != DEPLOYMENT_VERSION:
+        found.append(Check("error", "deployment",
+                           f"layout version {version}, this qcampus writes {DEPLOYMENT_VERSION}: "
+                           f"run `qcampus init` with the matching qcampus."))
+    else:
+        found.append(Check("ok", "deployment", f"{home} (layout version {version})"))
+    if not traversable_by_others(home):
+        found.append(Check("error", "deployment",
+                           f"learners cannot reach {home}: a parent directory is closed to other "
+                           f"users (for example /root). Put QCAMPUS_HOME under /srv, /opt or /var."))
+    venv = Path(settings["hub"]["venv"])
+    if not (venv / "bin" / "jupyterhub-singleuser").is_file():
+        found.append(Check("error", "environment",
+                           f"{venv}/bin/jupyterhub-singleuser is missing: run scripts/bootstrap."))
+    elif not traversable_by_others(venv):
+        found.append(Check("error", "environment",
+                           f"learners cannot run {venv}: move it out of a private directory."))
+    else:
+        found.append(Check("ok", "environment", str(venv)))
+    proxy = proxy_command(settings)
+    found.append(Check("ok", "proxy", proxy) if proxy else Check(
+        "error", "proxy", "configurable-http-proxy not found: run scripts/bootstrap "
+        "(npm install configurable-http-proxy) or set hub.proxy_command."))
+    exchange = settings.exchange
+    if not exchange.is_dir():
+        found.append(Check("error", "exchange", f"{exchange} is missing: run `qcampus init`."))
+    elif stat.S_IMODE(exchange.stat().st_mode) & 0o777 != 0o777:
+        found.append(Check("error", "exchange",
+                           f"{exchange} must be writable by every learner (mode 0777): run `qcampus init`."))
+    else:
+        found.append(Check("ok", "exchange", str(exchange)))
+    secrets = settings.secrets
+    if secrets.is_dir() and stat.S_IMODE(secrets.stat().st_mode) & 0o077:
+        found.append(Check("error", "secrets", f"{secrets} is readable by others: chmod 700 it."))
+    try:
+        tracks = load_tracks(settings.courses_source)
+    except QcampusError as exc:
+        found.append(Check("error", "courses", exc.message))
+        tracks = []
+    for track in tracks:
+        released = [a.id for a in track.assignments
+                    if (exchange / track.id / "outbound" / a.id).is_dir()]
+        course_dir = settings.courses_root / track.id
+        if not course_dir.is_dir():
+            found.append(Check("warn", f"course {track.id}", f"{course_dir} missing: run `qcampus init`."))
+        else:
+            found.append(Check("ok", f"course {track.id}",
+                               f"{course_dir}; released: {', '.join(released) or 'nothing yet'}"))
+    ip, port = settings["hub"]["ip"], settings["hub"]["port"]
+    running = port_open(ip if ip not in ("", "0.0.0.0") else "127.0.0.1", port)
+    found.append(Check("ok", "hub", f"answering on http://{ip}:{port}/" if running
+                       else f"not running (would listen on http://{ip}:{port}/; start it with `qcampus up`)"))
+    return found
 
 
 @click.command("status")
-def status() -> None:
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="QCAMPUS_HOME",
+              default="var", show_default=True)
+def status(home: Path) -> None:
     """Show what runs, where its data is, and what is misconfigured."""
-    raise click.ClickException("`qcampus status` is not built yet.")
+    settings = settings_mod.load(home, os.environ)
+    found = checks(settings)
+    marks = {"ok": "ok   ", "warn": "warn ", "error": "ERROR"}
+    for check in found:
+        click.echo(f"{marks[check.level]} {check.subject}: {check.message}")
+    if any(c.level == "error" for c in found):
+        raise SystemExit(1)

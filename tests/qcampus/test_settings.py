@@ -1,0 +1,56 @@
+"""Settings: defaults, validated overrides, environment variables, bad files."""
+
+from __future__ import annotations
+
+import pytest
+
+from qcampus import settings
+from qcampus.errors import SettingsError
+
+
+def test_defaults_work_without_a_file(tmp_path):
+    """An empty deployment directory loads with every default in place."""
+    loaded = settings.load(tmp_path, environ={})
+    assert loaded["hub"]["port"] == 8000
+    assert loaded.database_url == f"sqlite:///{tmp_path / 'qcampus.sqlite'}"
+
+
+def test_file_overrides_defaults(tmp_path):
+    """A value in settings.yaml replaces the default and keeps its type."""
+    (tmp_path / "settings.yaml").write_text("hub:\n  port: '8123'\n")
+    assert settings.load(tmp_path, environ={})["hub"]["port"] == 8123
+
+
+def test_environment_overrides_file(tmp_path):
+    """QCAMPUS_<SECTION>__<KEY> wins over the file."""
+    (tmp_path / "settings.yaml").write_text("hub:\n  port: 8123\n")
+    loaded = settings.load(tmp_path, environ={"QCAMPUS_HUB__PORT": "9000"})
+    assert loaded["hub"]["port"] == 9000
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("hub:\n  prot: 1\n", r"Unknown setting hub\.prot"),
+    ("hubb:\n  port: 1\n", r"Unknown section 'hubb'"),
+    ("hub:\n  port: eighty\n", r"hub\.port must be a whole number"),
+    ("hub: [1, 2]\n", r"must be a mapping of keys"),
+    ("- just\n- a list\n", r"must hold a mapping"),
+    ("hub: {port: 1\n", r"not valid YAML"),
+])
+def test_bad_file_names_the_problem(tmp_path, text, message):
+    """A typo, wrong type or corrupt file is an error that names the key and the fix."""
+    (tmp_path / "settings.yaml").write_text(text)
+    with pytest.raises(SettingsError, match=message):
+        settings.load(tmp_path, environ={})
+
+
+def test_unknown_environment_key_is_an_error(tmp_path):
+    """A misspelt environment override is reported, not ignored."""
+    with pytest.raises(SettingsError, match="the environment"):
+        settings.load(tmp_path, environ={"QCAMPUS_HUB__PROT": "1"})
+
+
+def test_dump_round_trips(tmp_path):
+    """What init writes loads back to the same values."""
+    values = settings.merge({"hub": {"admin_users": ["ana", "ben"]}})
+    (tmp_path / "settings.yaml").write_text(settings.dump(values))
+    assert settings.load(tmp_path, environ={}).values == values
