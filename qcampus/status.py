@@ -16,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from qcampus import DEPLOYMENT_VERSION, settings as settings_mod
+from qcampus import DEPLOYMENT_VERSION
+from qcampus import settings as settings_mod
 from qcampus.courses import load_tracks
 from qcampus.errors import QcampusError
 from qcampus.settings import Settings
