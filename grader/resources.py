@@ -1,0 +1,186 @@
+"""Measure and limit a circuit's resources: depth, two-qubit gates, T count, gate set.
+
+Resources are counted after transpiling to the instructor's target (basis
+gates and coupling map, fixed seed), so that a learner is not rewarded for
+gates the hardware cannot run. Limits can be hard (:func:`assert_resources`)
+or give partial credit in bands (:func:`score_resources`): a band
+``[(6, 1.0), (10, 0.5)]`` on two-qubit gates gives full credit up to 6, half
+up to 10 and none above; the score of several bands is the smallest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from grader.errors import CheckFailed, InvalidCheckError
+from grader.feedback import Feedback, Message
+
+#: Seed of the transpiler, so a re-grade gives the same counts.
+SEED = 1234
+
+_OVER = Message(
+    "Your circuit's {metric} is {found}; at most {limit} is allowed.",
+    "あなたの回路の {metric_ja} は {found} です。上限は {limit} です。",
+)
+_GATES = Message(
+    "Your circuit uses gates outside the allowed set: {gates}.",
+    "あなたの回路は許可されていないゲートを使っています：{gates}。",
+)
+_GATES_HINT = Message(
+    "Allowed gates: {allowed}. Rewrite the others with these.",
+    "使えるゲート：{allowed}。他のゲートはこれらで書き直してください。",
+)
+_BAND = Message(
+    "Your circuit's {metric} is {found}: {credit:.0%} of the credit (full credit up to {best}).",
+    "あなたの回路の {metric_ja} は {found} です：得点 {credit:.0%}（{best} 以下で満点）。",
+)
+_METRICS_JA = {"depth": "深さ", "two_qubit_gates": "2 量子ビットゲート数", "t_count": "T ゲート数",
+               "size": "ゲート数"}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What a circuit costs on a target.
+
+    Attributes:
+        depth: Circuit depth (barriers excluded).
+        two_qubit_gates: Number of gates acting on two or more qubits.
+        t_count: Number of ``t`` and ``tdg`` gates.
+        size: Number of gates (barriers and measurements excluded).
+        ops: Count of each gate name.
+    """
+
+    depth: int
+    two_qubit_gates: int
+    t_count: int
+    size: int
+    ops: Mapping[str, int]
+
+
+def count_resources(
+    circuit: Any,
+    *,
+    basis_gates: Sequence[str] | None = None,
+    coupling_map: Sequence[Sequence[int]] | None = None,
+    optimization_level: int = 1,
+) -> Resources:
+    """Return a circuit's resources, after transpiling when a target is given.
+
+    Args:
+        circuit: The learner's ``QuantumCircuit``.
+        basis_gates: Target gate names, e.g. ``["rz", "sx", "x", "cx"]``.
+        coupling_map: Target connectivity as directed ``[control, target]`` pairs.
+        optimization_level: Transpiler optimisation level (seed fixed).
+
+    Returns:
+        The counted :class:`Resources`.
+    """
+    if basis_gates is not None or coupling_map is not None:
+        from qiskit import transpile
+
+        circuit = transpile(circuit, basis_gates=list(basis_gates) if basis_gates else None,
+                            coupling_map=[list(e) for e in coupling_map] if coupling_map else None,
+                            optimization_level=optimization_level, seed_transpiler=SEED)
+    ops = {name: int(n) for name, n in circuit.count_ops().items()}
+    gates = [i for i in circuit.data if i.operation.name not in ("barrier", "measure")]
+    return Resources(
+        depth=int(circuit.depth(lambda i: i.operation.name != "barrier")),
+        two_qubit_gates=sum(1 for i in gates if len(i.qubits) >= 2),
+        t_count=ops.get("t", 0) + ops.get("tdg", 0),
+        size=len(gates),
+        ops=ops,
+    )
+
+
+def assert_gate_set(circuit: Any, allowed: Sequence[str]) -> None:
+    """Assert that a circuit, as written, uses only the ``allowed`` gate names.
+
+    Raises:
+        CheckFailed: Names the gates outside the set.
+    """
+    extra = sorted(set(circuit.count_ops()) - set(allowed) - {"barrier", "measure"})
+    if extra:
+        raise CheckFailed(Feedback(_GATES, hint=_GATES_HINT, values={
+            "gates": ", ".join(extra), "allowed": ", ".join(allowed)}))
+
+
+def assert_resources(
+    circuit: Any,
+    *,
+    max_depth: int | None = None,
+    max_two_qubit_gates: int | None = None,
+    max_t_count: int | None = None,
+    basis_gates: Sequence[str] | None = None,
+    coupling_map: Sequence[Sequence[int]] | None = None,
+) -> Resources:
+    """Assert that a circuit stays within resource limits on a target.
+
+    Args:
+        circuit: The learner's ``QuantumCircuit``.
+        max_depth: Largest allowed depth.
+        max_two_qubit_gates: Largest allowed number of two-qubit gates.
+        max_t_count: Largest allowed T count.
+        basis_gates: Target gates to transpile to before counting.
+        coupling_map: Target connectivity to route on before counting.
+
+    Returns:
+        The counted resources, for further checks.
+
+    Raises:
+        CheckFailed: The first limit exceeded.
+    """
+    found = count_resources(circuit, basis_gates=basis_gates, coupling_map=coupling_map)
+    for metric, limit in (("depth", max_depth), ("two_qubit_gates", max_two_qubit_gates),
+                          ("t_count", max_t_count)):
+        value = getattr(found, metric)
+        if limit is not None and value > limit:
+            raise CheckFailed(Feedback(_OVER, values={
+                "metric": metric.replace("_", " "), "metric_ja": _METRICS_JA[metric],
+                "found": value, "limit": limit}))
+    return found
+
+
+def score_resources(
+    circuit: Any,
+    bands: Mapping[str, Sequence[tuple[int, float]]],
+    *,
+    basis_gates: Sequence[str] | None = None,
+    coupling_map: Sequence[Sequence[int]] | None = None,
+) -> float:
+    """Return the credit fraction a circuit earns in resource bands.
+
+    Args:
+        circuit: The learner's ``QuantumCircuit``.
+        bands: For each metric (``depth``, ``two_qubit_gates``, ``t_count``,
+            ``size``), ``(limit, credit)`` pairs: the credit of the first band
+            whose limit the value does not exceed; 0 above all bands.
+        basis_gates: Target gates to transpile to before counting.
+        coupling_map: Target connectivity to route on before counting.
+
+    Returns:
+        1.0 when every metric is in its best band.
+
+    Raises:
+        CheckFailed: Some metric earns less than full credit; ``score`` holds
+            the fraction earned (the smallest over metrics), so a
+            :class:`grader.credit.Rubric` records partial credit.
+        InvalidCheckError: A band names an unknown metric.
+    """
+    found = count_resources(circuit, basis_gates=basis_gates, coupling_map=coupling_map)
+    worst: tuple[float, str, int, int] | None = None
+    for metric, metric_bands in bands.items():
+        if metric not in _METRICS_JA:
+            raise InvalidCheckError(f"unknown resource metric {metric!r}")
+        ordered = sorted(metric_bands)
+        value = getattr(found, metric)
+        credit = next((c for limit, c in ordered if value <= limit), 0.0)
+        if worst is None or credit < worst[0]:
+            worst = (credit, metric, value, ordered[0][0])
+    if worst is None or worst[0] >= 1.0:
+        return 1.0
+    credit, metric, value, best = worst
+    raise CheckFailed(Feedback(_BAND, values={
+        "metric": metric.replace("_", " "), "metric_ja": _METRICS_JA[metric],
+        "found": value, "credit": credit, "best": best}), score=credit)
