@@ -1,12 +1,273 @@
-"""Start the platform in the foreground (``qcampus up``)."""
+"""Start the platform in the foreground (``qcampus up``).
+
+``up`` checks that it can start before it changes anything (ports free,
+configurable-http-proxy present, no other hub running on this deployment),
+brings the deployment up to date with ``qcampus init``, then runs JupyterHub
+with ``hub_config/jupyterhub_config.py``. JupyterHub starts the proxy and the
+managed services itself. Ctrl-C stops the hub, which stops the proxy,
+the services and every user's server. State lives under ``QCAMPUS_HOME/hub``
+(database, cookie secret, proxy token, first-use passwords), so starting again,
+even after the hub was killed, keeps users, enrolments and submissions.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dbm
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
 import click
+
+from qcampus import courses as courses_mod
+from qcampus import deployment, roster
+from qcampus import settings as settings_mod
+from qcampus.errors import ServiceError
+from qcampus.settings import Settings
+
+DEFAULT_PROXY = "/opt/qcampus/node_modules/.bin/configurable-http-proxy"
+DEMO_INSTRUCTOR = "instructor"
+DEMO_LEARNERS = ("learner1", "learner2", "learner3")
+DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+
+
+def hub_config_file() -> Path:
+    """Return the ``jupyterhub_config.py`` of the installed ``hub_config`` package."""
+    import hub_config
+
+    return Path(hub_config.__file__).parent / "jupyterhub_config.py"
+
+
+def proxy_command(settings: Settings) -> str:
+    """Return the configurable-http-proxy executable, or raise saying how to install it."""
+    command = settings["hub"]["proxy_command"] or DEFAULT_PROXY
+    if not (os.path.isfile(command) and os.access(command, os.X_OK)):
+        raise ServiceError(
+            f"configurable-http-proxy not found at {command}. Install it with "
+            f"`scripts/bootstrap` (npm install --prefix /opt/qcampus configurable-http-proxy), "
+            f"or set hub.proxy_command in settings.yaml. Nothing was started or changed."
+        )
+    return command
+
+
+def ports(settings: Settings) -> dict[str, int]:
+    """Return the loopback ports the hub, its API and the proxy API use."""
+    port = settings["hub"]["port"]
+    return {"hub": port, "hub API": port + 1, "proxy API": port + 2}
+
+
+def _port_free(ip: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def _pid_alive(pid_file: Path) -> int:
+    """Return the pid recorded in *pid_file* if that process still runs, else 0."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return 0
+    return pid
+
+
+def stop_stale_proxy(settings: Settings) -> None:
+    """Stop a proxy left running by a hub that was killed (its pid file is ours)."""
+    pid_file = settings.hub_dir / "proxy.pid"
+    pid = _pid_alive(pid_file)
+    if not pid:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"configurable-http-proxy" not in cmdline:
+            return  # the pid was reused by an unrelated process: leave it alone
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    pid_file.unlink(missing_ok=True)
+
+
+def preflight(settings: Settings) -> None:
+    """Refuse to start, changing nothing, when the platform could not come up."""
+    proxy_command(settings)
+    pid = _pid_alive(settings.hub_dir / "jupyterhub.pid")
+    if pid:
+        raise ServiceError(f"qcampus is already running on {settings.home} (hub pid {pid}). "
+                           f"Stop it with Ctrl-C in its terminal, or `kill {pid}`.")
+    stop_stale_proxy(settings)
+    ip = settings["hub"]["ip"]
+    for what, port in ports(settings).items():
+        if not _port_free(ip, port):
+            raise ServiceError(
+                f"Port {port} on {ip} ({what}) is already in use. Stop the program using it "
+                f"(`ss -ltnp 'sport = :{port}'` shows it) or choose another port with "
+                f"QCAMPUS_HUB__PORT=<port> (the hub uses that port and the next two). "
+                f"Nothing was started or changed."
+            )
+
+
+def proxy_token(settings: Settings) -> str:
+    """Return the proxy's auth token, created once in ``hub/proxy-token`` (0600)."""
+    path = settings.hub_dir / "proxy-token"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def set_password(settings: Settings, username: str, password: str) -> bool:
+    """Pre-set a first-use password unless the user already has one; return whether set."""
+    import bcrypt
+
+    with dbm.open(str(settings.hub_dir / "passwords.dbm"), "c", 0o600) as db:
+        if username.encode() in db:
+            return False
+        db[username] = bcrypt.hashpw(password.encode(), bcrypt.gensalt())
+    return True
+
+
+def prepare_demo(settings: Settings) -> list[tuple[str, str, str]]:
+    """Enrol the demo accounts, set their passwords and release every sample assignment.
+
+    Returns:
+        (username, role, password) of the accounts created now; empty when they already existed.
+    """
+    tracks = courses_mod.load_tracks(settings.courses_source)
+    track_ids = tuple(t.id for t in tracks)
+    members = [roster.Member(DEMO_INSTRUCTOR, "instructor", ())]
+    members += [roster.Member(name, "learner", track_ids) for name in DEMO_LEARNERS]
+    roster.enrol(settings.home, members)
+    created = []
+    for member in members:
+        password = secrets.token_urlsafe(9)
+        if set_password(settings, member.username, password):
+            created.append((member.username, member.role, password))
+    if created:
+        path = settings.secrets / DEMO_ACCOUNTS_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            for username, role, password in created:
+                handle.write(f"{username}\t{role}\t{password}\n")
+        os.chmod(path, 0o600)
+    for track in tracks:
+        for assignment in track.assignments:
+            if not (settings.exchange / track.id / "outbound" / assignment.id).is_dir():
+                courses_mod.release(settings, track, assignment)
+    return created
+
+
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    """Wait until the hub answers through the proxy, or raise with the log's tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url + "hub/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass  # not listening yet
+        time.sleep(0.3)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+    raise ServiceError(f"JupyterHub did not start (see {log}):\n{tail}")
+
+
+@dataclass
+class Hub:
+    """A running JupyterHub of one deployment."""
+
+    settings: Settings
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def url(self) -> str:
+        hub = self.settings["hub"]
+        return f"http://{hub['ip']}:{hub['port']}/"
+
+    def stop(self, timeout: float = 30) -> int:
+        """Stop the hub (it stops the proxy, services and servers) and return its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        stop_stale_proxy(self.settings)
+        return self.proc.returncode
+
+
+def launch(settings: Settings) -> Hub:
+    """Start JupyterHub on an initialised deployment and return once it answers."""
+    log = settings.logs / "jupyterhub.log"
+    env = {**os.environ, "QCAMPUS_HOME": str(settings.home),
+           "CONFIGPROXY_AUTH_TOKEN": proxy_token(settings)}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterhub", "-f", str(hub_config_file())],
+            cwd=settings.hub_dir, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the launcher, which stops the hub in order
+        )
+    hub = Hub(settings, proc, log)
+    try:
+        wait_ready(hub.url, proc, log)
+    except BaseException:
+        hub.stop()
+        raise
+    return hub
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 @click.command("up")
 @click.option("--demo", is_flag=True, help="Create demo accounts and release the sample assignments.")
-def up(demo: bool) -> None:
-    """Start JupyterHub, the proxy and every managed service."""
-    raise click.ClickException("`qcampus up` is not built yet.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="QCAMPUS_HOME",
+              default="var", show_default=True, help="Deployment directory.")
+def up(demo: bool, home: Path) -> None:
+    """Start JupyterHub, the proxy and every managed service (Ctrl-C stops them)."""
+    # Every check runs before anything is created or changed.
+    preflight(settings_mod.load(home))
+    deployment.init(home)
+    settings = settings_mod.load(home)
+    # Demo accounts must be in the roster before the hub reads it.
+    created = prepare_demo(settings) if demo else []
+    if demo:
+        # Files the release just wrote go to the instructors' group like the rest.
+        deployment.run_hooks(settings)
+    hub = launch(settings)
+    signal.signal(signal.SIGTERM, _interrupt)
+    click.echo(f"qcampus is running at {hub.url}  (log: {hub.log}; Ctrl-C stops it)")
+    if demo:
+        accounts = hub.settings.secrets / DEMO_ACCOUNTS_FILE
+        click.echo(f"Demo accounts: {DEMO_INSTRUCTOR} (instructor), {', '.join(DEMO_LEARNERS)} "
+                   f"(learners).")
+        click.echo(f"Their passwords are in {accounts} (readable by root only)"
+                   + ("; created now." if created else "; unchanged since the first demo run."))
+    try:
+        code = hub.proc.wait()
+        raise ServiceError(f"JupyterHub stopped unexpectedly (exit code {code}); see {hub.log}.")
+    except KeyboardInterrupt:
+        click.echo("Stopping qcampus ...")
+        hub.stop()
+        click.echo("Stopped. Users, enrolments and submissions are kept; `qcampus up` starts again.")
