@@ -1,0 +1,288 @@
+"""Compute the verdict on exported answers in a trusted process.
+
+This module runs where learner code never ran. It reads two JSON documents:
+the instructor's *key* and the learner's exported *answers*
+(:func:`grader.export.collect_answers`), and runs the same checks as the
+ordinary mode on decoded answers. It never unpickles, never loads QPY and
+parses OpenQASM only after checking every statement against the small subset
+:mod:`grader.export` writes (no ``include`` but ``stdgates.inc``, no
+definitions, no classical control), with size caps first.
+
+A key is ``{"items": [{"answer": NAME, "check": CHECK, "points": P,
+"expected": PAYLOAD, "options": {...}}]}`` where ``expected`` is encoded like an
+answer (:func:`grader.export.encode_answer`; :func:`key_item` builds one) and
+``CHECK`` is one of :data:`CHECKS`. Run it as::
+
+    python -I -m grader.verdict KEY.json ANSWERS.json
+
+which prints ``{"items": [...], "score": S, "max_score": M}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from grader.errors import AnswerFormatError, CheckFailed
+from grader.export import MAX_ANSWER_BYTES, STANDARD_GATES, encode_answer
+from grader.feedback import Feedback, Message
+
+#: Largest answers document read, in bytes.
+MAX_ANSWERS_BYTES = 4 * MAX_ANSWER_BYTES
+#: Largest exported circuit, in qubits, and in statements.
+MAX_CIRCUIT_QUBITS = 32
+MAX_STATEMENTS = 20_000
+#: Largest exported model, in variables and interactions.
+MAX_VARIABLES = 5_000
+MAX_INTERACTIONS = 100_000
+
+_NO_ANSWER = Message(
+    "No answer named '{name}' was exported.",
+    "'{name}' という名前の解答が出力されていません。",
+)
+_BAD_ANSWER = Message(
+    "The answer '{name}' could not be read: {reason}",
+    "解答 '{name}' を読み取れませんでした：{reason}",
+)
+_BAD_HINT = Message(
+    "Run the test cell unchanged after your solution, and export the object the task asks for.",
+    "解答のあとでテストセルを変更せずに実行し、課題が求めるオブジェクトを出力してください。",
+)
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_EXPRESSION = rf"(?:{_NUMBER}|pi|π|[-+*/() ])+"
+_OPERAND = r"[A-Za-z_]\w*\[\d+\]"
+_STATEMENT = re.compile(
+    r"^(?:OPENQASM 3(?:\.0)?"
+    r'|include "stdgates\.inc"'
+    r"|(?:qubit|bit)\[\d+\] [A-Za-z_]\w*"
+    rf"|(?:{'|'.join(sorted(STANDARD_GATES, key=len, reverse=True))}|U)"
+    rf"(?:\({_EXPRESSION}(?:, ?{_EXPRESSION})*\))? {_OPERAND}(?:, ?{_OPERAND})*"
+    rf"|{_OPERAND} = measure {_OPERAND}"
+    rf"|barrier {_OPERAND}(?:, ?{_OPERAND})*"
+    r")$"
+)
+
+
+def _reject(reason: str) -> AnswerFormatError:
+    return AnswerFormatError(reason)
+
+
+def decode_circuit(payload: Mapping[str, Any]) -> Any:
+    """Return a ``QuantumCircuit`` from an exported circuit, after whitelisting its text.
+
+    Raises:
+        AnswerFormatError: The text is over the cap, has a statement the
+            exporter never writes, or does not parse.
+    """
+    text, phase = payload.get("qasm"), payload.get("global_phase", 0.0)
+    if not isinstance(text, str) or not isinstance(phase, int | float):
+        raise _reject("a circuit needs OpenQASM text and a numeric global phase")
+    statements = [s.strip() for s in text.split(";") if s.strip()]
+    if len(statements) > MAX_STATEMENTS:
+        raise _reject(f"the circuit has over {MAX_STATEMENTS} statements")
+    for statement in statements:
+        if not _STATEMENT.match(statement):
+            raise _reject(f"unsupported OpenQASM statement {statement[:60]!r}")
+    sizes = [int(n) for n in re.findall(r"qubit\[(\d+)\]", text)]
+    if sum(sizes) > MAX_CIRCUIT_QUBITS:
+        raise _reject(f"the circuit has over {MAX_CIRCUIT_QUBITS} qubits")
+    from qiskit import qasm3
+
+    try:
+        circuit = qasm3.loads(text)
+    except Exception as error:  # the parser's errors share no base class we could name
+        raise _reject(f"OpenQASM does not parse ({type(error).__name__})") from error
+    circuit.global_phase = float(phase)
+    return circuit
+
+
+def decode_bqm(payload: Mapping[str, Any]) -> Any:
+    """Return a BQM from dimod's JSON form, after checking its shape and caps.
+
+    Raises:
+        AnswerFormatError: The form is not dimod's list-based serialisation or
+            is over the caps.
+    """
+    import dimod
+
+    model = payload.get("model")
+    if not isinstance(model, Mapping) or model.get("use_bytes") is not False:
+        raise _reject("a model must be dimod's to_serializable(use_bytes=False) form")
+    labels = model.get("variable_labels")
+    lists = [model.get(k) for k in ("linear_biases", "quadratic_biases",
+                                    "quadratic_head", "quadratic_tail")]
+    if not isinstance(labels, list) or not all(isinstance(x, list) for x in lists):
+        raise _reject("a model needs variable labels and bias lists")
+    if len(labels) > MAX_VARIABLES or len(lists[1]) > MAX_INTERACTIONS:
+        raise _reject("the model is over the size cap")
+    if model.get("variable_type") not in ("BINARY", "SPIN"):
+        raise _reject("a model's variable type must be BINARY or SPIN")
+    clean = {k: model[k] for k in ("type", "version", "use_bytes", "variable_labels",
+                                   "variable_type", "offset", "linear_biases",
+                                   "quadratic_biases", "quadratic_head", "quadratic_tail")}
+    try:
+        return dimod.BinaryQuadraticModel.from_serializable(clean)
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise _reject(f"the model is malformed ({error})") from error
+
+
+def decode(payload: Any, model: Any = None) -> Any:
+    """Return the Python object of an exported answer.
+
+    Args:
+        payload: One answer payload.
+        model: The key's model, to recompute a sample set's energies.
+
+    Raises:
+        AnswerFormatError: The payload is malformed, conflicting or oversized.
+    """
+    if not isinstance(payload, Mapping):
+        raise _reject("the answer is not a JSON object")
+    kind = payload.get("type")
+    if kind == "circuit":
+        return decode_circuit(payload)
+    if kind == "bqm":
+        return decode_bqm(payload)
+    if kind == "json":
+        return payload.get("value")
+    if kind == "array":
+        import numpy as np
+
+        try:
+            return np.asarray(payload["real"], dtype=float) + 1j * np.asarray(
+                payload["imag"], dtype=float)
+        except (KeyError, ValueError, TypeError) as error:
+            raise _reject("an array needs real and imaginary number lists") from error
+    if kind == "sampleset":
+        import dimod
+
+        if model is None:
+            raise _reject("a sample set needs the key's model")
+        try:
+            samples = (payload["samples"], payload["variables"])
+            return dimod.SampleSet.from_samples_bqm(
+                samples, model, num_occurrences=payload["num_occurrences"])
+        except (KeyError, ValueError, TypeError) as error:
+            raise _reject("a sample set needs samples, variables and occurrences") from error
+    if kind == "conflict":
+        raise _reject("the answer was exported more than once")
+    raise _reject(f"unknown answer type {kind!r}")
+
+
+def _circuit_equivalent(answer: Any, expected: Any, **options: Any) -> None:
+    from grader.circuits import assert_circuit_equivalent
+    assert_circuit_equivalent(answer, expected, **options)
+
+
+def _resources(answer: Any, expected: Any, **options: Any) -> None:
+    from grader.resources import assert_resources, score_resources
+    if "bands" in options:
+        score_resources(answer, {k: [tuple(b) for b in v] for k, v in options.pop("bands").items()},
+                        **options)
+    else:
+        assert_resources(answer, **options)
+
+
+def _lazy(module: str, name: str) -> Callable[..., None]:
+    def run(answer: Any, expected: Any, **options: Any) -> None:
+        from importlib import import_module
+        getattr(import_module(module), name)(answer, expected, **options)
+    return run
+
+
+#: Check names a key may use, and what each runs.
+CHECKS: dict[str, Callable[..., None]] = {
+    "circuit_equivalent": _circuit_equivalent,
+    "state_close": _lazy("grader.states", "assert_state_close"),
+    "bloch_vector": _lazy("grader.states", "assert_bloch_vector"),
+    "distribution": _lazy("grader.distributions", "assert_distribution"),
+    "resources": _resources,
+    "gate_set": _lazy("grader.resources", "assert_gate_set"),
+    "bqm_equivalent": _lazy("grader.optimisation", "assert_bqm_equivalent"),
+    "feasible": _lazy("grader.optimisation", "assert_feasible"),
+    "optimal": _lazy("grader.optimisation", "assert_optimal"),
+    "success_probability": _lazy("grader.optimisation", "assert_success_probability"),
+    "number": _lazy("grader.answers", "assert_number"),
+    "answer": _lazy("grader.answers", "assert_answer"),
+}
+
+
+def key_item(answer: str, check: str, expected: Any, points: float, **options: Any
+             ) -> dict[str, Any]:
+    """Return one key item, encoding ``expected`` like an answer.
+
+    Raises:
+        KeyError: ``check`` is not in :data:`CHECKS`.
+    """
+    if check not in CHECKS:
+        raise KeyError(f"unknown check {check!r}; known: {sorted(CHECKS)}")
+    return {"answer": answer, "check": check, "points": points,
+            "expected": encode_answer(expected), "options": options}
+
+
+def decide(key: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the verdict of every key item on the exported answers.
+
+    Args:
+        key: The instructor's key (see the module docstring).
+        answers: Exported payloads by answer name.
+
+    Returns:
+        ``{"items": [{"answer", "points", "max_points", "feedback": {"en", "ja"}}],
+        "score", "max_score"}``.
+    """
+    results = []
+    for item in key["items"]:
+        name, points = item["answer"], float(item["points"])
+        expected = decode(item["expected"])
+        feedback = None
+        earned = 0.0
+        try:
+            if name not in answers:
+                raise CheckFailed(Feedback(_NO_ANSWER, hint=_BAD_HINT, values={"name": name}))
+            model = expected if item["check"] in ("optimal", "success_probability") else None
+            try:
+                answer = decode(answers[name], model)
+            except AnswerFormatError as error:
+                raise CheckFailed(Feedback(_BAD_ANSWER, hint=_BAD_HINT,
+                                           values={"name": name, "reason": error})) from error
+            CHECKS[item["check"]](answer, expected, **dict(item.get("options", {})))
+            earned = points
+        except CheckFailed as failure:
+            earned = points * min(max(failure.score, 0.0), 1.0)
+            feedback = failure.feedback.to_json()
+        results.append({"answer": name, "points": earned, "max_points": points,
+                        "feedback": feedback})
+    return {"items": results, "score": sum(r["points"] for r in results),
+            "max_score": sum(r["max_points"] for r in results)}
+
+
+def _read_json(path: Path, cap: int) -> Any:
+    with path.open("rb") as stream:
+        data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise AnswerFormatError(f"{path} is over {cap} bytes")
+    return json.loads(data)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the verdict of ``KEY.json`` on ``ANSWERS.json`` as JSON; return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -I -m grader.verdict KEY.json ANSWERS.json", file=sys.stderr)
+        return 2
+    key = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    answers = _read_json(Path(args[1]), MAX_ANSWERS_BYTES)
+    if not isinstance(answers, Mapping):
+        raise AnswerFormatError("the answers document must be a JSON object")
+    print(json.dumps(decide(key, answers), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
