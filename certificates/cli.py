@@ -5,17 +5,53 @@ JWKS file (or the deployment's key store) and, if given, a local copy of the
 status list. It prints the verdict in English and Japanese and exits with the
 code of its outcome (:data:`certificates.verification.EXIT_CODES`): 0 valid,
 2 malformed, 3 tampered, 4 unknown key or issuer, 5 revoked, 6 suspended,
-7 expired, 8 not yet valid, 9 status unknown.
+7 expired, 8 not yet valid, 9 status unknown. Without ``--status-list`` a
+credential with a status entry is at best "status unknown" (exit 9).
 """
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
 
+from certificates import achievements as achievements_module
+from certificates.errors import KeyStoreError
+from certificates.keys import KeyStore, TrustedKeys
+from certificates.statuslist import FileStatusSource
+from certificates.verification import verify as verify_credential
 from qcampus.cli import home_option
 
 #: Where the issuer keys live inside the deployment's secrets directory.
 KEYS_DIR = "issuer-keys"
+
+
+def key_store(home: Path) -> KeyStore:
+    """Return the key store of the deployment in *home*."""
+    from qcampus import settings as settings_mod
+
+    return KeyStore(settings_mod.load(home).secrets / KEYS_DIR)
+
+
+def issuer_id(home: Path) -> str:
+    """Return the issuer id of the deployment in *home* (its certificates public URL)."""
+    from certificates import default_config
+
+    return default_config(home)["PUBLIC_URL"]
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as "
+                                 f"2026-05-01T12:00:00Z.", param_hint="--at") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-05-01T12:00:00Z or +09:00.",
+                                 param_hint="--at")
+    return moment
 
 
 @click.group()
@@ -26,14 +62,16 @@ def cert() -> None:
 @cert.command()
 def achievements() -> None:
     """List the achievement ids a certificate can be issued for."""
-    raise NotImplementedError
+    for achievement in achievements_module.load():
+        click.echo(f"{achievement.id}\t{achievement.level}\t{achievement.name['en']} / "
+                   f"{achievement.name['ja']}")
 
 
 @cert.command()
 @home_option
-def jwks(home) -> None:
+def jwks(home: Path) -> None:
     """Print the issuer's public keys as a JWKS."""
-    raise NotImplementedError
+    click.echo(json.dumps(key_store(home).jwks(), indent=2))
 
 
 @cert.group()
@@ -43,18 +81,22 @@ def keys() -> None:
 
 @keys.command()
 @home_option
-def rotate(home) -> None:
+def rotate(home: Path) -> None:
     """Make a new signing key; the old one keeps verifying what it signed."""
-    raise NotImplementedError
+    key = key_store(home).rotate()
+    click.echo(f"New signing key {key.kid}; earlier keys stay published and keep verifying.")
 
 
 @keys.command()
 @home_option
 @click.argument("kid")
 @click.option("--at", "at", required=True, help="When the key was compromised (ISO 8601).")
-def compromise(home, kid: str, at: str) -> None:
+def compromise(home: Path, kid: str, at: str) -> None:
     """Stop trusting what KID signed from the moment it was compromised."""
-    raise NotImplementedError
+    key = key_store(home).mark_compromised(kid, _moment(at))
+    click.echo(f"Key {key.kid} is marked compromised from {key.compromised_at.isoformat()}; "
+               f"credentials it signed from then on no longer verify. Publish the new JWKS "
+               f"(`qcampus cert jwks`) and reissue the affected credentials.")
 
 
 @cert.command()
@@ -65,10 +107,31 @@ def compromise(home, kid: str, at: str) -> None:
 @click.option("--status-list", "status_lists", multiple=True,
               type=click.Path(exists=True, dir_okay=False),
               help="A local copy of a signed status list (repeat for revocation and suspension).")
-@click.option("--issuer", "issuer_id", default=None,
+@click.option("--issuer", "issuer", default=None,
               help="The trusted issuer id (default: the deployment's public URL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-def verify(home, file: str, keys_file: str | None, status_lists: tuple[str, ...],
-           issuer_id: str | None, as_json: bool) -> None:
+def verify(home: Path, file: str, keys_file: str | None, status_lists: tuple[str, ...],
+           issuer: str | None, as_json: bool) -> None:
     """Verify the credential in FILE without network access."""
-    raise NotImplementedError
+    with click.open_file(file, "rb") as handle:
+        text = handle.read()
+    if keys_file is not None:
+        try:
+            trusted = TrustedKeys.from_jwks(json.loads(Path(keys_file).read_text("utf-8")))
+        except ValueError as exc:
+            raise KeyStoreError(f"{keys_file} is not a JSON JWKS.") from exc
+    else:
+        trusted = key_store(home).trusted_keys()
+    source = FileStatusSource([Path(p) for p in status_lists]) if status_lists else None
+    verdict = verify_credential(text, keys=trusted, issuer_id=issuer or issuer_id(home),
+                                status=source, now=datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps(verdict.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{verdict.outcome.value}: {verdict.message['en']}")
+        click.echo(f"{verdict.outcome.value}: {verdict.message['ja']}")
+        for name in ("credential_id", "issuer", "achievement", "valid_from", "valid_until",
+                     "kid", "code", "reason"):
+            if verdict.details.get(name):
+                click.echo(f"  {name}: {verdict.details[name]}")
+    raise SystemExit(verdict.exit_code)

@@ -24,28 +24,84 @@ from a published JWKS, it answers "may this kid verify something signed at T?".
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from certificates.errors import KeyStoreError, UnknownKey
 
 KeyStatus = Literal["active", "retired", "compromised"]
 STATE_FILE = "keys.json"
 
 
-def thumbprint(public_key: Ed25519PublicKey) -> str:
-    """Return the RFC 7638 JWK thumbprint (SHA-256, base64url) of *public_key*."""
-    raise NotImplementedError
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    """Decode canonical unpadded base64url, or raise ValueError."""
+    if not isinstance(text, str) or not text.isascii() or "=" in text:
+        raise ValueError("not unpadded base64url text")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_time(text: object, where: str) -> datetime | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise KeyStoreError(f"{where} must be a date-time text, not {text!r}.")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise KeyStoreError(f"{where} is not a date-time: {text!r}.") from exc
+    if moment.tzinfo is None:
+        raise KeyStoreError(f"{where} has no time zone: {text!r}.")
+    return moment.astimezone(UTC)
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None:
+        raise KeyStoreError(f"{what} needs a time zone (e.g. 2026-05-01T12:00:00Z).")
+    return moment.astimezone(UTC)
 
 
 def public_jwk(public_key: Ed25519PublicKey) -> dict[str, str]:
     """Return the bare OKP/Ed25519 JWK of *public_key* (``kty``, ``crv``, ``x``)."""
-    raise NotImplementedError
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw)}
+
+
+def thumbprint(public_key: Ed25519PublicKey) -> str:
+    """Return the RFC 7638 JWK thumbprint (SHA-256, base64url) of *public_key*."""
+    # RFC 7638: the required members only, in lexicographic order, no whitespace.
+    members = json.dumps(public_jwk(public_key), separators=(",", ":"), sort_keys=True)
+    return _b64(hashlib.sha256(members.encode("ascii")).digest())
 
 
 @dataclass(frozen=True)
@@ -61,7 +117,11 @@ class IssuerKey:
 
     def jwk(self) -> dict[str, str]:
         """Return the published JWK: key, ``kid``, ``alg``, ``use`` and life-cycle members."""
-        raise NotImplementedError
+        jwk = {**public_jwk(self.public_key), "kid": self.kid, "alg": "EdDSA", "use": "sig",
+               "status": self.status, "created": _time(self.created)}
+        if self.compromised_at is not None:
+            jwk["revoked"] = _time(self.compromised_at)
+        return jwk
 
     def trusts(self, signed_at: datetime) -> bool:
         """Return whether a signature made at *signed_at* is still trusted.
@@ -69,7 +129,14 @@ class IssuerKey:
         Active and retired keys are trusted; a compromised key only for
         signatures made strictly before its compromise moment.
         """
-        raise NotImplementedError
+        if self.compromised_at is None:
+            return True
+        return signed_at < self.compromised_at
+
+    def _state(self) -> dict[str, str | None]:
+        return {"kid": self.kid, "status": self.status, "created": _time(self.created),
+                "retired_at": _time(self.retired_at),
+                "compromised_at": _time(self.compromised_at)}
 
 
 @dataclass(frozen=True)
@@ -80,11 +147,15 @@ class SigningKey:
     private_key: Ed25519PrivateKey
 
 
+_STATUSES = ("active", "retired", "compromised")
+
+
 class TrustedKeys(Mapping[str, IssuerKey]):
     """The keys a verifier trusts for one issuer, by ``kid``."""
 
     def __init__(self, keys: Mapping[str, IssuerKey] | list[IssuerKey]) -> None:
-        raise NotImplementedError
+        items = list(keys.values()) if isinstance(keys, Mapping) else list(keys)
+        self._keys = {key.kid: key for key in items}
 
     @classmethod
     def from_jwks(cls, jwks: object) -> TrustedKeys:
@@ -96,16 +167,44 @@ class TrustedKeys(Mapping[str, IssuerKey]):
         Raises:
             KeyStoreError: the document is not such a JWKS.
         """
-        raise NotImplementedError
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+            raise KeyStoreError("A JWKS must be a JSON object with a list 'keys'.")
+        found: list[IssuerKey] = []
+        for number, jwk in enumerate(jwks["keys"], start=1):
+            where = f"JWKS key #{number}"
+            if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+                raise KeyStoreError(f"{where} is not an Ed25519 (OKP) key.")
+            if "d" in jwk:
+                raise KeyStoreError(f"{where} contains a private key; publish public keys only.")
+            try:
+                raw = _unb64(jwk.get("x"))
+                public_key = Ed25519PublicKey.from_public_bytes(raw)
+            except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+                raise KeyStoreError(f"{where} has an invalid 'x'.") from exc
+            kid = thumbprint(public_key)
+            if jwk.get("kid") != kid:
+                raise KeyStoreError(f"{where}: 'kid' must be the key's RFC 7638 thumbprint {kid}.")
+            if jwk.get("alg", "EdDSA") != "EdDSA" or jwk.get("use", "sig") != "sig":
+                raise KeyStoreError(f"{where} is not a signing key for EdDSA.")
+            status = jwk.get("status", "active")
+            if status not in _STATUSES:
+                raise KeyStoreError(f"{where} has unknown status {status!r}.")
+            revoked = _parse_time(jwk.get("revoked"), f"{where} 'revoked'")
+            if (status == "compromised") != (revoked is not None):
+                raise KeyStoreError(f"{where}: a compromised key must name when ('revoked').")
+            created = _parse_time(jwk.get("created"), f"{where} 'created'") \
+                or datetime.min.replace(tzinfo=UTC)
+            found.append(IssuerKey(kid, public_key, status, created, compromised_at=revoked))
+        return cls(found)
 
     def __getitem__(self, kid: str) -> IssuerKey:
-        raise NotImplementedError
+        return self._keys[kid]
 
     def __iter__(self) -> Iterator[str]:
-        raise NotImplementedError
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        raise NotImplementedError
+        return len(self._keys)
 
     def key_for(self, kid: str, signed_at: datetime) -> Ed25519PublicKey:
         """Return the public key *kid* if it may verify a signature made at *signed_at*.
@@ -114,11 +213,19 @@ class TrustedKeys(Mapping[str, IssuerKey]):
             UnknownKey: the kid is not published, or the key was compromised at
                 or before *signed_at*.
         """
-        raise NotImplementedError
+        key = self._keys.get(kid)
+        if key is None:
+            raise UnknownKey(f"The signing key {kid!r} is not one the issuer publishes.")
+        if not key.trusts(signed_at):
+            raise UnknownKey(
+                f"The signing key {kid} was reported compromised at "
+                f"{_time(key.compromised_at)}; what it signed from then on is not trusted."
+            )
+        return key.public_key
 
     def jwks(self) -> dict[str, Any]:
         """Return these keys as a JWKS document."""
-        raise NotImplementedError
+        return {"keys": [key.jwk() for key in self._keys.values()]}
 
 
 class KeyStore:
@@ -126,6 +233,126 @@ class KeyStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self._private: dict[str, Ed25519PrivateKey] = {}
+
+    # -- state file -------------------------------------------------------------------
+
+    @property
+    def _state_file(self) -> Path:
+        return self.directory / STATE_FILE
+
+    def _read_state(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self._state_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot read {self._state_file}: {exc.strerror}.") from exc
+        except ValueError as exc:
+            raise KeyStoreError(f"{self._state_file} is not valid JSON; restore it from a "
+                                f"backup.") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+            raise KeyStoreError(f"{self._state_file} must hold an object with a list 'keys'.")
+        return data["keys"]
+
+    def _write_state(self, keys: list[IssuerKey]) -> None:
+        text = json.dumps({"keys": [key._state() for key in keys]}, indent=2) + "\n"
+        self._write_private(self._state_file, text.encode("utf-8"))
+
+    def _write_private(self, path: Path, data: bytes) -> None:
+        """Write *data* to *path* atomically with mode 0600."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise KeyStoreError(f"Cannot write {path}: {exc.strerror}.") from exc
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise changes between processes (workers, CLI) with a lock file."""
+        self._make_directory()
+        try:
+            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot lock {self.directory}: {exc.strerror}.") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _make_directory(self) -> None:
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.directory, 0o700)
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot create the key directory {self.directory}: "
+                                f"{exc.strerror}.") from exc
+
+    # -- keys -------------------------------------------------------------------------
+
+    def _key_file(self, kid: str) -> Path:
+        return self.directory / f"{kid}.pem"
+
+    def _load_private(self, kid: str) -> Ed25519PrivateKey:
+        cached = self._private.get(kid)
+        if cached is not None:
+            return cached
+        path = self._key_file(kid)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            raise KeyStoreError(f"Cannot open the private key {path}: {exc.strerror}.") from exc
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if mode & 0o077:
+                raise KeyStoreError(
+                    f"The private key {path} is accessible to group or others (mode "
+                    f"{stat.S_IMODE(mode):04o}); refusing to use it. Run `chmod 600 {path}` "
+                    f"and, if others may have read it, mark the key compromised."
+                )
+            data = handle.read()
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise KeyStoreError(f"{path} is not a PEM private key.") from exc
+        if not isinstance(key, Ed25519PrivateKey) or thumbprint(key.public_key()) != kid:
+            raise KeyStoreError(f"{path} does not hold the Ed25519 key {kid}.")
+        self._private[kid] = key
+        return key
+
+    def _new_key(self, now: datetime) -> IssuerKey:
+        private = Ed25519PrivateKey.generate()
+        kid = thumbprint(private.public_key())
+        pem = private.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        self._write_private(self._key_file(kid), pem)
+        self._private[kid] = private
+        return IssuerKey(kid, private.public_key(), "active", now)
+
+    def keys(self) -> list[IssuerKey]:
+        """Return every key, oldest first."""
+        found = []
+        for number, raw in enumerate(self._read_state(), start=1):
+            where = f"{self._state_file} key #{number}"
+            if not isinstance(raw, dict) or raw.get("status") not in _STATUSES \
+                    or not isinstance(raw.get("kid"), str):
+                raise KeyStoreError(f"{where} is invalid.")
+            private = self._load_private(raw["kid"])
+            found.append(IssuerKey(
+                kid=raw["kid"], public_key=private.public_key(), status=raw["status"],
+                created=_parse_time(raw.get("created"), where),
+                retired_at=_parse_time(raw.get("retired_at"), where),
+                compromised_at=_parse_time(raw.get("compromised_at"), where),
+            ))
+        return found
 
     def ensure(self, *, now: datetime | None = None) -> IssuerKey:
         """Create the directory (0700) and a first active key unless one exists.
@@ -137,11 +364,14 @@ class KeyStore:
             KeyStoreError: the directory or a key file cannot be created, or an
                 existing key file is readable by group or others.
         """
-        raise NotImplementedError
-
-    def keys(self) -> list[IssuerKey]:
-        """Return every key, oldest first."""
-        raise NotImplementedError
+        with self._locked():
+            keys = self.keys()
+            active = [key for key in keys if key.status == "active"]
+            if active:
+                return active[0]
+            key = self._new_key(_aware(now or _now(), "The creation time"))
+            self._write_state([*keys, key])
+            return key
 
     def active(self) -> IssuerKey:
         """Return the public half of the active key.
@@ -149,7 +379,11 @@ class KeyStore:
         Raises:
             KeyStoreError: the store holds no active key (run ``qcampus init``).
         """
-        raise NotImplementedError
+        for key in self.keys():
+            if key.status == "active":
+                return key
+        raise KeyStoreError(f"The key store {self.directory} has no active signing key; run "
+                            f"`qcampus init` (or `qcampus cert keys rotate`) to create one.")
 
     def signing_key(self) -> SigningKey:
         """Load the active private key.
@@ -158,7 +392,8 @@ class KeyStore:
             KeyStoreError: no active key, or its file is readable by group or
                 others (fix with ``chmod 600``) or unreadable.
         """
-        raise NotImplementedError
+        kid = self.active().kid
+        return SigningKey(kid, self._load_private(kid))
 
     def rotate(self, *, now: datetime | None = None) -> IssuerKey:
         """Make a new active key; the previous one is retired but stays published.
@@ -166,7 +401,13 @@ class KeyStore:
         Returns:
             The new active key.
         """
-        raise NotImplementedError
+        now = _aware(now or _now(), "The rotation time")
+        with self._locked():
+            keys = [replace(key, status="retired", retired_at=now) if key.status == "active"
+                    else key for key in self.keys()]
+            key = self._new_key(now)
+            self._write_state([*keys, key])
+            return key
 
     def mark_compromised(self, kid: str, at: datetime) -> IssuerKey:
         """Record that *kid* is compromised from *at* on.
@@ -177,15 +418,35 @@ class KeyStore:
         Raises:
             KeyStoreError: *kid* is unknown or *at* has no time zone.
         """
-        raise NotImplementedError
+        at = _aware(at, "The compromise time")
+        with self._locked():
+            keys = self.keys()
+            if kid not in {key.kid for key in keys}:
+                known = ", ".join(key.kid for key in keys) or "none"
+                raise KeyStoreError(f"Unknown key {kid!r}; keys in this store: {known}.")
+            now = _now()
+            changed: list[IssuerKey] = []
+            replacement = None
+            for key in keys:
+                if key.kid == kid:
+                    earliest = min(at, key.compromised_at) if key.compromised_at else at
+                    if key.status == "active":
+                        replacement = self._new_key(now)
+                    key = replace(key, status="compromised", compromised_at=earliest,
+                                  retired_at=key.retired_at or now)
+                changed.append(key)
+            if replacement is not None:
+                changed.append(replacement)
+            self._write_state(changed)
+            return next(key for key in changed if key.kid == kid)
 
     def trusted_keys(self) -> TrustedKeys:
         """Return every published key as :class:`TrustedKeys`."""
-        raise NotImplementedError
+        return TrustedKeys(self.keys())
 
     def jwks(self) -> dict[str, Any]:
         """Return the public JWKS: every key with its life-cycle members."""
-        raise NotImplementedError
+        return self.trusted_keys().jwks()
 
     def did_web_document(self, domain: str, path: str | None = None) -> dict[str, Any]:
         """Build the ``did:web`` DID document that lists the keys.
@@ -200,16 +461,38 @@ class KeyStore:
             (id ``<did>#<kid>``), active and retired keys under
             ``assertionMethod``, and a ``revoked`` time on compromised ones.
         """
-        raise NotImplementedError
+        return did_web_document(self.keys(), domain, path)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def did_web(domain: str, path: str | None = None) -> str:
+    """Return the ``did:web`` identifier for *domain* and optional *path*."""
+    if not domain or "/" in domain:
+        raise KeyStoreError(f"A did:web domain is a host name (and port), not {domain!r}.")
+    parts = [domain.replace(":", "%3A")]
+    if path:
+        parts += [quote(segment, safe="") for segment in path.strip("/").split("/") if segment]
+    return "did:web:" + ":".join(parts)
 
 
-def _canonical(obj: object) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
-
-
-def _sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
+def did_web_document(keys: list[IssuerKey], domain: str, path: str | None = None) \
+        -> dict[str, Any]:
+    """Build a ``did:web`` DID document listing *keys* (see :meth:`KeyStore.did_web_document`)."""
+    did = did_web(domain, path)
+    methods = []
+    for key in keys:
+        method: dict[str, Any] = {
+            "id": f"{did}#{key.kid}",
+            "type": "JsonWebKey",
+            "controller": did,
+            "publicKeyJwk": public_jwk(key.public_key),
+        }
+        if key.compromised_at is not None:
+            method["revoked"] = _time(key.compromised_at)
+        methods.append(method)
+    usable = [f"{did}#{key.kid}" for key in keys if key.status != "compromised"]
+    return {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": usable,
+    }

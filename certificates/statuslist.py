@@ -17,13 +17,33 @@ service reads its database, the offline verifier a local file or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Mapping
+import base64
+import gzip
+import json
+import secrets
+import zlib
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from certificates.credential import IssuerProfile
+from certificates import vcjwt
+from certificates.credential import (
+    REVOCATION,
+    SUSPENSION,
+    VC_CONTEXT,
+    IssuerProfile,
+    format_datetime,
+    parse_datetime,
+)
+from certificates.errors import (
+    CertificateError,
+    StatusListLengthError,
+    StatusRangeError,
+    StatusUnavailable,
+    StatusVerificationError,
+)
 from certificates.keys import TrustedKeys
 
 MIN_LENGTH = 131_072
@@ -42,12 +62,26 @@ class StatusList:
             StatusListLengthError: *length* is below :data:`MIN_LENGTH` or not a
                 multiple of 8, or *data* does not hold *length* bits.
         """
-        raise NotImplementedError
+        if length < MIN_LENGTH or length % 8:
+            raise StatusListLengthError(
+                f"A status list needs at least {MIN_LENGTH} entries (a multiple of 8), not "
+                f"{length}."
+            )
+        if data is not None and len(data) * 8 != length:
+            raise StatusListLengthError(f"{len(data)} bytes do not hold {length} entries.")
+        self._bits = bytearray(data) if data is not None else bytearray(length // 8)
 
     @property
     def length(self) -> int:
         """Return the number of entries."""
-        raise NotImplementedError
+        return len(self._bits) * 8
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.length:
+            raise StatusRangeError(f"Status index {index!r} is outside the list of {self.length} "
+                                   f"entries.")
+        # Bit 0 is the most significant bit of byte 0 (Bitstring Status List v1.0).
+        return index // 8, 7 - index % 8
 
     def get(self, index: int) -> bool:
         """Return bit *index*.
@@ -55,7 +89,8 @@ class StatusList:
         Raises:
             StatusRangeError: *index* is outside the list.
         """
-        raise NotImplementedError
+        byte, shift = self._locate(index)
+        return bool(self._bits[byte] >> shift & 1)
 
     def set(self, index: int, value: bool = True) -> None:
         """Set bit *index* to *value*.
@@ -63,11 +98,21 @@ class StatusList:
         Raises:
             StatusRangeError: *index* is outside the list.
         """
-        raise NotImplementedError
+        byte, shift = self._locate(index)
+        if value:
+            self._bits[byte] |= 1 << shift
+        else:
+            self._bits[byte] &= ~(1 << shift) & 0xFF
+
+    def to_bytes(self) -> bytes:
+        """Return the raw bitstring (for storage)."""
+        return bytes(self._bits)
 
     def encode(self) -> str:
         """Return the ``encodedList`` value: ``u`` + base64url(GZIP(bits))."""
-        raise NotImplementedError
+        # mtime=0 makes the encoding a function of the bits alone.
+        packed = gzip.compress(bytes(self._bits), compresslevel=9, mtime=0)
+        return "u" + base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
 
     @classmethod
     def decode(cls, encoded: str) -> StatusList:
@@ -78,7 +123,29 @@ class StatusList:
                 expands beyond :data:`MAX_BYTES`.
             StatusListLengthError: fewer than :data:`MIN_LENGTH` entries.
         """
-        raise NotImplementedError
+        if not isinstance(encoded, str) or not encoded.startswith("u") or not encoded.isascii():
+            raise StatusVerificationError("encodedList must be multibase base64url text "
+                                          "(prefix 'u').")
+        text = encoded[1:]
+        try:
+            packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except ValueError as exc:
+            raise StatusVerificationError("encodedList is not base64url.") from exc
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            bits = inflater.decompress(packed, MAX_BYTES + 1)
+        except zlib.error as exc:
+            raise StatusVerificationError("encodedList is not GZIP data.") from exc
+        if len(bits) > MAX_BYTES or inflater.unconsumed_tail:
+            raise StatusVerificationError(f"encodedList expands beyond {MAX_BYTES} bytes.")
+        if not inflater.eof:
+            raise StatusVerificationError("encodedList is truncated GZIP data.")
+        if len(bits) * 8 < MIN_LENGTH:
+            raise StatusListLengthError(
+                f"The status list has {len(bits) * 8} entries; at least {MIN_LENGTH} are "
+                f"required so one credential cannot be told from the others."
+            )
+        return cls(len(bits) * 8, bits)
 
 
 def allocate_index(used: Container[int], length: int = MIN_LENGTH, *,
@@ -92,7 +159,17 @@ def allocate_index(used: Container[int], length: int = MIN_LENGTH, *,
         StatusRangeError: no free index was found in *attempts* draws followed by
             a scan (the list is full).
     """
-    raise NotImplementedError
+    for _ in range(attempts):
+        index = secrets.randbelow(length)
+        if index not in used:
+            return index
+    # Nearly full: scan from a random start so the choice stays unpredictable.
+    start = secrets.randbelow(length)
+    for offset in range(length):
+        index = (start + offset) % length
+        if index not in used:
+            return index
+    raise StatusRangeError(f"The status list of {length} entries is full; start a new list.")
 
 
 def build_credential(*, issuer: IssuerProfile, url: str, purpose: str, status_list: StatusList,
@@ -109,7 +186,27 @@ def build_credential(*, issuer: IssuerProfile, url: str, purpose: str, status_li
         valid_until: When verifiers must fetch a new one, or None.
         ttl_ms: Optional ``ttl`` hint in milliseconds.
     """
-    raise NotImplementedError
+    if purpose not in (REVOCATION, SUSPENSION):
+        raise CertificateError(f"A status list is for revocation or suspension, not {purpose!r}.")
+    subject: dict[str, Any] = {
+        "id": f"{url}#list",
+        "type": "BitstringStatusList",
+        "statusPurpose": purpose,
+        "encodedList": status_list.encode(),
+    }
+    if ttl_ms is not None:
+        subject["ttl"] = ttl_ms
+    credential: dict[str, Any] = {
+        "@context": [VC_CONTEXT],
+        "id": url,
+        "type": list(STATUS_LIST_TYPES),
+        "issuer": issuer.to_json(),
+        "validFrom": format_datetime(valid_from),
+    }
+    if valid_until is not None:
+        credential["validUntil"] = format_datetime(valid_until)
+    credential["credentialSubject"] = subject
+    return credential
 
 
 def read_credential(token: str, *, keys: TrustedKeys, issuer_id: str, url: str, purpose: str,
@@ -130,7 +227,44 @@ def read_credential(token: str, *, keys: TrustedKeys, issuer_id: str, url: str, 
             URL or purpose, expired, or malformed.
         StatusListLengthError: fewer than :data:`MIN_LENGTH` entries.
     """
-    raise NotImplementedError
+    try:
+        verified = vcjwt.verify_token(token.strip(), keys)
+        body = vcjwt.check_claims(verified.claims)
+    except CertificateError as exc:
+        raise StatusVerificationError(f"The status list at {url} cannot be trusted: "
+                                      f"{exc.message}") from exc
+    try:
+        subject = body["credentialSubject"]
+        if body.get("type") != list(STATUS_LIST_TYPES) or subject.get("type") != \
+                "BitstringStatusList":
+            raise StatusVerificationError("The document is not a BitstringStatusListCredential.")
+        if body.get("@context") != [VC_CONTEXT]:
+            raise StatusVerificationError("The status list has unexpected @context entries.")
+        if (body["issuer"].get("id") if isinstance(body["issuer"], dict) else body["issuer"]) \
+                != issuer_id:
+            raise StatusVerificationError(f"The status list is not issued by {issuer_id}.")
+        if body.get("id") != url:
+            raise StatusVerificationError(f"The status list is published for {body.get('id')!r}, "
+                                          f"not {url!r}.")
+        if subject.get("statusPurpose") != purpose:
+            raise StatusVerificationError(f"The status list is for {subject.get('statusPurpose')!r}"
+                                          f", not {purpose!r}.")
+        if subject.get("statusSize", 1) != 1:
+            raise StatusVerificationError("Only one-bit status entries are supported.")
+        if parse_datetime(body.get("validFrom"), "validFrom") > now:
+            raise StatusVerificationError("The status list is not valid yet.")
+        if "validUntil" in body and parse_datetime(body["validUntil"], "validUntil") <= now:
+            raise StatusVerificationError("The status list has expired; fetch a fresh copy.")
+        encoded = subject.get("encodedList")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise StatusVerificationError(f"The status list credential is malformed ({exc}).") \
+            from exc
+    except CertificateError as exc:
+        if isinstance(exc, StatusVerificationError):
+            raise
+        raise StatusVerificationError(f"The status list credential is malformed: "
+                                      f"{exc.message}") from exc
+    return StatusList.decode(encoded)
 
 
 @dataclass(frozen=True)
@@ -149,10 +283,17 @@ class StatusListDocument:
 
 @dataclass(frozen=True)
 class StatusDetail:
-    """Why and when a status bit was set, as the issuer's records say (unsigned)."""
+    """Why and when a status bit was set, as the issuer's records say (unsigned).
+
+    Attributes:
+        changed_at: When the credential was revoked or suspended.
+        reason: The reason category id (e.g. ``issued_in_error``).
+        label: The category's words by language (``en``, ``ja``), if known.
+    """
 
     changed_at: datetime | None = None
     reason: str | None = None
+    label: Mapping[str, str] | None = None
 
 
 class StatusSource(Protocol):
@@ -177,15 +318,37 @@ class MappingStatusSource:
 
     def __init__(self, tokens: Mapping[str, str | StatusListDocument],
                  details: Mapping[tuple[str, int], StatusDetail] | None = None) -> None:
-        raise NotImplementedError
+        self._documents = {
+            url: doc if isinstance(doc, StatusListDocument) else StatusListDocument(doc)
+            for url, doc in tokens.items()
+        }
+        self._details = dict(details or {})
 
     def fetch(self, url: str) -> StatusListDocument:
         """Return the token for *url* or raise :class:`StatusUnavailable`."""
-        raise NotImplementedError
+        try:
+            return self._documents[url]
+        except KeyError:
+            raise StatusUnavailable(f"No status list is available for {url}.") from None
 
     def detail(self, url: str, index: int) -> StatusDetail | None:
         """Return the recorded detail, if any."""
-        raise NotImplementedError
+        return self._details.get((url, index))
+
+
+def token_from_text(text: str) -> str:
+    """Return the VC-JWT in *text*: a bare token or JSON ``{"credential": "<jwt>"}``."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise StatusVerificationError("The status list file is not valid JSON.") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("credential"), str):
+            raise StatusVerificationError('A JSON status list file must be {"credential": '
+                                          '"<VC-JWT>"}.')
+        return data["credential"].strip()
+    return text
 
 
 class FileStatusSource:
@@ -196,12 +359,32 @@ class FileStatusSource:
     claims, and verification then checks the signature and that ``id``.
     """
 
-    def __init__(self, paths: list[Path], clock: Callable[[], datetime] | None = None) -> None:
-        raise NotImplementedError
+    def __init__(self, paths: list[Path]) -> None:
+        self._documents: dict[str, StatusListDocument] = {}
+        for path in map(Path, paths):
+            try:
+                token = token_from_text(path.read_text(encoding="utf-8"))
+                fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            except OSError as exc:
+                raise StatusUnavailable(f"Cannot read the status list {path}: "
+                                        f"{exc.strerror}.") from exc
+            try:
+                _, payload_b64, _ = vcjwt.split(token)
+                claims = json.loads(base64.urlsafe_b64decode(
+                    payload_b64 + "=" * (-len(payload_b64) % 4)))
+                url = claims["id"]
+            except (CertificateError, ValueError, KeyError, TypeError) as exc:
+                raise StatusVerificationError(f"{path} does not hold a signed status list "
+                                              f"credential.") from exc
+            # Served as fetched at the file's time; read_credential verifies it.
+            self._documents[str(url)] = StatusListDocument(token, fetched_at)
 
     def fetch(self, url: str) -> StatusListDocument:
         """Return the file's token for *url*, stamped with the file's modification time."""
-        raise NotImplementedError
+        try:
+            return self._documents[url]
+        except KeyError:
+            raise StatusUnavailable(f"No status list file was given for {url}.") from None
 
     def detail(self, url: str, index: int) -> StatusDetail | None:
         """Return None: files carry no revocation records."""

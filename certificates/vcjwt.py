@@ -21,11 +21,18 @@ changed byte changes the verdict.
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+
+from certificates.credential import parse_datetime
+from certificates.errors import MalformedCredential, SignatureInvalid, UnknownKey
 from certificates.keys import SigningKey, TrustedKeys
 
 ALGORITHM = "EdDSA"
@@ -52,9 +59,69 @@ class VerifiedToken:
     signed_at: datetime
 
 
+#: Registered claims mirrored from the credential body.
+REGISTERED_CLAIMS = ("iss", "jti", "sub", "nbf", "exp", "iat")
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+_HEADER_KEYS = frozenset({"alg", "kid", "typ", "cty"})
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(segment: str) -> bytes:
+    """Decode canonical unpadded base64url, so no two texts decode to the same bytes."""
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if _b64(data) != segment:
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def _strict_json(data: bytes) -> dict[str, Any]:
+    """Parse a JSON object, refusing duplicate member names and non-standard constants."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise ValueError(f"duplicate member {key!r}")
+            result[key] = value
+        return result
+
+    def constant(name: str) -> None:
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    value = json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
 def claims_for(credential: Mapping[str, Any], *, signed_at: datetime) -> dict[str, Any]:
     """Return the JWT payload: *credential* plus ``iss``/``jti``/``nbf``/``exp``/``sub``/``iat``."""
-    raise NotImplementedError
+    clash = set(credential) & set(REGISTERED_CLAIMS)
+    if clash:
+        raise MalformedCredential(f"The credential already has JWT claims {sorted(clash)}.")
+    issuer = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if not isinstance(issuer_id, str) or not isinstance(credential.get("id"), str):
+        raise MalformedCredential("A credential to sign needs an id and an issuer id.")
+    if signed_at.tzinfo is None:
+        raise MalformedCredential("The signing time needs a time zone.")
+    claims = dict(credential)
+    claims["iss"] = issuer_id
+    claims["jti"] = credential["id"]
+    subject = credential.get("credentialSubject")
+    if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
+        claims["sub"] = subject["id"]
+    claims["nbf"] = _epoch(parse_datetime(credential.get("validFrom"), "validFrom"))
+    if "validUntil" in credential:
+        claims["exp"] = _epoch(parse_datetime(credential["validUntil"], "validUntil"))
+    claims["iat"] = _epoch(signed_at)
+    return claims
 
 
 def sign(credential: Mapping[str, Any], key: SigningKey, *, signed_at: datetime) -> str:
@@ -69,7 +136,41 @@ def sign(credential: Mapping[str, Any], key: SigningKey, *, signed_at: datetime)
     Returns:
         ``<header>.<payload>.<signature>`` in base64url without padding.
     """
-    raise NotImplementedError
+    header = {"alg": ALGORITHM, "kid": key.kid, "typ": TYP}
+    payload = claims_for(credential, signed_at=signed_at)
+    signing_input = ".".join(
+        _b64(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        for part in (header, payload)
+    )
+    signature = key.private_key.sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def split(token: str) -> tuple[str, str, str]:
+    """Return the three base64url segments of a compact JWS.
+
+    Raises:
+        MalformedCredential: not three non-empty segments of base64url characters.
+    """
+    parts = token.split(".")
+    if len(parts) != 3 or not all(_SEGMENT.match(part) for part in parts):
+        raise MalformedCredential("This is not a compact JWT (three base64url parts joined "
+                                  "by dots).")
+    return parts[0], parts[1], parts[2]
+
+
+def read_header(token: str) -> dict[str, Any]:
+    """Decode the protected header of *token* without trusting it.
+
+    Raises:
+        MalformedCredential: not a compact JWS.
+        SignatureInvalid: the header does not decode to a JSON object.
+    """
+    header_b64, _, _ = split(token)
+    try:
+        return _strict_json(_unb64(header_b64))
+    except ValueError as exc:
+        raise SignatureInvalid(f"The JWT header is damaged ({exc}).") from exc
 
 
 def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
@@ -88,14 +189,81 @@ def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
         UnknownKey: an embedded-key header, a missing ``kid``, or a ``kid`` the
             trusted keys do not contain or no longer trust at ``iat``.
     """
-    raise NotImplementedError
+    header_b64, payload_b64, signature_b64 = split(token)
+    header = read_header(token)
+    embedded = EMBEDDED_KEY_HEADERS & set(header)
+    if embedded:
+        raise UnknownKey(f"The token names its own key ({', '.join(sorted(embedded))}); only "
+                         f"keys the issuer publishes are trusted.")
+    if header.get("alg") != ALGORITHM:
+        raise SignatureInvalid(f"The token uses the algorithm {header.get('alg')!r}; only "
+                               f"{ALGORITHM} (Ed25519) is accepted.")
+    if "crit" in header:
+        raise SignatureInvalid("The token requires header extensions (crit) this verifier does "
+                               "not understand.")
+    unknown = set(header) - _HEADER_KEYS
+    if unknown:
+        raise SignatureInvalid(f"The JWT header has unexpected members {sorted(unknown)}.")
+    if "typ" in header and header["typ"] not in ACCEPTED_TYPS:
+        raise SignatureInvalid(f"The JWT type {header['typ']!r} is not a credential type.")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise UnknownKey("The token does not name its signing key (kid).")
+    if kid not in keys:
+        raise UnknownKey(f"The signing key {kid!r} is not one the issuer publishes.")
+    try:
+        signature = _unb64(signature_b64)
+        payload = _unb64(payload_b64)
+    except ValueError as exc:
+        raise SignatureInvalid(f"The token is damaged ({exc}).") from exc
+    try:
+        keys[kid].public_key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii"))
+    except InvalidSignature:
+        raise SignatureInvalid("The signature does not match the content: the credential was "
+                               "changed after it was signed, or not signed by this key.") from None
+    try:
+        claims = _strict_json(payload)
+    except ValueError as exc:
+        # A valid signature over a payload that is not JSON: the issuer never makes these.
+        raise MalformedCredential(f"The signed payload is not a JSON object ({exc}).") from exc
+    iat = claims.get("iat")
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        raise MalformedCredential("The token has no signing time (iat).")
+    signed_at = datetime.fromtimestamp(iat, UTC)
+    # Trust is checked at the later of the signing time and validFrom, so a key
+    # compromised at T cannot vouch for a credential valid from T on.
+    valid_from = claims.get("nbf")
+    if isinstance(valid_from, int) and not isinstance(valid_from, bool):
+        signed_at = max(signed_at, datetime.fromtimestamp(valid_from, UTC))
+    keys.key_for(kid, signed_at)
+    return VerifiedToken(header=header, claims=claims, kid=kid, signed_at=signed_at)
 
 
-def check_claims(claims: Mapping[str, Any]) -> None:
+def check_claims(claims: Mapping[str, Any]) -> dict[str, Any]:
     """Check that the registered claims agree with the credential body.
+
+    Returns:
+        The credential body: *claims* without the registered claims.
 
     Raises:
         MalformedCredential: a registered claim is missing, mistyped, or
             disagrees with the field it mirrors.
     """
-    raise NotImplementedError
+    body = {k: v for k, v in claims.items() if k not in REGISTERED_CLAIMS}
+    issuer = body.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    expected: dict[str, Any] = {"iss": issuer_id, "jti": body.get("id")}
+    subject = body.get("credentialSubject")
+    if isinstance(subject, Mapping) and "id" in subject:
+        expected["sub"] = subject["id"]
+    expected["nbf"] = _epoch(parse_datetime(body.get("validFrom"), "validFrom"))
+    if "validUntil" in body:
+        expected["exp"] = _epoch(parse_datetime(body["validUntil"], "validUntil"))
+    for claim in ("iss", "jti", "sub", "nbf", "exp"):
+        if claim in expected and claims.get(claim) != expected[claim]:
+            raise MalformedCredential(f"The JWT claim {claim!r} does not match the credential "
+                                      f"({claims.get(claim)!r} ≠ {expected[claim]!r}).")
+        if claim not in expected and claim in claims:
+            raise MalformedCredential(f"The JWT claim {claim!r} has no counterpart in the "
+                                      f"credential.")
+    return body

@@ -24,12 +24,23 @@ credential whose status could not be established is never ``valid``.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from certificates import credential as credential_module
+from certificates import statuslist, vcjwt
+from certificates.errors import (
+    CertificateError,
+    MalformedCredential,
+    SignatureInvalid,
+    StatusError,
+    StatusUnavailable,
+    UnknownKey,
+)
 from certificates.keys import TrustedKeys
-from certificates.statuslist import StatusSource
+from certificates.statuslist import StatusDetail, StatusListDocument, StatusSource
 
 #: Largest input accepted, in bytes (credentials are a few kilobytes).
 MAX_INPUT = 256 * 1024
@@ -95,7 +106,12 @@ class Verdict:
 
     def to_json(self) -> dict[str, Any]:
         """Return ``{"outcome", "valid", "message", "details"}`` for the JSON API."""
-        raise NotImplementedError
+        return {"outcome": self.outcome.value, "valid": self.valid,
+                "message": dict(self.message), "details": dict(self.details)}
+
+
+#: The envelope media types accepted in an ``EnvelopedVerifiableCredential`` data URL.
+ENVELOPE_MEDIA_TYPES = ("application/vc+jwt", "application/vc-ld+jwt", "application/jwt")
 
 
 def extract_token(text: str | bytes) -> str:
@@ -105,7 +121,74 @@ def extract_token(text: str | bytes) -> str:
         MalformedCredential: none of the accepted forms, or too large.
         UnknownKey: a JSON credential secured by an embedded proof.
     """
-    raise NotImplementedError
+    if len(text) > MAX_INPUT:
+        raise MalformedCredential(f"The file is larger than {MAX_INPUT // 1024} KiB; a "
+                                  f"credential is a few kilobytes.")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedCredential("The file is not UTF-8 text.") from exc
+    text = text.strip().removeprefix("\ufeff")
+    if not text.startswith(("{", "[")):
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise MalformedCredential("The file starts like JSON but is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise MalformedCredential("A JSON credential file must hold one object.")
+    if set(data) == {"credential"} and isinstance(data["credential"], str):
+        return data["credential"].strip()
+    if data.get("type") == "EnvelopedVerifiableCredential" or \
+            data.get("type") == ["EnvelopedVerifiableCredential"]:
+        url = data.get("id")
+        if isinstance(url, str):
+            for media_type in ENVELOPE_MEDIA_TYPES:
+                prefix = f"data:{media_type},"
+                if url.startswith(prefix):
+                    return url[len(prefix):].strip()
+        raise MalformedCredential("The envelope's id must be a data: URL of type "
+                                  "application/vc+jwt holding the signed credential.")
+    if "proof" in data or "verificationMethod" in json.dumps(data):
+        raise UnknownKey("The credential carries its own proof or verification method; only "
+                         "the issuer's published keys are trusted, through a VC-JWT.")
+    raise MalformedCredential("The JSON holds no signed credential: expected a VC-JWT, "
+                              '{"credential": "<VC-JWT>"} or an EnvelopedVerifiableCredential.')
+
+
+def _msg(en: str, ja: str) -> dict[str, str]:
+    return {"en": en, "ja": ja}
+
+
+def _time(moment: datetime | None) -> str | None:
+    return credential_module.format_datetime(moment) if moment is not None else None
+
+
+_FAILURES: dict[type[CertificateError], tuple[Outcome, dict[str, str]]] = {
+    MalformedCredential: (Outcome.MALFORMED, _msg(
+        "This is not a readable qcampus credential. Ask the holder for the credential file "
+        "(.jwt or .json) they downloaded from qcampus.",
+        "qcampus の証明書として読み取れません。保持者に qcampus からダウンロードした証明書ファイル"
+        "（.jwt または .json）を依頼してください。")),
+    SignatureInvalid: (Outcome.TAMPERED, _msg(
+        "The credential has been altered or damaged: its signature does not match. Do not rely "
+        "on it; ask the holder for the original file.",
+        "証明書が改ざんまたは破損しています。署名が一致しません。信頼せず、保持者に元のファイルを"
+        "依頼してください。")),
+    UnknownKey: (Outcome.UNKNOWN_KEY, _msg(
+        "The credential was not signed by a key this issuer publishes (unknown issuer or "
+        "key). Do not rely on it.",
+        "この証明書は発行者が公開している鍵で署名されていません（不明な発行者または鍵）。"
+        "信頼しないでください。")),
+}
+
+
+def _failure(exc: CertificateError, details: dict[str, Any]) -> Verdict:
+    for kind, (outcome, message) in _FAILURES.items():
+        if isinstance(exc, kind):
+            return Verdict(outcome, message, {**details, "reason": exc.message})
+    raise exc  # pragma: no cover - every error verify_token raises is listed above
 
 
 def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
@@ -124,4 +207,132 @@ def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
     Returns:
         The :class:`Verdict`; this function does not raise for bad input.
     """
-    raise NotImplementedError
+    if now.tzinfo is None:
+        raise ValueError("verify() needs an aware 'now'")
+    now = now.astimezone(UTC)
+    details: dict[str, Any] = {"checked_at": _time(now.replace(microsecond=0))}
+    try:
+        token = extract_token(text)
+        kid = vcjwt.read_header(token).get("kid")
+        if isinstance(kid, str):
+            details["kid"] = kid
+        verified = vcjwt.verify_token(token, keys)
+    except (MalformedCredential, SignatureInvalid, UnknownKey) as exc:
+        return _failure(exc, details)
+    try:
+        body = vcjwt.check_claims(verified.claims)
+        parsed = credential_module.parse(body)
+    except MalformedCredential as exc:
+        return _failure(exc, details)
+    details.update(credential_id=parsed.id, issuer=parsed.issuer_id,
+                   achievement=parsed.achievement_id, valid_from=_time(parsed.valid_from),
+                   valid_until=_time(parsed.valid_until), signed_at=_time(verified.signed_at))
+    if parsed.issuer_id != issuer_id:
+        return Verdict(Outcome.UNKNOWN_KEY, _msg(
+            f"The credential names the issuer {parsed.issuer_id}, not {issuer_id}. Do not rely "
+            f"on it as a credential of {issuer_id}.",
+            f"この証明書の発行者は {parsed.issuer_id} で、{issuer_id} ではありません。"
+            f"{issuer_id} の証明書として信頼しないでください。"),
+            {**details, "reason": "issuer mismatch"}, body)
+    return _judge(parsed, body, details, keys=keys, issuer_id=issuer_id, status=status, now=now)
+
+
+def _judge(parsed: credential_module.Credential, body: dict[str, Any], details: dict[str, Any],
+           *, keys: TrustedKeys, issuer_id: str, status: StatusSource | None,
+           now: datetime) -> Verdict:
+    """Decide the outcome of a credential whose signature and issuer are trusted."""
+    unknown: list[tuple[str, StatusError, datetime | None]] = []
+    for purpose in (credential_module.REVOCATION, credential_module.SUSPENSION):
+        entry = parsed.status.get(purpose)
+        if entry is None:
+            continue
+        try:
+            is_set, checked_at = _status_bit(entry, keys=keys, issuer_id=issuer_id,
+                                             status=status, now=now)
+        except StatusError as exc:
+            cached = exc.cached if isinstance(exc, StatusUnavailable) else None
+            cached_at = cached.fetched_at if isinstance(cached, StatusListDocument) else None
+            unknown.append((purpose, exc, cached_at))
+            continue
+        details[f"{purpose}_checked_at"] = _time(checked_at)
+        if is_set:
+            detail = status.detail(entry.list_url, entry.index) if status else None
+            return _status_set(purpose, detail or StatusDetail(), details, body)
+    if parsed.valid_until is not None and now >= parsed.valid_until:
+        return Verdict(Outcome.EXPIRED, _msg(
+            f"The credential expired on {_time(parsed.valid_until)}.",
+            f"この証明書は {_time(parsed.valid_until)} に有効期限が切れました。"), details, body)
+    if now < parsed.valid_from:
+        return Verdict(Outcome.NOT_YET_VALID, _msg(
+            f"The credential is not valid before {_time(parsed.valid_from)}.",
+            f"この証明書は {_time(parsed.valid_from)} より前は有効ではありません。"), details, body)
+    if unknown:
+        purpose, exc, cached_at = unknown[0]
+        details.update(code=exc.code, reason=exc.message, status_purpose=purpose)
+        cached = f" (cached at {_time(cached_at)})" if cached_at else ""
+        cached_ja = f"（{_time(cached_at)} 時点のキャッシュ）" if cached_at else ""
+        if cached_at:
+            details["status_cached_at"] = _time(cached_at)
+        return Verdict(Outcome.STATUS_UNKNOWN, _msg(
+            f"Signature valid, status unknown{cached}: whether the credential was revoked or "
+            f"suspended could not be checked ({exc.code}). Try again later or verify online.",
+            f"署名は有効ですが、状態は不明です{cached_ja}。失効・停止されているか確認できません"
+            f"でした（{exc.code}）。後でもう一度、またはオンラインで検証してください。"),
+            details, body)
+    return Verdict(Outcome.VALID, _msg(
+        f"Valid: issued by {details['issuer']}, signed by a published key, not revoked or "
+        f"suspended.",
+        f"有効です。{details['issuer']} が発行し、公開された鍵で署名され、失効・停止されて"
+        f"いません。"), details, body)
+
+
+def _status_bit(entry: credential_module.StatusEntry, *, keys: TrustedKeys, issuer_id: str,
+                status: StatusSource | None, now: datetime) -> tuple[bool, datetime]:
+    """Return the entry's bit and when the list was obtained.
+
+    An unreachable list whose cached copy says the bit is set still counts as
+    set: the issuer has said so, and a cache can only be older than the truth.
+
+    Raises:
+        StatusError: the list cannot be obtained or trusted, or the index is out
+            of range; a :class:`StatusUnavailable` keeps the cached copy, if any.
+    """
+    if status is None:
+        raise StatusUnavailable("No status list was given, so revocation was not checked.")
+    try:
+        document = status.fetch(entry.list_url)
+    except StatusUnavailable as exc:
+        cached = exc.cached
+        if not isinstance(cached, StatusListDocument):
+            raise
+        bits = statuslist.read_credential(cached.token, keys=keys, issuer_id=issuer_id,
+                                          url=entry.list_url, purpose=entry.purpose, now=now)
+        if bits.get(entry.index):
+            return True, cached.fetched_at or now
+        raise
+    bits = statuslist.read_credential(document.token, keys=keys, issuer_id=issuer_id,
+                                      url=entry.list_url, purpose=entry.purpose, now=now)
+    return bits.get(entry.index), document.fetched_at or now
+
+
+def _status_set(purpose: str, detail: StatusDetail, details: dict[str, Any],
+                body: dict[str, Any]) -> Verdict:
+    when = _time(detail.changed_at)
+    if when:
+        details["revoked_at" if purpose == credential_module.REVOCATION else "suspended_at"] = when
+    if detail.reason:
+        details["reason_category"] = detail.reason
+    label = dict(detail.label) if detail.label else None
+    reason_en = f" Reason: {label['en'] if label else detail.reason}." if detail.reason else ""
+    reason_ja = f" 理由：{label['ja'] if label else detail.reason}。" if detail.reason else ""
+    on_en, on_ja = (f" on {when}", f"（{when}）") if when else ("", "")
+    if purpose == credential_module.REVOCATION:
+        return Verdict(Outcome.REVOKED, _msg(
+            f"The issuer revoked this credential{on_en}.{reason_en} It is no longer valid.",
+            f"発行者はこの証明書を失効させました{on_ja}。{reason_ja}この証明書は無効です。"),
+            details, body)
+    return Verdict(Outcome.SUSPENDED, _msg(
+        f"The issuer suspended this credential{on_en}.{reason_en} It is not valid while "
+        f"suspended.",
+        f"発行者はこの証明書を一時停止しています{on_ja}。{reason_ja}停止中は無効です。"),
+        details, body)
