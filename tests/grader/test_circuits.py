@@ -1,0 +1,110 @@
+"""Tests of grader.circuits."""
+
+from __future__ import annotations
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit.library import QFTGate
+
+from grader.circuits import assert_circuit_equivalent
+from grader.errors import CheckFailed, InvalidCheckError
+
+
+def test_same_circuit_passes(bell):
+    """A circuit is equivalent to itself."""
+    assert_circuit_equivalent(bell.copy(), bell)
+
+
+def test_global_phase_is_allowed_by_default(bell):
+    """A circuit with an extra global phase passes the default check."""
+    shifted = bell.copy()
+    shifted.global_phase = 1.1
+    assert_circuit_equivalent(shifted, bell)
+
+
+def test_strict_check_names_the_global_phase(bell, english):
+    """The strict variant fails on a global phase and reports its angle."""
+    shifted = bell.copy()
+    shifted.global_phase = 1.1
+    with pytest.raises(CheckFailed, match=r"global phase of e\^\(i·1.1\)"):
+        assert_circuit_equivalent(shifted, bell, up_to_global_phase=False)
+
+
+def test_wrong_gate_gives_a_counterexample(bell, english):
+    """A different circuit fails, naming an input basis state and both outputs."""
+    wrong = QuantumCircuit(2)
+    wrong.h(0)
+    wrong.cz(0, 1)
+    with pytest.raises(CheckFailed) as failure:
+        assert_circuit_equivalent(wrong, bell)
+    text = str(failure.value)
+    assert "differ on the input |" in text
+    assert "Expected:" in text and "Found:" in text
+
+
+def test_relabelled_qubits_pass_with_the_declared_map(bell):
+    """Using qubit 1 as the control passes when the relabelling is declared."""
+    swapped = QuantumCircuit(2)
+    swapped.h(1)
+    swapped.cx(1, 0)
+    with pytest.raises(CheckFailed):
+        assert_circuit_equivalent(swapped, bell)
+    assert_circuit_equivalent(swapped, bell, qubit_map=[1, 0])
+
+
+def test_output_permutation_accepts_a_qft_without_swaps():
+    """A QFT without its final swaps matches the QFT under the reversing permutation."""
+    reference = QuantumCircuit(3)
+    reference.append(QFTGate(3), [0, 1, 2])
+    learner = reference.copy()
+    learner.swap(0, 2)
+    with pytest.raises(CheckFailed):
+        assert_circuit_equivalent(learner, reference)
+    assert_circuit_equivalent(learner, reference, output_permutation=[2, 1, 0])
+
+
+def test_clean_ancilla_passes_and_dirty_ancilla_fails(bell, english):
+    """An uncomputed ancilla passes; one left entangled is reported."""
+    clean = QuantumCircuit(3)
+    clean.h(0)
+    clean.cx(0, 2)
+    clean.cx(2, 1)
+    clean.cx(0, 2)
+    assert_circuit_equivalent(clean, bell, ancillas=[2])
+    dirty = clean.copy()
+    dirty.data.pop()
+    with pytest.raises(CheckFailed, match="Ancilla qubit"):
+        assert_circuit_equivalent(dirty, bell, ancillas=[2])
+
+
+def test_undeclared_extra_qubit_fails(bell, english):
+    """A circuit on more qubits than expected fails unless the extras are ancillas."""
+    wide = QuantumCircuit(3)
+    wide.compose(bell, [0, 1], inplace=True)
+    with pytest.raises(CheckFailed, match="acts on 3 qubits"):
+        assert_circuit_equivalent(wide, bell)
+
+
+def test_final_measurements_are_ignored_but_midcircuit_ones_fail(bell, english):
+    """Final measurements are stripped; a measurement before a gate fails the check."""
+    measured = bell.measure_all(inplace=False)
+    assert_circuit_equivalent(measured, bell)
+    mid = QuantumCircuit(2, 1)
+    mid.h(0)
+    mid.measure(0, 0)
+    mid.cx(0, 1)
+    with pytest.raises(CheckFailed, match="measure"):
+        assert_circuit_equivalent(mid, bell)
+
+
+def test_inconsistent_declaration_is_an_instructor_error(bell):
+    """A qubit map that repeats a qubit is rejected as an invalid check."""
+    with pytest.raises(InvalidCheckError):
+        assert_circuit_equivalent(bell, bell, qubit_map=[0, 0])
+
+
+def test_japanese_feedback(bell, monkeypatch):
+    """With QCAMPUS_LANG=ja the failure message is Japanese."""
+    monkeypatch.setenv("QCAMPUS_LANG", "ja")
+    with pytest.raises(CheckFailed, match="入力"):
+        assert_circuit_equivalent(QuantumCircuit(2), bell)

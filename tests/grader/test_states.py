@@ -1,0 +1,64 @@
+"""Tests of grader.states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import DensityMatrix
+
+from grader.errors import CheckFailed
+from grader.states import assert_bloch_vector, assert_state_close, bloch_vector
+
+
+def test_circuit_state_matches_amplitudes(bell):
+    """A Bell circuit's state passes against its amplitudes, with any global phase."""
+    assert_state_close(bell, np.exp(0.4j) * np.array([1, 0, 0, 1]) / np.sqrt(2))
+
+
+def test_density_matrix_is_accepted(bell):
+    """A density matrix of the right pure state passes."""
+    assert_state_close(DensityMatrix(bell), bell)
+
+
+def test_reversed_qubit_order_gets_a_hint(english):
+    """A state with reversed qubit order fails with the little-endian hint."""
+    learner = QuantumCircuit(2)
+    learner.x(0)
+    with pytest.raises(CheckFailed, match="qubit order reversed"):
+        assert_state_close(learner, [0, 0, 1, 0])
+
+
+def test_relative_phase_gets_a_hint(english):
+    """|−⟩ against |+⟩ fails with the relative-phase hint."""
+    minus = QuantumCircuit(1)
+    minus.x(0)
+    minus.h(0)
+    with pytest.raises(CheckFailed, match="relative phases"):
+        assert_state_close(minus, [1 / np.sqrt(2), 1 / np.sqrt(2)])
+
+
+def test_tolerance_is_respected():
+    """A state at fidelity 0.99 passes with min_fidelity 0.98 and fails the default."""
+    theta = 2 * np.arccos(np.sqrt(0.99))
+    tilted = QuantumCircuit(1)
+    tilted.ry(theta, 0)
+    assert_state_close(tilted, [1, 0], min_fidelity=0.98)
+    with pytest.raises(CheckFailed):
+        assert_state_close(tilted, [1, 0])
+
+
+def test_bloch_vector_of_plus_state_and_failure(english):
+    """|+⟩ has Bloch vector (1, 0, 0); claiming (0, 0, 1) fails with the distance."""
+    plus = QuantumCircuit(1)
+    plus.h(0)
+    assert_bloch_vector(plus, [1, 0, 0])
+    with pytest.raises(CheckFailed, match="off by 1.41"):
+        assert_bloch_vector(plus, [0, 0, 1])
+
+
+def test_entangled_qubit_has_short_bloch_vector(bell, english):
+    """A qubit of a Bell pair has Bloch vector 0 and the mixed-state hint."""
+    np.testing.assert_allclose(bloch_vector(bell, qubit=0), [0, 0, 0], atol=1e-12)
+    with pytest.raises(CheckFailed, match="entangled or mixed"):
+        assert_bloch_vector(bell, [0, 0, 1], qubit=1)
