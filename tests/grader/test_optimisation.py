@@ -1,0 +1,113 @@
+"""Tests of grader.optimisation."""
+
+from __future__ import annotations
+
+import dimod
+import pytest
+
+from grader.errors import CheckFailed, InvalidCheckError
+from grader.optimisation import (
+    assert_bqm_equivalent,
+    assert_feasible,
+    assert_optimal,
+    assert_success_probability,
+)
+
+
+def test_ising_form_of_the_same_model_passes(small_bqm):
+    """The spin form of a QUBO is equivalent to it."""
+    assert_bqm_equivalent(small_bqm.spin, small_bqm)
+
+
+def test_qubo_dict_and_ising_tuple_are_read(small_bqm):
+    """A QUBO dict and an (h, J, offset) tuple of the same model pass."""
+    qubo, _ = small_bqm.to_qubo()
+    assert_bqm_equivalent(qubo, small_bqm)
+    assert_bqm_equivalent(small_bqm.to_ising(), small_bqm)
+
+
+def test_offset_only_matters_when_asked(small_bqm, english):
+    """A shifted offset passes by default and fails with up_to_offset=False."""
+    shifted = small_bqm.copy()
+    shifted.offset += 4
+    assert_bqm_equivalent(shifted, small_bqm)
+    with pytest.raises(CheckFailed, match="constant offset"):
+        assert_bqm_equivalent(shifted, small_bqm, up_to_offset=False)
+
+
+def test_changed_coefficient_is_named_with_a_sample(small_bqm, english):
+    """A changed quadratic bias fails, naming the term and a witnessing sample."""
+    changed = small_bqm.copy()
+    changed.set_quadratic("b", "c", 2.0)
+    with pytest.raises(CheckFailed, match=r"quadratic bias of \('[bc]', '[bc]'\)") as failure:
+        assert_bqm_equivalent(changed, small_bqm)
+    assert "On the sample" in str(failure.value)
+
+
+def test_variable_map_relabels(small_bqm):
+    """A model with renamed variables passes under the declared map only."""
+    renamed = small_bqm.relabel_variables({"a": 0, "b": 1, "c": 2}, inplace=False)
+    with pytest.raises(CheckFailed):
+        assert_bqm_equivalent(renamed, small_bqm)
+    assert_bqm_equivalent(renamed, small_bqm, variable_map={0: "a", 1: "b", 2: "c"})
+
+
+ONE_HOT = {"pick one": {"linear": {"a": 1, "b": 1, "c": 1}, "sense": "==", "rhs": 1},
+           "budget": {"linear": {"a": 3, "b": 2}, "sense": "<=", "rhs": 2}}
+
+
+def test_feasible_sample_passes_and_violation_is_named(english):
+    """A one-hot sample within budget passes; a sample over budget names 'budget'."""
+    assert_feasible({"a": 0, "b": 1, "c": 0}, ONE_HOT)
+    with pytest.raises(CheckFailed, match="'budget'"):
+        assert_feasible({"a": 1, "b": 0, "c": 0}, ONE_HOT)
+    with pytest.raises(CheckFailed, match="'pick one'"):
+        assert_feasible({"a": 0, "b": 0, "c": 0}, ONE_HOT)
+
+
+def test_quadratic_constraint_and_unknown_sense():
+    """Quadratic terms count in constraints; an unknown sense is an instructor error."""
+    both = {"not both": {"quadratic": [["a", "b", 1]], "sense": "<=", "rhs": 0}}
+    assert_feasible({"a": 1, "b": 0}, both)
+    with pytest.raises(CheckFailed):
+        assert_feasible({"a": 1, "b": 1}, both)
+    with pytest.raises(InvalidCheckError):
+        assert_feasible({"a": 1}, {"odd": {"linear": {"a": 1}, "sense": "!=", "rhs": 0}})
+
+
+def test_optimal_sample_passes_and_suboptimal_gets_a_flip_hint(small_bqm, english):
+    """The ground state passes; a sample one flip away fails with that flip as a hint."""
+    assert_optimal({"a": 0, "b": 1, "c": 1}, small_bqm)
+    with pytest.raises(CheckFailed, match="Flipping c"):
+        assert_optimal({"a": 0, "b": 1, "c": 0}, small_bqm)
+
+
+def test_reference_energy_for_large_models(english):
+    """A 40-variable chain needs a reference energy and is checked against it."""
+    chain = dimod.BinaryQuadraticModel({i: -1.0 for i in range(40)}, {}, 0.0, "BINARY")
+    with pytest.raises(InvalidCheckError):
+        assert_optimal({i: 1 for i in range(40)}, chain)
+    assert_optimal({i: 1 for i in range(40)}, chain, reference_energy=-40)
+    with pytest.raises(CheckFailed):
+        assert_optimal({i: int(i > 0) for i in range(40)}, chain, reference_energy=-40)
+
+
+def test_sampleset_uses_its_best_sample(small_bqm):
+    """A SampleSet passes when its lowest-energy sample is optimal."""
+    sampleset = dimod.ExactSolver().sample(small_bqm)
+    assert_optimal(sampleset, small_bqm)
+
+
+def test_success_probability_of_annealing_parameters(small_bqm, english):
+    """Enough sweeps reach the ground state; a hot anneal with one sweep does not."""
+    assert_success_probability({"num_sweeps": 200}, small_bqm, min_probability=0.9)
+    with pytest.raises(CheckFailed, match="reach the lowest energy"):
+        assert_success_probability({"num_sweeps": 1, "beta_range": [0.01, 0.02]}, small_bqm,
+                                   min_probability=0.9)
+
+
+def test_success_probability_of_a_learner_sampleset(small_bqm, english):
+    """A sample set of random samples fails the success-probability check."""
+    sampleset = dimod.RandomSampler().sample(small_bqm, num_reads=200, seed=5)
+    with pytest.raises(CheckFailed):
+        assert_success_probability(sampleset, small_bqm, min_probability=0.9)
