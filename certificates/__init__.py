@@ -1,1 +1,159 @@
-"""certificates: issue, render, verify and revoke signed Open Badges 3.0 credentials."""
+"""certificates: issue, render, verify and revoke signed Open Badges 3.0 credentials.
+
+:func:`create_app` builds the web service: public verification pages and JSON
+API for employers, pages for learners and for staff (instructors, examiners)
+signed in through JupyterHub. It runs as the JupyterHub-managed service
+``qcampus`` at ``/services/qcampus/`` (``JUPYTERHUB_SERVICE_PREFIX``), under
+gunicorn (``certificates.wsgi:app``) or ``python -m certificates``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+#: Largest request body accepted (a credential file is a few kilobytes).
+MAX_CONTENT_LENGTH = 1024 * 1024
+
+SESSION_KEY_FILE = "certificates-session-key"
+ISSUER_TOKEN_FILE = "certificates-issuer-token"
+
+
+def read_or_create_secret(path: Path) -> str:
+    """Return the secret in *path*, creating it (mode 0600) if it does not exist.
+
+    Creation is atomic and exclusive, so workers starting together agree on one secret.
+    """
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(48) + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+def default_config(home: Path | None = None) -> dict[str, Any]:
+    """Return the service configuration derived from the deployment's settings."""
+    from qcampus import settings as settings_mod
+
+    settings = settings_mod.load(home)
+    public_url = settings["certificates"]["public_url"] or (
+        f"http://{settings['hub']['ip']}:{settings['hub']['port']}/services/qcampus")
+    return {
+        "QCAMPUS_HOME": settings.home,
+        "DATABASE_URL": settings.certificates_database_url,
+        "PUBLIC_URL": public_url.rstrip("/"),
+        "ISSUER_NAME": settings["certificates"]["issuer_name"],
+        "KEYS_DIR": settings.secrets / "issuer-keys",
+        "SECRETS_DIR": settings.secrets,
+        "SERVICE_PREFIX": os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"),
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        "MAX_FORM_MEMORY_SIZE": MAX_CONTENT_LENGTH,
+        # Counters shared by every worker process (Flask-Limiter's memory store is per process).
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_VERIFY": "120 per minute",
+        "RATELIMIT_LOGIN": "20 per minute",
+        "RATELIMIT_ISSUE": "600 per minute",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Number of proxies (configurable-http-proxy) whose X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": 1,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
+        "SESSION_COOKIE_NAME": ("__Host-qcampus-certificates" if public_url.startswith("https://")
+                                else "qcampus-certificates"),
+        "SESSION_COOKIE_PATH": "/",
+        "HUB_AUTH": None,
+        # None: the checkout's courses/achievements.yaml.
+        "ACHIEVEMENTS_PATH": None,
+    }
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the certificates service.
+
+    Args:
+        test_config: Settings that replace those derived from the deployment
+            (``QCAMPUS_HOME`` in it chooses the deployment directory).
+    """
+    app = Flask(__name__)
+    test_config = dict(test_config or {})
+    app.config.from_mapping(default_config(test_config.get("QCAMPUS_HOME")))
+    app.config.from_mapping(test_config)
+    if "SECRET_KEY" not in test_config:
+        app.config["SECRET_KEY"] = read_or_create_secret(
+            Path(app.config["SECRETS_DIR"]) / SESSION_KEY_FILE)
+
+    from certificates import admin, api, db, hub, issuance, security, verify
+
+    db.init_app(app)
+    issuance.init_app(app)
+    hub.init_app(app)
+    app.register_blueprint(verify.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(admin.bp)
+    try:
+        from certificates import learner
+    except ImportError:  # the learner pages ship separately; the service runs without them
+        learner = None
+    if learner is not None:
+        app.register_blueprint(learner.bp)
+    security.init_app(app)
+    register_error_handlers(app)
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    prefix = app.config["SERVICE_PREFIX"].rstrip("/")
+    if prefix:
+        # Under the hub the proxy forwards /services/qcampus/...; serve below that prefix.
+        from werkzeug.exceptions import NotFound
+
+        app.wsgi_app = DispatcherMiddleware(NotFound(), {prefix: app.wsgi_app})
+    return app
+
+
+def wants_json() -> bool:
+    """Tell whether the client of this request reads JSON rather than HTML."""
+    if request.blueprint == "api":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every HTTP error with a clear message, as JSON or a bilingual page."""
+    from certificates.errors import CertificateError
+
+    def render_error(status: int, title: str, message: str):
+        if wants_json():
+            return jsonify(error=title, message=message, status=status), status
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"] // 1024
+            message = (f"The upload is too large; the limit is {limit} KiB. A credential file is "
+                       f"a few kilobytes: check that you chose the right file. / "
+                       f"ファイルが大きすぎます（上限 {limit} KiB）。")
+            return render_error(413, "Request too large", message)
+        if exc.code == 429:
+            message = ("Too many requests from your address. Wait a minute and try again. / "
+                       "リクエストが多すぎます。しばらく待ってから再度お試しください。")
+            return render_error(429, "Too many requests", message)
+        return render_error(exc.code or 500, exc.name, exc.description or exc.name)
+
+    @app.errorhandler(CertificateError)
+    def certificate_error(exc: CertificateError):
+        return render_error(422, type(exc).__name__, exc.format_message())

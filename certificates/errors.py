@@ -87,3 +87,27 @@ class StatusRangeError(StatusError):
     """A status list index lies outside the list."""
 
     code = "RANGE_ERROR"
+
+
+class AuditChainBroken(CertificateError):
+    """The audit log's hash chain does not verify (a record was altered or removed)."""
+
+    exit_code = 27
+
+
+class IssuanceError(CertificateError):
+    """A credential cannot be issued, revoked, suspended or reinstated as asked."""
+
+    exit_code = 28
+
+
+class IdempotencyConflict(IssuanceError):
+    """An ``Idempotency-Key`` or exam result was already used with a different payload."""
+
+    exit_code = 29
+
+
+class CredentialNotFound(IssuanceError):
+    """No credential has the given id."""
+
+    exit_code = 30

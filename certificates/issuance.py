@@ -1,0 +1,481 @@
+"""Issue, revoke, suspend and reinstate credentials, durably and idempotently.
+
+Issuing runs in three steps, so that a process killed at any moment leaves
+the database consistent and no signed credential exists without its row:
+
+1. **reserve** (one write transaction): take the next serial and a random,
+   unused status list index, fix the unsigned credential JSON, record the
+   ``Idempotency-Key``; commit.
+2. **sign**, outside any transaction. Nothing leaves the process yet.
+3. **commit** (one write transaction): store the VC-JWT and append the
+   ``issue`` audit record; commit. Only then is the token returned.
+
+A crash after step 1 leaves a reservation (a row without token, status bits
+clear): the retry of the same request, or :func:`finish_pending`, signs the
+same JSON again; Ed25519 signatures are deterministic, so two workers finishing
+one reservation produce the same token.
+
+One exam result (``source``) never yields two credentials, and an
+``Idempotency-Key`` replayed with the same payload returns the same credential;
+with a different payload it is refused (:class:`IdempotencyConflict`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from certificates import audit, statuslist, vcjwt
+from certificates import credential as credential_mod
+from certificates.achievements import Catalogue
+from certificates.db import write_session
+from certificates.errors import (
+    CredentialNotFound,
+    IdempotencyConflict,
+    IssuanceError,
+    KeyStoreError,
+    StatusUnavailable,
+)
+from certificates.keys import KeyStore, TrustedKeys
+from certificates.models import (
+    PURPOSES,
+    REASON_CATEGORIES,
+    Credential,
+    IdempotencyKey,
+    StatusEvent,
+    StatusList,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """What to certify, for whom, on whose authority.
+
+    Attributes:
+        learner: The learner's hub user name (only its salted hash is published).
+        achievement_id: The achievement awarded (see ``qcampus cert achievements``).
+        source: The exam result (or manual issue) certified; one credential per source.
+        actor: Who asks: a staff user name or the exam service.
+        reason: Why, for the audit log.
+        display_name: The learner's name as shown, if the learner chose to show it.
+        show_name: The learner chose to show the name.
+        evidence: Graded work, by SHA-256 digest and name (written only with consent).
+        result: The grade (written only with consent).
+        consent_results: The learner agreed to disclose the grade.
+        consent_evidence: The learner agreed to disclose the evidence.
+        valid_for_days: Validity period, or None for no expiry.
+    """
+
+    learner: str
+    achievement_id: str
+    source: str
+    actor: str
+    reason: str
+    display_name: str | None = None
+    show_name: bool = False
+    evidence: tuple[tuple[str, str], ...] = ()
+    result: str | None = None
+    consent_results: bool = False
+    consent_evidence: bool = False
+    valid_for_days: int | None = None
+
+    def payload_hash(self) -> str:
+        """Return the SHA-256 of everything that defines the credential (not who asked)."""
+        data = asdict(self)
+        del data["actor"], data["reason"]
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Issued:
+    """An issued credential as returned to the requester."""
+
+    credential_id: str
+    serial: int
+    token: str
+    #: False when the request replayed an earlier one and got its credential.
+    created: bool
+    #: 201 when this request (or the first with its Idempotency-Key) issued it, else 200.
+    status_code: int = 201
+
+
+@dataclass
+class Issuer:
+    """Everything issuing and publishing needs: database, keys, identity, catalogue."""
+
+    engine: Engine
+    keystore: KeyStore
+    public_url: str
+    name: str
+    catalogue: Catalogue
+    status_list_length: int = statuslist.MIN_LENGTH
+    _trusted: tuple[object, TrustedKeys] | None = field(default=None, repr=False)
+    _status_tokens: dict[tuple[str, int, str], str] = field(default_factory=dict, repr=False)
+
+    @property
+    def profile(self) -> credential_mod.IssuerProfile:
+        """Return the issuer profile written into every credential."""
+        return credential_mod.IssuerProfile(id=self.public_url, name=self.name,
+                                            url=self.public_url)
+
+    def status_url(self, purpose: str) -> str:
+        """Return where the *purpose* status list is published."""
+        return f"{self.public_url}/status/{purpose}"
+
+    def verify_url(self, credential_id: str) -> str:
+        """Return the public verification page of a credential."""
+        return f"{self.public_url}/verify/{credential_id.removeprefix('urn:uuid:')}"
+
+    def trusted_keys(self) -> TrustedKeys:
+        """Return the published keys, re-read only when the key store changes."""
+        state = self.keystore.directory / "keys.json"
+        stamp = state.stat()
+        marker = (stamp.st_mtime_ns, stamp.st_size, stamp.st_ino)
+        if self._trusted is None or self._trusted[0] != marker:
+            self._trusted = (marker, self.keystore.trusted_keys())
+        return self._trusted[1]
+
+
+# --- status lists ----------------------------------------------------------------------
+
+
+def ensure_status_lists(session: Session, length: int = statuslist.MIN_LENGTH) -> None:
+    """Create the revocation and suspension lists if they do not exist."""
+    for purpose in PURPOSES:
+        if session.get(StatusList, purpose) is None:
+            session.add(StatusList(purpose=purpose, size=length, bits=bytes(length // 8),
+                                   version=1, updated_at=utcnow()))
+    session.flush()
+
+
+def _locked_lists(session: Session, issuer: Issuer) -> dict[str, StatusList]:
+    """Return both status lists, locked until commit (row locks on PostgreSQL)."""
+    ensure_status_lists(session, issuer.status_list_length)
+    rows = session.scalars(select(StatusList).where(StatusList.purpose.in_(PURPOSES))
+                           .order_by(StatusList.purpose).with_for_update())
+    return {row.purpose: row for row in rows}
+
+
+class _UsedIndices:
+    """The status indices already taken, asked of the database one at a time."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __contains__(self, index: object) -> bool:
+        return self.session.scalar(
+            select(Credential.serial).where(Credential.status_index == index)) is not None
+
+
+def signed_status_list(issuer: Issuer, session: Session, purpose: str) -> str:
+    """Return the signed status list credential of *purpose* (cached per list version).
+
+    The list is signed with its ``updated_at`` as signing time, so every worker
+    produces the same token for the same version.
+    """
+    row = session.get(StatusList, purpose)
+    if row is None:
+        raise IssuanceError(f"There is no {purpose} status list yet; run `qcampus init`.")
+    key = issuer.keystore.signing_key()
+    cache_key = (purpose, row.version, key.kid)
+    token = issuer._status_tokens.get(cache_key)
+    if token is None:
+        document = statuslist.build_credential(
+            issuer=issuer.profile, url=issuer.status_url(purpose), purpose=purpose,
+            status_list=statuslist.StatusList(row.size, row.bits),
+            valid_from=row.updated_at.replace(microsecond=0), ttl_ms=300_000)
+        token = vcjwt.sign(document, key, signed_at=row.updated_at.replace(microsecond=0))
+        issuer._status_tokens = {cache_key: token, **{
+            k: v for k, v in issuer._status_tokens.items() if k[0] != purpose}}
+    return token
+
+
+class DatabaseStatusSource:
+    """The status lists of this issuer, read from its database (a ``StatusSource``)."""
+
+    def __init__(self, issuer: Issuer, session: Session) -> None:
+        self.issuer = issuer
+        self.session = session
+
+    def fetch(self, url: str) -> statuslist.StatusListDocument:
+        """Return the signed list published at *url*, or raise ``StatusUnavailable``."""
+        for purpose in PURPOSES:
+            if url == self.issuer.status_url(purpose):
+                try:
+                    token = signed_status_list(self.issuer, self.session, purpose)
+                except (IssuanceError, KeyStoreError) as exc:
+                    # No list or no key to sign it: the status is unknown, never "valid".
+                    raise StatusUnavailable(f"The {purpose} list cannot be served: {exc}") \
+                        from exc
+                return statuslist.StatusListDocument(token=token)
+        raise StatusUnavailable(f"{url} is not a status list of this issuer.")
+
+    def detail(self, url: str, index: int) -> statuslist.StatusDetail | None:
+        """Return when and why (category only) the credential at *index* changed status."""
+        row = self.session.scalar(select(Credential).where(Credential.status_index == index))
+        event = latest_event(self.session, row) if row is not None else None
+        if event is None:
+            return None
+        return statuslist.StatusDetail(changed_at=event.at, reason=event.reason_category)
+
+
+# --- issuing ---------------------------------------------------------------------------
+
+
+def _find_existing(session: Session, request: IssueRequest, payload_hash: str,
+                   idempotency: tuple[str, str] | None) -> Credential | None:
+    if idempotency is not None:
+        known = session.get(IdempotencyKey, idempotency)
+        if known is not None:
+            if known.payload_hash != payload_hash:
+                raise IdempotencyConflict(
+                    "This Idempotency-Key was already used with a different request. Use a new "
+                    "key for a new request, or resend the original request unchanged.")
+            return session.get(Credential, known.credential_serial)
+    row = session.scalar(select(Credential).where(Credential.source == request.source))
+    if row is not None and (row.learner != request.learner
+                            or row.achievement_id != request.achievement_id):
+        raise IdempotencyConflict(
+            f"The result {request.source!r} is already certified by credential {row.id} for "
+            f"another learner or achievement; nothing was issued.")
+    return row
+
+
+def _reserve(issuer: Issuer, request: IssueRequest, payload_hash: str,
+             idempotency: tuple[str, str] | None) -> tuple[Credential, int]:
+    achievement = issuer.catalogue.get(request.achievement_id)
+    with write_session(issuer.engine) as session:
+        # Locking the lists first serialises reservations on PostgreSQL too, so the
+        # look-ups below see every earlier reservation.
+        _locked_lists(session, issuer)
+        known = session.get(IdempotencyKey, idempotency) if idempotency else None
+        row = _find_existing(session, request, payload_hash, idempotency)
+        status_code = 200 if row is not None else 201
+        if known is not None:
+            return row, known.response_status
+        if row is None:
+            index = statuslist.allocate_index(_UsedIndices(session), issuer.status_list_length)
+            credential_id = credential_mod.new_id()
+            issued_at = utcnow().replace(microsecond=0)
+            valid_until = (issued_at + timedelta(days=request.valid_for_days)
+                           if request.valid_for_days else None)
+            learner = credential_mod.Learner(identity=request.learner,
+                                             display_name=request.display_name,
+                                             show_name=request.show_name)
+            document = credential_mod.build(
+                issuer=issuer.profile, achievement=achievement, learner=learner,
+                base_url=issuer.public_url, valid_from=issued_at, valid_until=valid_until,
+                status=[credential_mod.StatusEntry(purpose, index, issuer.status_url(purpose))
+                        for purpose in PURPOSES],
+                evidence=[credential_mod.Evidence(digest, name)
+                          for digest, name in request.evidence],
+                result=request.result,
+                consent=credential_mod.Consent(results=request.consent_results,
+                                               evidence=request.consent_evidence),
+                credential_id=credential_id)
+            identifier = document["credentialSubject"]["identifier"]
+            identity_hash = (identifier[0] if isinstance(identifier, list)
+                             else identifier)["identityHash"]
+            row = Credential(
+                id=credential_id, learner_hash=identity_hash, learner=request.learner,
+                display_name=request.display_name if request.show_name else None,
+                achievement_id=request.achievement_id, status_index=index, status="active",
+                issued_at=issued_at, valid_until=valid_until, source=request.source,
+                document=json.dumps(document, sort_keys=True, ensure_ascii=False),
+                issued_by=request.actor, reason=request.reason)
+            session.add(row)
+            session.flush()
+        if idempotency is not None:
+            session.add(IdempotencyKey(client=idempotency[0], key=idempotency[1],
+                                       payload_hash=payload_hash, credential_serial=row.serial,
+                                       response_status=status_code, created_at=utcnow()))
+        return row, status_code
+
+
+def _sign(issuer: Issuer, row: Credential) -> str:
+    return vcjwt.sign(json.loads(row.document), issuer.keystore.signing_key(),
+                      signed_at=row.issued_at)
+
+
+def _commit(issuer: Issuer, serial: int, token: str) -> str:
+    with write_session(issuer.engine) as session:
+        row = session.get(Credential, serial, with_for_update=True)
+        if row.token is not None:
+            # Another worker finished this reservation first; its token stands.
+            return row.token
+        row.token = token
+        audit.append(session, actor=row.issued_by, action="issue", reason=row.reason,
+                     credential_id=row.id, details={
+                         "achievement": row.achievement_id,
+                         "learner_hash": row.learner_hash,
+                         "source": row.source,
+                         "serial": row.serial,
+                         "status_index": row.status_index,
+                         "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
+                     })
+        return token
+
+
+def issue(issuer: Issuer, request: IssueRequest, *,
+          idempotency: tuple[str, str] | None = None) -> Issued:
+    """Issue the credential *request* asks for, or return the one it already produced.
+
+    Args:
+        issuer: The issuer.
+        request: What to certify.
+        idempotency: ``(client, Idempotency-Key)`` of an API request, if any.
+
+    Raises:
+        AchievementError: the achievement is unknown.
+        IdempotencyConflict: the key or the exam result was used with another payload.
+    """
+    payload_hash = request.payload_hash()
+    try:
+        row, status_code = _reserve(issuer, request, payload_hash, idempotency)
+    except IntegrityError:
+        # A concurrent request reserved the same result or key between our look-up
+        # and insert (possible on PostgreSQL); the retry finds and returns it.
+        row, status_code = _reserve(issuer, request, payload_hash, idempotency)
+    created = row.token is None
+    token = row.token or _commit(issuer, row.serial, _sign(issuer, row))
+    return Issued(credential_id=row.id, serial=row.serial, token=token, created=created,
+                  status_code=status_code)
+
+
+def finish_pending(issuer: Issuer) -> list[str]:
+    """Sign and commit every reservation a crash left unfinished; return their ids."""
+    with Session(issuer.engine) as session:
+        pending = list(session.scalars(select(Credential).where(Credential.token.is_(None))
+                                       .order_by(Credential.serial)))
+    for row in pending:
+        _commit(issuer, row.serial, _sign(issuer, row))
+    return [row.id for row in pending]
+
+
+# --- status changes --------------------------------------------------------------------
+
+#: action → (states it applies to, resulting state, audit action)
+TRANSITIONS = {
+    "revoked": ({"active", "suspended"}, "revoked", "revoke"),
+    "suspended": ({"active"}, "suspended", "suspend"),
+    "reinstated": ({"suspended"}, "active", "reinstate"),
+}
+
+
+def find(session: Session, credential_id: str) -> Credential | None:
+    """Return the credential with this id (``urn:uuid:…`` or the bare UUID), if any."""
+    if not credential_id.startswith("urn:uuid:"):
+        credential_id = f"urn:uuid:{credential_id}"
+    return session.scalar(select(Credential).where(Credential.id == credential_id))
+
+
+def change_status(issuer: Issuer, credential_id: str, action: str, *, reason_category: str,
+                  reason: str, actor: str) -> StatusEvent:
+    """Revoke, suspend or reinstate a credential, with its status bits and audit record.
+
+    Revocation is final; a suspension can be reinstated.
+
+    Raises:
+        CredentialNotFound: no such credential.
+        IssuanceError: the change does not apply to the credential's current state,
+            or the reason category is unknown.
+    """
+    if action not in TRANSITIONS:
+        raise IssuanceError(f"Unknown status change {action!r}; use one of {sorted(TRANSITIONS)}.")
+    if reason_category not in REASON_CATEGORIES:
+        raise IssuanceError(f"Unknown reason category {reason_category!r}; use one of "
+                            f"{', '.join(REASON_CATEGORIES)}.")
+    allowed, new_state, audit_action = TRANSITIONS[action]
+    with write_session(issuer.engine) as session:
+        lists = _locked_lists(session, issuer)
+        row = find(session, credential_id)
+        if row is None or row.token is None:
+            raise CredentialNotFound(f"Credential {credential_id} does not exist.")
+        if row.status not in allowed:
+            raise IssuanceError(f"Credential {row.id} is {row.status}; it cannot be {action}.")
+        now = utcnow()
+        for purpose, bit in (("revocation", new_state == "revoked"),
+                             ("suspension", new_state == "suspended")):
+            status_list = lists[purpose]
+            if status_list.bit(row.status_index) != bit:
+                status_list.bits = status_list.with_bit(row.status_index, bit)
+                status_list.version += 1
+                status_list.updated_at = now
+        row.status = new_state
+        event = StatusEvent(credential_serial=row.serial, action=action,
+                            reason_category=reason_category, reason=reason, actor=actor, at=now)
+        session.add(event)
+        audit.append(session, actor=actor, action=audit_action, reason=reason,
+                     reason_category=reason_category, credential_id=row.id, at=now,
+                     details={"status_index": row.status_index, "from": sorted(allowed)})
+        return event
+
+
+def latest_event(session: Session, row: Credential) -> StatusEvent | None:
+    """Return the last status change of *row*, if any."""
+    return session.scalar(select(StatusEvent).where(StatusEvent.credential_serial == row.serial)
+                          .order_by(StatusEvent.id.desc()).limit(1))
+
+
+def check_consistency(session: Session) -> list[str]:
+    """Return every disagreement between credential rows and the status lists (empty: none)."""
+    problems = []
+    lists = {row.purpose: row for row in session.scalars(select(StatusList))}
+    seen: set[int] = set()
+    for row in session.scalars(select(Credential).order_by(Credential.serial)):
+        if row.status_index in seen:
+            problems.append(f"{row.id}: status index {row.status_index} used twice")
+        seen.add(row.status_index)
+        if not lists:
+            problems.append(f"{row.id}: no status lists exist")
+            continue
+        revoked = lists["revocation"].bit(row.status_index)
+        suspended = lists["suspension"].bit(row.status_index)
+        expected = "revoked" if revoked else "suspended" if suspended else "active"
+        if revoked and suspended:
+            problems.append(f"{row.id}: both revoked and suspended bits set")
+        if row.status != expected:
+            problems.append(f"{row.id}: row says {row.status}, status lists say {expected}")
+        if row.token is None and row.status != "active":
+            problems.append(f"{row.id}: reservation with a status change")
+    return problems
+
+
+def credentials_of(session: Session, learner: str) -> Sequence[Credential]:
+    """Return a learner's issued credentials, newest first."""
+    return session.scalars(select(Credential).where(Credential.learner == learner,
+                                                    Credential.token.is_not(None))
+                           .order_by(Credential.issued_at.desc())).all()
+
+
+
+# --- Flask wiring ----------------------------------------------------------------------
+
+
+def init_app(app) -> None:
+    """Build the app's :class:`Issuer` from its configuration."""
+    from certificates import achievements
+
+    catalogue = achievements.load(app.config.get("ACHIEVEMENTS_PATH"))
+    app.extensions["qcampus_achievements"] = catalogue
+    app.extensions["qcampus_issuer"] = Issuer(
+        engine=app.extensions["qcampus_engine"], keystore=KeyStore(app.config["KEYS_DIR"]),
+        public_url=app.config["PUBLIC_URL"], name=app.config["ISSUER_NAME"],
+        catalogue=catalogue,
+        status_list_length=app.config.get("STATUS_LIST_LENGTH", statuslist.MIN_LENGTH))
+
+
+def current_issuer() -> Issuer:
+    """Return the issuer of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["qcampus_issuer"]
