@@ -297,7 +297,7 @@ def parse(data: object) -> Credential:
         raise MalformedCredential("A credential must be a JSON object.")
     check_context(data.get("@context"))
     unknown = set(data) - _CREDENTIAL_KEYS
-    if "proof" in unknown:
+    if "proof" in data:
         raise MalformedCredential("The credential carries an embedded proof; qcampus credentials "
                                   "are secured by their VC-JWT signature only.")
     if unknown:
@@ -439,4 +439,4 @@ _SUBJECT_KEYS = {"id", "type", "identifier", "name", "achievement", "result", "a
 _CREDENTIAL_KEYS = {"@context", "id", "type", "issuer", "name", "description", "image",
                     "validFrom", "validUntil", "awardedDate", "credentialSubject", "evidence",
                     "credentialStatus", "credentialSchema", "endorsement", "endorsementJwt",
-                    "refreshService", "termsOfUse", "proof"}
+                    "refreshService", "termsOfUse"}

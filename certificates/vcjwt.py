@@ -150,10 +150,13 @@ def split(token: str) -> tuple[str, str, str]:
     """Return the three base64url segments of a compact JWS.
 
     Raises:
-        MalformedCredential: not three non-empty segments of base64url characters.
+        MalformedCredential: not three segments of base64url characters (only the
+            signature may be empty).
     """
     parts = token.split(".")
-    if len(parts) != 3 or not all(_SEGMENT.match(part) for part in parts):
+    # An empty signature (``alg: none``) still splits, so the header check can refuse it.
+    if len(parts) != 3 or not all(_SEGMENT.match(part) for part in parts[:2]) \
+            or not _SEGMENT.match(parts[2] or "A"):
         raise MalformedCredential("This is not a compact JWT (three base64url parts joined "
                                   "by dots).")
     return parts[0], parts[1], parts[2]
