@@ -27,14 +27,18 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     """Run the migrations on a live connection."""
-    engine = config.attributes.get("engine") or make_engine(
-        config.get_main_option("sqlalchemy.url"))
-    with engine.execution_options(qcampus_write=True).connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite",
-                          compare_type=True)
-        with context.begin_transaction():
-            context.run_migrations()
+    given = config.attributes.get("engine")
+    engine = given or make_engine(config.get_main_option("sqlalchemy.url"))
+    try:
+        with engine.execution_options(qcampus_write=True).connect() as connection:
+            context.configure(connection=connection, target_metadata=target_metadata,
+                              render_as_batch=connection.dialect.name == "sqlite",
+                              compare_type=True)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        if given is None:
+            engine.dispose()
 
 
 if context.is_offline_mode():

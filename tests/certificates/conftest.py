@@ -10,11 +10,27 @@
 - ``status_source``: builds signed status lists (with chosen bits set) behind a
   :class:`~certificates.statuslist.MappingStatusSource`.
 - ``attacker_key``: an Ed25519 key the issuer never published.
+
+Fixtures of the web service and its database:
+
+- ``database_url``: a migrated, empty certificates database; SQLite, and
+  PostgreSQL (marked ``postgres``, one schema per test) when parametrised
+  indirectly with ``"postgresql"``.
+- ``deployment``: the settings of a deployment prepared by the certificates
+  init hook on ``database_url`` (keys, secrets, status lists).
+- ``service_issuer``: the :class:`~certificates.issuance.Issuer` of that deployment.
+- ``issue_credential``: issues a credential through ``service_issuer``.
+- ``hub``: a :class:`FakeHub` standing in for JupyterHub's ``HubOAuth``.
+- ``app`` / ``client``: the Flask service on the deployment (in-memory rate limits).
+- ``staff_client`` / ``learner_client``: test clients signed in as an instructor
+  and as a learner outside the staff groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +38,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from certificates import achievements, statuslist, vcjwt
+from certificates import achievements, issuance, statuslist, vcjwt
 from certificates import credential as cred
 from certificates.keys import KeyStore, SigningKey, thumbprint
+from qcampus.settings import Settings
+from qcampus.settings import load as load_settings
 
 BASE = "https://campus.example.org/services/qcampus"
 INDEX = 70_001
@@ -127,3 +145,181 @@ def attacker_key() -> SigningKey:
     """Return a key the issuer never published."""
     private = Ed25519PrivateKey.generate()
     return SigningKey(thumbprint(private.public_key()), private)
+
+
+# --- the web service and its database ----------------------------------------------------
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SERVICE_URL = "http://localhost"
+
+
+@pytest.fixture
+def database_url(request, tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of a migrated, empty certificates database (SQLite unless parametrised)."""
+    from sqlalchemy import create_engine, text
+
+    from certificates import db
+
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'certificates.sqlite'}"
+        db.upgrade(url)
+        yield url
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    try:
+        db.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+#: Parametrise a test over both databases: ``@BOTH_DATABASES``.
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True)
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, database_url: str) -> Settings:
+    """Return the settings of a deployment the certificates init hook prepared."""
+    from certificates import deployment as cert_deployment
+
+    home = tmp_path / "home"
+    settings = load_settings(home, {"QCAMPUS_CERTIFICATES__DATABASE_URL": database_url,
+                                    "QCAMPUS_CERTIFICATES__PUBLIC_URL": SERVICE_URL})
+    cert_deployment.init(settings)
+    return settings
+
+
+@pytest.fixture
+def service_issuer(deployment: Settings, catalogue) -> Iterator[issuance.Issuer]:
+    """Yield the issuer of the prepared deployment."""
+    from certificates import db
+
+    engine = db.make_engine(deployment.certificates_database_url)
+    yield issuance.Issuer(engine=engine, keystore=KeyStore(deployment.secrets / "issuer-keys"),
+                          public_url=SERVICE_URL, name="qcampus", catalogue=catalogue)
+    engine.dispose()
+
+
+@pytest.fixture
+def issue_credential(service_issuer) -> Callable[..., issuance.Issued]:
+    """Return a factory that issues a credential (keyword overrides of the request)."""
+
+    def make(**overrides: Any) -> issuance.Issued:
+        fields: dict[str, Any] = {"learner": "alice", "achievement_id": "gate-engineer-b1",
+                                  "source": f"exam:{uuid.uuid4().hex}", "actor": "exams",
+                                  "reason": "passed the exam"}
+        fields.update(overrides)
+        return issuance.issue(service_issuer, issuance.IssueRequest(**fields))
+
+    return make
+
+
+class FakeHub:
+    """Stands in for JupyterHub's ``HubOAuth`` in unit tests, where no hub runs.
+
+    It knows tokens and OAuth codes handed out by the test and answers the
+    calls the service makes (``user_for_token``, ``token_for_code``) as the
+    hub would; PKCE and scope checks use JupyterHub's own functions.
+    """
+
+    login_url = "http://hub.test/hub/api/oauth2/authorize?client_id=service-qcampus"
+    access_scopes = {"access:services!service=qcampus"}
+
+    def __init__(self) -> None:
+        self.users: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, str] = {}
+        self.verifiers: list[str | None] = []
+
+    def add_user(self, name: str, groups: tuple[str, ...] = (),
+                 scopes: tuple[str, ...] = ("access:services!service=qcampus",)) -> str:
+        """Create a hub user with a token and return the token."""
+        token = secrets.token_hex(16)
+        self.users[token] = {"kind": "user", "name": name, "groups": list(groups),
+                             "scopes": list(scopes)}
+        return token
+
+    def code_for(self, token: str) -> str:
+        """Return an OAuth code the hub would exchange for *token*."""
+        code = secrets.token_hex(8)
+        self.codes[code] = token
+        return code
+
+    def user_for_token(self, token: str, use_cache: bool = True) -> dict | None:
+        return self.users.get(token)
+
+    def token_for_code(self, code: str, *, code_verifier: str | None = None) -> str:
+        self.verifiers.append(code_verifier)
+        return self.codes.pop(code)
+
+    def generate_pkce_code_challenge(self, method: str = "S256") -> tuple[str, str, str]:
+        from jupyterhub.services.auth import HubOAuth
+
+        return HubOAuth.generate_pkce_code_challenge(None, method)
+
+    def check_scopes(self, required_scopes: set[str], user: dict) -> set[str]:
+        from jupyterhub.services.auth import check_scopes
+
+        return check_scopes(required_scopes, set(user["scopes"]))
+
+
+@pytest.fixture
+def hub() -> FakeHub:
+    """Return a stand-in hub with no users yet."""
+    return FakeHub()
+
+
+@pytest.fixture
+def app(deployment: Settings, hub: FakeHub):
+    """Return the service on the prepared deployment, rate limits kept in memory."""
+    from certificates import create_app
+
+    return create_app({
+        "TESTING": True,
+        "QCAMPUS_HOME": deployment.home,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "HUB_AUTH": hub,
+        "SERVICE_PREFIX": "/",
+    })
+
+
+@pytest.fixture
+def client(app):
+    """Return an anonymous test client."""
+    return app.test_client()
+
+
+def signed_in(app, hub: FakeHub, name: str, groups: tuple[str, ...] = ()):
+    """Return a test client whose session holds a hub token of a new user *name*."""
+    test_client = app.test_client()
+    token = hub.add_user(name, groups)
+    with test_client.session_transaction() as session:
+        session["hub_token"] = token
+    return test_client
+
+
+@pytest.fixture
+def staff_client(app, hub: FakeHub):
+    """Return a client signed in as the instructor ``ada``."""
+    return signed_in(app, hub, "ada", ("instructors",))
+
+
+@pytest.fixture
+def learner_client(app, hub: FakeHub):
+    """Return a client signed in as the learner ``alice`` (no staff group)."""
+    return signed_in(app, hub, "alice", ("learners",))
+
+
+def csrf_of(test_client, path: str = "/") -> str:
+    """Open *path* and return the session's CSRF token."""
+    test_client.get(path)
+    with test_client.session_transaction() as session:
+        return session["csrf_token"]
