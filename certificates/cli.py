@@ -71,7 +71,11 @@ def achievements() -> None:
 @home_option
 def jwks(home: Path) -> None:
     """Print the issuer's public keys as a JWKS."""
-    click.echo(json.dumps(key_store(home).jwks(), indent=2))
+    published = key_store(home).jwks()
+    if not published["keys"]:
+        raise KeyStoreError("The deployment has no issuer keys yet; run `qcampus init` first. "
+                            "/ 発行者の鍵がまだありません。先に `qcampus init` を実行してください。")
+    click.echo(json.dumps(published, indent=2))
 
 
 @cert.group()
