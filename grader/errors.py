@@ -51,3 +51,11 @@ class ExportError(GraderError, ValueError):
 
 class AnswerFormatError(GraderError, ValueError):
     """An exported answer is malformed, oversized or of an unexpected type."""
+
+
+class SandboxUnavailableError(GraderError):
+    """Isolation for learner code cannot be set up on this machine."""
+
+
+class SandboxProtocolError(GraderError):
+    """The sandboxed process sent something that is not a well-formed result."""

@@ -1,0 +1,221 @@
+"""Grade a whole assignment: pre-warm once, fork workers, run nbgrader's Autograde in each."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import importlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from grader.errors import GraderError
+from grader.sandbox.limits import Limits
+from grader.sandbox.runner import OK, TIMEOUT
+from grader.sandbox.zygote import DEFAULT_PRELOAD
+
+GRADED = "graded"
+TIMED_OUT = "timed out"
+FAILED = "failed"
+UNCHANGED = "unchanged"
+
+#: Attempts per submission when the shared SQLite gradebook is momentarily locked.
+ATTEMPTS = 3
+
+
+@dataclass
+class Outcome:
+    """What happened to one student's submission."""
+
+    student: str
+    status: str
+    reason: str = ""
+    score: float | None = None
+    max_score: float | None = None
+    seconds: float = 0.0
+
+
+def fingerprint(directory: Path) -> str:
+    """Return a digest of every file name and byte under *directory*."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(directory)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+class Batch:
+    """One ``qcampus grade`` run over an assignment of a course directory.
+
+    Args:
+        course_dir: The nbgrader course directory (with ``nbgrader_config.py``).
+        assignment: The assignment id.
+        limits: Sandbox limits per notebook.
+        isolate: False grades without the sandbox (unsafe).
+        workers: Worker processes; each owns one sandbox user.
+        preload: Modules imported once before forking.
+    """
+
+    def __init__(self, course_dir: Path, assignment: str, *, limits: Limits, isolate: bool = True,
+                 workers: int = 1, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+        self.course_dir = Path(course_dir).resolve()
+        self.assignment = assignment
+        self.limits = limits
+        self.isolate = isolate
+        self.workers = max(1, workers)
+        self.preload = list(preload)
+        self.submitted = self.course_dir / "submitted"
+        self.autograded = self.course_dir / "autograded"
+        self.state_file = self.autograded / f".qcampus-grade-{assignment}.json"
+
+    def submissions(self, students: Iterable[str] = ()) -> list[str]:
+        """Return the students who submitted this assignment (all, or those named)."""
+        wanted = set(students)
+        found = sorted(p.parent.name for p in self.submitted.glob(f"*/{self.assignment}")
+                       if p.is_dir())
+        return [s for s in found if not wanted or s in wanted]
+
+    def _state(self) -> dict[str, str]:
+        if not self.state_file.exists():
+            return {}
+        return json.loads(self.state_file.read_text())
+
+    def plan(self, students: Sequence[str]) -> tuple[list[str], list[Outcome]]:
+        """Split *students* into those to grade and those unchanged since the last run.
+
+        A changed submission's old autograded copy is removed, so nbgrader grades it again.
+        """
+        state = self._state()
+        todo, unchanged = [], []
+        for student in students:
+            dest = self.autograded / student / self.assignment
+            digest = fingerprint(self.submitted / student / self.assignment)
+            if dest.exists() and state.get(student) == digest:
+                unchanged.append(Outcome(student, UNCHANGED, "not changed since it was graded"))
+                continue
+            if dest.exists():
+                shutil.rmtree(dest)
+            todo.append(student)
+        return todo, unchanged
+
+    def run(self, students: Sequence[str],
+            progress: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
+        """Grade *students* across the workers; call *progress* after each one."""
+        for name in self.preload:
+            importlib.import_module(name)
+        importlib.import_module("grader.autograde.worker")
+        context = multiprocessing.get_context("fork")
+        tasks, results = context.SimpleQueue(), context.SimpleQueue()
+        for student in students:
+            tasks.put(student)
+        count = min(self.workers, len(students))
+        for _ in range(count):
+            tasks.put(None)
+        settings = {"course_dir": str(self.course_dir), "assignment": self.assignment,
+                    "limits": asdict(self.limits), "isolate": self.isolate,
+                    "preload": self.preload}
+        from grader.autograde.worker import work
+
+        processes = [context.Process(target=work, args=(slot, settings, tasks, results),
+                                     daemon=True) for slot in range(count)]
+        for process in processes:
+            process.start()
+        outcomes = []
+        try:
+            while len(outcomes) < len(students):
+                message = results.get()
+                if "fatal" in message:
+                    raise GraderError(message["fatal"])
+                outcome = Outcome(**message)
+                outcomes.append(outcome)
+                progress(outcome)
+        finally:
+            for process in processes:
+                if process.is_alive() and len(outcomes) < len(students):
+                    process.kill()
+                process.join()
+        self._save_state(outcomes)
+        return outcomes
+
+    def _save_state(self, outcomes: Sequence[Outcome]) -> None:
+        state = self._state()
+        for outcome in outcomes:
+            dest = self.autograded / outcome.student / self.assignment
+            if outcome.status in (GRADED, TIMED_OUT) and dest.exists():
+                state[outcome.student] = fingerprint(self.submitted / outcome.student
+                                                     / self.assignment)
+            else:
+                state.pop(outcome.student, None)
+        self.autograded.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+        tmp.replace(self.state_file)
+
+
+def check_timestamp(directory: Path) -> str:
+    """Return why the submission's ``timestamp.txt`` cannot be trusted, or "" if it can."""
+    from nbgrader.utils import parse_utc
+
+    path = directory / "timestamp.txt"
+    if not path.exists():
+        return ""
+    text = path.read_text(errors="replace").strip()
+    if not text:
+        return ""
+    try:
+        stamp = parse_utc(text)
+    except (ValueError, OverflowError):
+        return f"timestamp.txt is not a date ({text[:60]!r}); collect the submission again"
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    if stamp > now + datetime.timedelta(minutes=5):
+        return f"timestamp.txt is in the future ({text[:60]}); collect the submission again"
+    return ""
+
+
+@contextlib.contextmanager
+def captured_errors(logger: logging.Logger):
+    """Collect the messages of ERROR records *logger* emits inside the block."""
+    messages: list[str] = []
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Handler(logging.ERROR)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def status_of(outcomes: dict[tuple[str, str, str], tuple[str, str]], student: str) -> tuple[str,
+                                                                                            str]:
+    """Summarise the sandbox outcomes of *student*'s notebooks as a status and a reason."""
+    statuses = [(s, r, key[2]) for key, (s, r) in outcomes.items() if key[0] == student]
+    for status, reason, notebook in statuses:
+        if status == TIMEOUT:
+            return TIMED_OUT, f"{notebook}: {reason}"
+    for status, reason, notebook in statuses:
+        if status != OK:
+            return GRADED, f"{notebook}: {reason}"
+    return GRADED, ""
+
+
+def elapsed(start: float) -> float:
+    """Return seconds since *start* (a ``time.monotonic()`` value)."""
+    return time.monotonic() - start
+
+
+def course_env() -> dict[str, str]:
+    """Return the environment nbgrader needs: its ``alembic`` next to this Python."""
+    bindir = os.path.dirname(sys.executable)
+    return {"PATH": bindir + os.pathsep + os.environ.get("PATH", "")}

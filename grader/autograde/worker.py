@@ -1,0 +1,99 @@
+"""One grading worker: nbgrader's Autograde converter, one student at a time, in a forked process."""
+
+from __future__ import annotations
+
+import os
+import time
+from multiprocessing.queues import SimpleQueue
+from pathlib import Path
+
+from grader.autograde import sandboxed_autograde_preprocessors
+from grader.autograde.batch import (
+    ATTEMPTS,
+    FAILED,
+    captured_errors,
+    check_timestamp,
+    course_env,
+    status_of,
+)
+from grader.autograde.execute import SandboxedExecute
+from grader.errors import SandboxUnavailableError
+from grader.sandbox.limits import Limits, MiB
+
+
+def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) -> None:
+    """Grade students taken from *tasks* until None; put one outcome dict per student."""
+    from nbgrader.apps import AutogradeApp
+
+    os.environ.update(course_env())
+    os.chdir(settings["course_dir"])
+    limits = Limits(**settings["limits"])
+    app = AutogradeApp()
+    app.initialize([settings["assignment"]])
+    config = app.config
+    config.Autograde.autograde_preprocessors = sandboxed_autograde_preprocessors()
+    config.SandboxedExecute.update(
+        timeout=int(limits.cell_timeout), notebook_timeout=int(limits.notebook_timeout),
+        memory_mb=limits.memory_bytes // MiB, processes=limits.processes,
+        file_mb=limits.file_bytes // MiB, scratch_mb=limits.scratch_bytes // MiB,
+        output_bytes=limits.output_bytes, isolate=settings["isolate"], slot=slot,
+        preload=settings["preload"])
+    app.update_config(config)
+    app.coursedir.assignment_id = settings["assignment"]
+    try:
+        SandboxedExecute(parent=app).sandbox()
+    except SandboxUnavailableError as exc:
+        results.put({"fatal": str(exc)})
+        return
+    while (student := tasks.get()) is not None:
+        results.put(grade_one(app, Path(settings["course_dir"]), settings["assignment"], student))
+
+
+def grade_one(app, course_dir: Path, assignment: str, student: str) -> dict:
+    """Autograde one student's submission with nbgrader's converter; return its outcome."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.converters import Autograde, NbGraderException
+
+    start = time.monotonic()
+    outcome = {"student": student, "status": FAILED, "reason": "", "score": None,
+               "max_score": None}
+    distrust = check_timestamp(course_dir / "submitted" / student / assignment)
+    if distrust:
+        outcome.update(reason=distrust, seconds=time.monotonic() - start)
+        return outcome
+    SandboxedExecute.outcomes.clear()
+    app.coursedir.student_id = student
+    for _attempt in range(ATTEMPTS):
+        with captured_errors(app.log) as errors:
+            try:
+                Autograde(coursedir=app.coursedir, parent=app).start()
+                break
+            except NbGraderException:
+                if not any("database" in e for e in errors):
+                    break
+            except SystemExit:  # nbgrader's CourseDirectory.fail() exits on bad input
+                break
+    if not errors:
+        status, reason = status_of(SandboxedExecute.outcomes, student)
+        outcome.update(status=status, reason=reason)
+        with Gradebook(app.coursedir.db_url, app.coursedir.course_id) as gb:
+            try:
+                submission = gb.find_submission(assignment, student)
+                outcome.update(score=submission.score, max_score=submission.max_score)
+            except MissingEntry:
+                outcome.update(status=FAILED, reason="no gradebook row was written")
+    else:
+        outcome["reason"] = reason_from(errors)
+    outcome["seconds"] = time.monotonic() - start
+    return outcome
+
+
+def reason_from(errors: list[str]) -> str:
+    """Pick the line of nbgrader's error log that says what was wrong with the submission."""
+    for message in errors:
+        lines = [line for line in message.strip().splitlines() if line.strip()]
+        if lines and message.lstrip().startswith("Traceback"):
+            return lines[-1][:300]
+    generic = ("There was an error processing", "Please see")
+    specific = [e for e in errors if not e.startswith(generic)]
+    return (specific or errors)[0].strip().splitlines()[0][:300]

@@ -1,0 +1,157 @@
+"""Namespaces, a private root filesystem and the privilege drop, via Linux system calls.
+
+Everything here runs as root in a freshly forked, single-threaded child, before
+any learner code: it is the setup half of the sandbox.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import shutil
+import sys
+
+from grader.errors import SandboxUnavailableError
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+MNT_DETACH = 0x2
+
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_DUMPABLE = 4
+
+#: pivot_root has no glibc wrapper on bookworm; its system call number per architecture.
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+
+#: Device nodes the sandbox gets, bound from the host.
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def unshare(flags: int) -> None:
+    """Move the calling process into new namespaces (``unshare(2)``)."""
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
+          data: str | None = None) -> None:
+    """Mount a filesystem (``mount(2)``)."""
+    def enc(value: str | None) -> bytes | None:
+        return None if value is None else os.fsencode(value)
+
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+           f"mount {target}")
+
+
+def bind_readonly(source: str, target: str) -> None:
+    """Bind *source* at *target*, read-only, without set-user-ID or devices."""
+    mount(source, target, None, MS_BIND | MS_REC)
+    mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    """Make *new_root* the root of this mount namespace (``pivot_root(2)``)."""
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise SandboxUnavailableError(f"pivot_root is not known on {platform.machine()}")
+    _check(_libc.syscall(number, os.fsencode(new_root), os.fsencode(put_old)), "pivot_root")
+
+
+def read_only_trees() -> list[str]:
+    """Return the host directories the sandbox sees read-only: /usr and the Python prefixes."""
+    trees = ["/usr"]
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix):
+        real = os.path.realpath(prefix)
+        if not any(real == t or real.startswith(t + os.sep) for t in trees):
+            trees.append(real)
+    return trees
+
+
+def build_root(root: str, workdir: str | None, uid: int, gid: int, scratch_bytes: int) -> None:
+    """Assemble the sandbox's root filesystem at *root* and switch to it.
+
+    The new root is a tmpfs holding read-only binds of /usr and the Python
+    prefix, a minimal /etc and /dev, a fresh /proc, and two small tmpfs mounts
+    owned by the sandbox user: /work (a copy of *workdir*) and /tmp. The host's
+    root is detached afterwards, so nothing else of the host is reachable.
+    """
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    mount("qcampus-sandbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
+    for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+        host = "/" + name
+        if os.path.islink(host):
+            os.symlink(os.readlink(host), os.path.join(root, name))
+    for tree in read_only_trees():
+        inside = root + tree
+        os.makedirs(inside, exist_ok=True)
+        bind_readonly(tree, inside)
+    scratch = f"size={scratch_bytes},mode=0700,uid={uid},gid={gid}"
+    for name in ("work", "tmp"):
+        os.mkdir(os.path.join(root, name))
+        mount("qcampus-scratch", os.path.join(root, name), "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+    if workdir is not None:
+        _copy_workdir(workdir, os.path.join(root, "work"), uid, gid)
+    _make_etc(os.path.join(root, "etc"), uid, gid)
+    os.mkdir(os.path.join(root, "dev"))
+    for device in DEVICES:
+        node = os.path.join(root, "dev", device)
+        open(node, "w").close()
+        mount("/dev/" + device, node, None, MS_BIND)
+    os.mkdir(os.path.join(root, "proc"))
+    os.mkdir(os.path.join(root, ".old"))
+    pivot_root(root, os.path.join(root, ".old"))
+    os.chdir("/")
+    _check(_libc.umount2(b"/.old", ctypes.c_int(MNT_DETACH)), "umount old root")
+    os.rmdir("/.old")
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _copy_workdir(source: str, target: str, uid: int, gid: int) -> None:
+    """Copy the submission's files except notebooks (they hold the tests) into /work."""
+    shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True,
+                    ignore=shutil.ignore_patterns("*.ipynb", "timestamp.txt"))
+    for dirpath, dirnames, filenames in os.walk(target):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+def _make_etc(etc: str, uid: int, gid: int) -> None:
+    """Write the few /etc files programs expect; nothing is bound from the host's /etc."""
+    os.mkdir(etc)
+    files = {
+        "passwd": f"root:x:0:0::/root:/usr/sbin/nologin\nlearner:x:{uid}:{gid}::/work:/usr/sbin/nologin\n",
+        "group": f"root:x:0:\nlearner:x:{gid}:\n",
+        "hosts": "127.0.0.1 localhost\n",
+    }
+    for name, text in files.items():
+        with open(os.path.join(etc, name), "w") as handle:
+            handle.write(text)
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    """Become *uid*/*gid* for good, with no supplementary groups and no way back."""
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")

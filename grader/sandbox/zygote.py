@@ -1,0 +1,196 @@
+"""The pre-warmed zygote: imports the heavy libraries once, forks one sandbox per notebook.
+
+Process tree for one notebook::
+
+    grader ──socket──▶ zygote (pre-warmed, never runs learner code)
+                         └─ keeper  (root; unshares namespaces, reports the exit status)
+                              └─ init of the new PID namespace: builds the private
+                                 root, applies rlimits, drops to the sandbox user,
+                                 then runs the cells it reads from the grader's pipe
+
+When the namespace's init dies, the kernel kills every process left in it, so
+detached grandchildren cannot outlive the notebook.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+
+from grader.errors import SandboxUnavailableError
+from grader.sandbox import frames, kernel, namespace
+from grader.sandbox.limits import Limits, image_bytes
+
+#: Modules imported once in the zygote, so notebooks start with them loaded.
+DEFAULT_PRELOAD = ("numpy", "qiskit", "qiskit.quantum_info", "qiskit_aer", "dimod",
+                   "dwave.samplers")
+
+PR_SET_PDEATHSIG = 1
+NAMESPACES = (namespace.CLONE_NEWNS | namespace.CLONE_NEWPID | namespace.CLONE_NEWNET
+              | namespace.CLONE_NEWIPC | namespace.CLONE_NEWUTS)
+#: Environment of learner code: nothing inherited from the grader.
+SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "agg"}
+
+
+class Zygote:
+    """A handle on a pre-warmed zygote process owned by the calling process."""
+
+    def __init__(self, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            code = 1
+            try:
+                _zygote_main(theirs, preload)
+                code = 0
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.pid = pid
+        self.sock = ours
+        ready = json.loads(self.sock.recv(1 << 16) or b'{"error": "the zygote exited"}')
+        if "error" in ready:
+            self.close()
+            raise SandboxUnavailableError(f"the grading zygote could not start: {ready['error']}")
+
+    def spawn(self, request: dict, fds: Sequence[int]) -> int:
+        """Fork a sandboxed child for *request*, handing it *fds*; return the keeper's pid."""
+        socket.send_fds(self.sock, [json.dumps(request).encode()], list(fds))
+        reply = json.loads(self.sock.recv(1 << 16) or b'{"error": "the zygote exited"}')
+        if "error" in reply:
+            raise SandboxUnavailableError(f"the grading zygote failed: {reply['error']}")
+        return reply["pid"]
+
+    def close(self) -> None:
+        """Stop the zygote and reap it."""
+        self.sock.close()
+        os.waitpid(self.pid, 0)
+
+
+def _zygote_main(sock: socket.socket, preload: Sequence[str]) -> None:
+    """Import *preload*, make the shell, then fork one child per request until EOF."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # Ctrl-C belongs to the grader, which stops the zygote itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Children (keepers) are reaped by the kernel; the grader learns their fate from the pipe.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        for name in preload:
+            importlib.import_module(name)
+        shell = kernel.make_shell()
+    except Exception as exc:  # reported to the grader, which refuses to start
+        sock.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+        return
+    sock.send(b'{"ready": true}')
+    while True:
+        message, fds, _flags, _addr = socket.recv_fds(sock, 1 << 16, 2)
+        if not message:
+            return
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _keeper(json.loads(message), fds, shell)
+        for fd in fds:
+            os.close(fd)
+        sock.send(json.dumps({"pid": pid}).encode())
+
+
+def _keeper(request: dict, fds: list[int], shell: kernel.SandboxShell) -> None:
+    """Enter the namespaces, fork their init, report its pid and later its exit status."""
+    commands, results = fds
+    code = 70
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if request["isolate"]:
+            namespace.unshare(NAMESPACES)
+        gate_r, gate_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(gate_w)
+            os.read(gate_r, 1)
+            os.close(gate_r)
+            _sandboxed(request, commands, results, shell)
+        os.close(gate_r)
+        os.close(commands)
+        frames.write(results, {"pid": pid})
+        os.write(gate_w, b"x")
+        os.close(gate_w)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            report = {"exit": None, "signal": os.WTERMSIG(status)}
+        else:
+            report = {"exit": os.WEXITSTATUS(status), "signal": None}
+        try:
+            frames.write(results, report)
+        except BrokenPipeError:  # the grader has already stopped listening: nothing to report to
+            pass
+        code = 0
+    except BaseException:  # the keeper must never return into the zygote's loop
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _sandboxed(request: dict, commands: int, results: int, shell: kernel.SandboxShell) -> None:
+    """Confine this process, then serve cells; never returns."""
+    code = 0
+    try:
+        os.setsid()
+        limits = Limits(**request["limits"])
+        uid, gid = request["uid"], request["gid"]
+        if request["isolate"]:
+            namespace.build_root(request["root"], request["workdir"], uid, gid,
+                                 limits.scratch_bytes)
+            os.chdir("/work")
+        else:
+            os.chdir(request["workdir"])
+        _keep_only(commands, results)
+        os.environ.clear()
+        os.environ.update(SANDBOX_ENV, HOME=os.getcwd())
+        image = image_bytes()
+        for which, value in limits.rlimits(image).items():
+            hard = value + 1 if which == resource.RLIMIT_CPU else value
+            resource.setrlimit(which, (value, hard))
+        if request["isolate"]:
+            namespace.drop_privileges(uid, gid)
+        _reset_warnings()
+    except BaseException as exc:  # setup failed before any learner code ran: tell the grader
+        frames.write(results, {"error": f"sandbox setup failed: {type(exc).__name__}: {exc}"})
+        os._exit(71)
+    try:
+        kernel.serve(shell, commands, results, limits.output_bytes)
+    finally:
+        os._exit(code)
+
+
+def _keep_only(*keep: int) -> None:
+    """Point 0-2 at /dev/null and close every other descriptor but *keep*."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:  # the descriptor of the listdir itself is already gone
+                pass
+
+
+def _reset_warnings() -> None:
+    """Give learner code a kernel's warning filters, not the grader's."""
+    warnings.resetwarnings()
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+    sys.excepthook = sys.__excepthook__
