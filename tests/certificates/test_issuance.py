@@ -1,0 +1,224 @@
+"""Issuing, revoking, suspending and reinstating: idempotent, consistent, audited."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import jwt
+import pytest
+from sqlalchemy import func, select
+
+from certificates import audit, issuance, verification
+from certificates.db import write_session
+from certificates.errors import (
+    AchievementError,
+    CredentialNotFound,
+    IdempotencyConflict,
+    IssuanceError,
+)
+from certificates.models import AuditRecord, Credential, StatusEvent, StatusList
+from tests.certificates.conftest import BOTH_DATABASES
+
+
+def _count(issuer, model) -> int:
+    with write_session(issuer.engine) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _verdict(issuer, token: str) -> verification.Verdict:
+    with write_session(issuer.engine) as session:
+        return verification.verify(token, keys=issuer.trusted_keys(), issuer_id=issuer.public_url,
+                                   status=issuance.DatabaseStatusSource(issuer, session),
+                                   now=datetime.now(UTC))
+
+
+@BOTH_DATABASES
+def test_issued_credential_verifies_with_standard_jose(service_issuer, issue_credential):
+    """The token verifies with PyJWT and the published key, and is valid for the service."""
+    issued = issue_credential()
+    jwk = service_issuer.keystore.jwks()["keys"][0]
+    key = jwt.PyJWK(jwk).key
+    claims = jwt.decode(issued.token, key, algorithms=["EdDSA"],
+                        options={"verify_aud": False})
+    assert claims["id"] == issued.credential_id
+    assert claims["iss"] == service_issuer.public_url
+    assert _verdict(service_issuer, issued.token).outcome == "valid"
+
+
+@BOTH_DATABASES
+def test_issuing_writes_row_token_and_audit_record(service_issuer, issue_credential):
+    """One issue leaves one row with its token and one chained audit record."""
+    issued = issue_credential(learner="bob")
+    with write_session(service_issuer.engine) as session:
+        row = session.scalar(select(Credential))
+        record = session.scalar(select(AuditRecord))
+        assert audit.verify_chain(session).records == 1
+    assert row.token == issued.token and row.learner == "bob"
+    assert row.learner_hash.startswith("sha256$")
+    assert (record.action, record.credential_id) == ("issue", issued.credential_id)
+    assert "bob" not in row.document
+
+
+def test_learner_name_is_published_only_if_chosen(issue_credential):
+    """The display name appears in the credential only when the learner chose to show it."""
+    hidden = issue_credential(display_name="Alice Q.", show_name=False)
+    shown = issue_credential(display_name="Alice Q.", show_name=True)
+    assert "Alice Q." not in jwt.decode(hidden.token, options={"verify_signature": False}).__repr__()
+    assert "Alice Q." in jwt.decode(shown.token, options={"verify_signature": False}).__repr__()
+
+
+@BOTH_DATABASES
+def test_same_exam_result_yields_the_same_credential(service_issuer, issue_credential):
+    """Issuing twice for one exam result returns the first credential."""
+    first = issue_credential(source="exam:42")
+    again = issue_credential(source="exam:42")
+    assert (again.credential_id, again.token, again.created) == (
+        first.credential_id, first.token, False)
+    assert _count(service_issuer, Credential) == 1
+    assert _count(service_issuer, AuditRecord) == 1
+
+
+def test_same_result_for_another_learner_is_refused(service_issuer, issue_credential):
+    """An exam result already certified for one learner cannot certify another."""
+    issue_credential(source="exam:42", learner="alice")
+    with pytest.raises(IdempotencyConflict, match="another learner"):
+        issue_credential(source="exam:42", learner="mallory")
+    assert _count(service_issuer, Credential) == 1
+
+
+@BOTH_DATABASES
+def test_idempotency_key_replays_and_refuses_other_payloads(service_issuer):
+    """The same key and payload return the same credential; another payload is refused."""
+    request = issuance.IssueRequest(learner="alice", achievement_id="gate-engineer-b1",
+                                    source="exam:7", actor="exams", reason="passed")
+    first = issuance.issue(service_issuer, request, idempotency=("exams", "k-1"))
+    replay = issuance.issue(service_issuer, request, idempotency=("exams", "k-1"))
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert replay.token == first.token
+    changed = issuance.IssueRequest(**{**request.__dict__, "learner": "bob", "source": "exam:8"})
+    with pytest.raises(IdempotencyConflict, match="different request"):
+        issuance.issue(service_issuer, changed, idempotency=("exams", "k-1"))
+    other_key = issuance.issue(service_issuer, request, idempotency=("exams", "k-2"))
+    assert (other_key.credential_id, other_key.status_code) == (first.credential_id, 200)
+    assert _count(service_issuer, Credential) == 1
+
+
+@BOTH_DATABASES
+def test_twenty_concurrent_issues_of_one_result_give_one_credential(service_issuer):
+    """Twenty simultaneous requests for one exam result yield exactly one credential."""
+    request = issuance.IssueRequest(learner="alice", achievement_id="gate-engineer-b1",
+                                    source="exam:race", actor="exams", reason="passed")
+    results: list[issuance.Issued] = []
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            results.append(issuance.issue(service_issuer, request,
+                                          idempotency=("exams", "race")))
+        except BaseException as exc:  # collected and asserted on in the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({r.credential_id for r in results}) == 1
+    assert len({r.token for r in results}) == 1
+    assert _count(service_issuer, Credential) == 1
+    assert _count(service_issuer, AuditRecord) == 1
+
+
+def test_unknown_achievement_is_refused_and_nothing_stored(service_issuer, issue_credential):
+    """An unknown achievement id is an error and leaves the database unchanged."""
+    with pytest.raises(AchievementError):
+        issue_credential(achievement_id="no-such-achievement")
+    assert _count(service_issuer, Credential) == 0
+
+
+def test_status_indices_are_distinct_and_random(service_issuer, issue_credential):
+    """Each credential gets its own index, not in issuance order."""
+    for _ in range(20):
+        issue_credential()
+    with write_session(service_issuer.engine) as session:
+        indices = list(session.scalars(select(Credential.status_index)
+                                       .order_by(Credential.serial)))
+    assert len(set(indices)) == 20
+    assert indices != sorted(indices)
+
+
+@BOTH_DATABASES
+def test_revoke_sets_the_bit_records_event_and_audit(service_issuer, issue_credential):
+    """Revoking flips the revocation bit, records the reason and shows as revoked."""
+    issued = issue_credential()
+    issuance.change_status(service_issuer, issued.credential_id, "revoked",
+                           reason_category="academic_misconduct", reason="copied answers",
+                           actor="ada")
+    with write_session(service_issuer.engine) as session:
+        row = issuance.find(session, issued.credential_id)
+        assert session.get(StatusList, "revocation").bit(row.status_index)
+        assert not session.get(StatusList, "suspension").bit(row.status_index)
+        event = session.scalar(select(StatusEvent))
+        assert (event.action, event.reason_category, event.actor) == (
+            "revoked", "academic_misconduct", "ada")
+        assert [r.action for r in session.scalars(select(AuditRecord).order_by(AuditRecord.seq))
+                ] == ["issue", "revoke"]
+        assert issuance.check_consistency(session) == []
+    verdict = _verdict(service_issuer, issued.token)
+    assert verdict.outcome == "revoked"
+    assert verdict.details["reason_category"] == "academic_misconduct"
+
+
+def test_suspend_then_reinstate(service_issuer, issue_credential):
+    """A suspension shows as suspended and a reinstatement makes the credential valid again."""
+    issued = issue_credential()
+    issuance.change_status(service_issuer, issued.credential_id, "suspended",
+                           reason_category="under_review", reason="appeal", actor="ada")
+    assert _verdict(service_issuer, issued.token).outcome == "suspended"
+    issuance.change_status(service_issuer, issued.credential_id, "reinstated",
+                           reason_category="other", reason="appeal upheld", actor="ada")
+    assert _verdict(service_issuer, issued.token).outcome == "valid"
+    with write_session(service_issuer.engine) as session:
+        assert [r.action for r in session.scalars(select(AuditRecord).order_by(AuditRecord.seq))
+                ] == ["issue", "suspend", "reinstate"]
+
+
+@pytest.mark.parametrize(("first", "then"), [
+    ("revoked", "revoked"), ("revoked", "reinstated"), ("revoked", "suspended"),
+])
+def test_revocation_is_final(service_issuer, issue_credential, first, then):
+    """A revoked credential cannot be revoked again, suspended or reinstated."""
+    issued = issue_credential()
+    issuance.change_status(service_issuer, issued.credential_id, first,
+                           reason_category="issued_in_error", reason="x", actor="ada")
+    with pytest.raises(IssuanceError, match="is revoked"):
+        issuance.change_status(service_issuer, issued.credential_id, then,
+                               reason_category="other", reason="y", actor="ada")
+    assert _count(service_issuer, StatusEvent) == 1
+
+
+def test_status_change_of_unknown_credential_or_category_is_refused(service_issuer,
+                                                                     issue_credential):
+    """An unknown credential or reason category changes nothing."""
+    issued = issue_credential()
+    with pytest.raises(CredentialNotFound):
+        issuance.change_status(service_issuer, "urn:uuid:00000000-0000-4000-8000-000000000000",
+                               "revoked", reason_category="other", reason="x", actor="ada")
+    with pytest.raises(IssuanceError, match="reason category"):
+        issuance.change_status(service_issuer, issued.credential_id, "revoked",
+                               reason_category="because", reason="x", actor="ada")
+    assert _count(service_issuer, StatusEvent) == 0
+
+
+def test_signed_status_list_is_cached_per_version(service_issuer, issue_credential):
+    """The status list token changes exactly when the list changes."""
+    issued = issue_credential()
+    with write_session(service_issuer.engine) as session:
+        before = issuance.signed_status_list(service_issuer, session, "revocation")
+        assert issuance.signed_status_list(service_issuer, session, "revocation") == before
+    issuance.change_status(service_issuer, issued.credential_id, "revoked",
+                           reason_category="other", reason="x", actor="ada")
+    with write_session(service_issuer.engine) as session:
+        assert issuance.signed_status_list(service_issuer, session, "revocation") != before
