@@ -59,12 +59,14 @@ class Collector:
 
     def rich(self, output_type: str, data: dict, metadata: dict, count: int | None) -> None:
         """Append a display_data or execute_result output, or a notice if it is too big."""
-        output = {"output_type": output_type, "data": _jsonable(data), "metadata": _jsonable(metadata)}
+        # Measure before copying: a 100 MB image must not be serialised to find out.
+        if not self._take(_size(data) + _size(metadata) + 100):
+            data = {"text/plain": "[display output dropped: over the grader's output limit]"}
+            metadata = {}
+        output = {"output_type": output_type, "data": _jsonable(data),
+                  "metadata": _jsonable(metadata)}
         if output_type == "execute_result":
             output["execution_count"] = count
-        if not self._take(len(json.dumps(output))):
-            output["data"] = {"text/plain": "[display output dropped: over the grader's output limit]"}
-            output["metadata"] = {}
         self.outputs.append(output)
 
     def error(self, ename: str, evalue: str, traceback: list[str]) -> None:
@@ -75,6 +77,17 @@ class Collector:
             output["traceback"] = [line[:1000] for line in traceback[-20:]]
             self.budget -= len(json.dumps(output))
         self.outputs.append(output)
+
+
+def _size(value: object) -> int:
+    """Return roughly how many bytes *value* takes as JSON, without serialising it."""
+    if isinstance(value, str | bytes):
+        return len(value) + 2
+    if isinstance(value, dict):
+        return sum(_size(k) + _size(v) + 2 for k, v in value.items()) + 2
+    if isinstance(value, list | tuple):
+        return sum(_size(v) + 1 for v in value) + 2
+    return len(repr(value))
 
 
 def _jsonable(value: dict) -> dict:
