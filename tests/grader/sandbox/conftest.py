@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from grader.sandbox.limits import MiB, Limits
+from grader.sandbox.limits import Limits, MiB
 from grader.sandbox.users import user_name
 
 SLOTS = 2
