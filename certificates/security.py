@@ -186,7 +186,9 @@ def init_app(app: Flask) -> Limiter:
         if category is None:
             continue
         setting = f"RATELIMIT_{category.upper()}"
-        limited = limiter.limit(lambda setting=setting: current_app.config[setting])(view)
+        # One budget per category: the verify page, upload and API draw on the same counter.
+        limited = limiter.shared_limit(lambda setting=setting: current_app.config[setting],
+                                       scope=category)(view)
         app.view_functions[endpoint] = limited
     app.extensions["qcampus_limiter"] = limiter
     return limiter

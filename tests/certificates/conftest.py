@@ -41,8 +41,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from certificates import achievements, issuance, statuslist, vcjwt
 from certificates import credential as cred
 from certificates.keys import KeyStore, SigningKey, thumbprint
+from qcampus import settings as settings_module
 from qcampus.settings import Settings
-from qcampus.settings import load as load_settings
 
 BASE = "https://campus.example.org/services/qcampus"
 INDEX = 70_001
@@ -192,8 +192,11 @@ def deployment(tmp_path: Path, database_url: str) -> Settings:
     from certificates import deployment as cert_deployment
 
     home = tmp_path / "home"
-    settings = load_settings(home, {"QCAMPUS_CERTIFICATES__DATABASE_URL": database_url,
-                                    "QCAMPUS_CERTIFICATES__PUBLIC_URL": SERVICE_URL})
+    home.mkdir()
+    values = settings_module.merge({"certificates": {"database_url": database_url,
+                                                     "public_url": SERVICE_URL}})
+    (home / settings_module.SETTINGS_FILE).write_text(settings_module.dump(values))
+    settings = settings_module.load(home, {})
     cert_deployment.init(settings)
     return settings
 

@@ -1,0 +1,177 @@
+"""CSRF, safe redirects, rate limits: THREATS B.16, B.17 and B.20."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from certificates import create_app
+from certificates.db import write_session
+from certificates.models import AuditRecord, Credential, StatusEvent, StatusList
+from certificates.security import safe_next
+from tests.certificates.conftest import csrf_of, signed_in
+
+UUID = "00000000-0000-4000-8000-000000000000"
+
+
+def _snapshot(service_issuer) -> tuple:
+    """Return what a forged request must not change."""
+    with write_session(service_issuer.engine) as session:
+        counts = tuple(session.scalar(select(func.count()).select_from(model))
+                       for model in (Credential, StatusEvent, AuditRecord))
+        lists = tuple((row.purpose, row.version, row.bits)
+                      for row in session.scalars(select(StatusList).order_by(StatusList.purpose)))
+        states = tuple(session.scalars(select(Credential.status).order_by(Credential.serial)))
+    return counts, lists, states
+
+
+def _form_posts(app, credential_uuid: str) -> list[tuple[str, dict]]:
+    """Return every state-changing form route with a form a legitimate user would send."""
+    forms = {
+        "verify.upload": {"text": "eyJ"},
+        "admin.issue": {"learner": "bob", "achievement": "gate-engineer-b1",
+                        "reason": "forged", "request_id": UUID},
+        "admin.change_status": {"action": "revoke", "reason_category": "other",
+                                "reason": "forged"},
+        "hub.logout": {},
+        "learner.choose_name": {"show": "on"},
+    }
+    posts = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            view = app.view_functions[rule.endpoint]
+            if "POST" not in rule.methods or getattr(view, "_qcampus_csrf_exempt", False):
+                continue
+            assert rule.endpoint in forms, f"add {rule.endpoint} to the CSRF test"
+            arguments = {a: credential_uuid for a in rule.arguments}
+            posts.append((url_for(rule.endpoint, **arguments), forms[rule.endpoint]))
+    return posts
+
+
+@pytest.mark.parametrize("variant", ["missing", "wrong", "other-session", "cross-site",
+                                     "no-cors", "cross-site-with-token"])
+def test_forged_posts_are_refused_and_change_nothing(app, hub, service_issuer,
+                                                     issue_credential, variant):
+    """Every form POST without a valid same-site token gets 400/403 and changes nothing."""
+    issued = issue_credential(learner="alice")
+    credential_uuid = issued.credential_id.removeprefix("urn:uuid:")
+    victim = signed_in(app, hub, "ada", ("instructors",))
+    attacker = signed_in(app, hub, "alice", ("instructors",))
+    token = csrf_of(victim)
+    before = _snapshot(service_issuer)
+    for url, form in _form_posts(app, credential_uuid):
+        data, headers = dict(form), {}
+        if variant == "wrong":
+            data["csrf_token"] = "x" * 43
+        elif variant == "other-session":
+            data["csrf_token"] = csrf_of(attacker)
+        elif variant == "cross-site":
+            headers = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+        elif variant == "no-cors":
+            data["csrf_token"] = token
+            headers = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors"}
+        elif variant == "cross-site-with-token":
+            data["csrf_token"] = token
+            headers = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+        response = victim.post(url, data=data, headers=headers)
+        assert response.status_code in (400, 403), (url, response.status_code)
+        assert "token" in response.get_data(as_text=True) or "another site" in \
+            response.get_data(as_text=True)
+    assert _snapshot(service_issuer) == before
+
+
+def test_get_requests_change_nothing(app, staff_client, service_issuer, issue_credential):
+    """GET on every route, and GET on form endpoints, never changes what is stored."""
+    issued = issue_credential()
+    credential_uuid = issued.credential_id.removeprefix("urn:uuid:")
+    before = _snapshot(service_issuer)
+    for url, _form in _form_posts(app, credential_uuid):
+        response = staff_client.get(url)
+        assert response.status_code in (200, 302, 404, 405), url
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            if "GET" in rule.methods and rule.endpoint != "static":
+                arguments = {a: credential_uuid for a in rule.arguments}
+                if "purpose" in rule.arguments:
+                    arguments["purpose"] = "revocation"
+                staff_client.get(url_for(rule.endpoint, **arguments)).close()
+    assert _snapshot(service_issuer) == before
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example",
+    "https://evil.example/", "http:/evil.example", "javascript:alert(1)",
+    "/ok\r\nLocation: //evil", "/ok\x00", "../admin", "evil.example",
+    "/services/qcampus/../../hub/admin", " //evil.example", "",
+])
+def test_unsafe_next_targets_fall_back(target):
+    """Only same-origin relative paths are accepted as redirect targets."""
+    assert safe_next(target, "/home") == "/home"
+
+
+@pytest.mark.parametrize("target", ["/admin/", "/verify?id=abc", "/my/123#share",
+                                    "/services/qcampus/admin/audit?q=x"])
+def test_safe_next_targets_pass(target):
+    """Relative paths on this origin are kept."""
+    assert safe_next(target, "/home") == target
+
+
+def _limited_app(deployment, hub, **limits):
+    config = {"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://",
+              "HUB_AUTH": hub, "SERVICE_PREFIX": "/"}
+    config.update(limits)
+    return create_app(config)
+
+
+def test_verification_is_rate_limited_per_address(deployment, hub, issue_credential):
+    """Past the limit, verification answers 429 with a clear message, per client address."""
+    issued = issue_credential()
+    app = _limited_app(deployment, hub, RATELIMIT_VERIFY="3 per minute")
+    client = app.test_client()
+    url = f"/verify/{issued.credential_id.removeprefix('urn:uuid:')}"
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(url)
+    assert refused.status_code == 429
+    assert "Too many requests" in refused.get_data(as_text=True)
+    api = client.post("/api/v1/verify", data=issued.token)
+    assert api.status_code == 429 and api.json["status"] == 429
+    other = client.get(url, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+
+
+def test_forwarded_address_from_the_proxy_is_the_key(deployment, hub, issue_credential):
+    """Behind the hub's proxy, clients are told apart by X-Forwarded-For."""
+    issued = issue_credential()
+    app = _limited_app(deployment, hub, RATELIMIT_VERIFY="1 per minute")
+    client = app.test_client()
+    url = f"/verify/{issued.credential_id.removeprefix('urn:uuid:')}"
+    assert client.get(url, headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    assert client.get(url, headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
+    assert client.get(url, headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 200
+
+
+def test_login_callback_is_rate_limited(deployment, hub):
+    """A flood of login callbacks, e.g. with 10 KB codes, gets 429."""
+    app = _limited_app(deployment, hub, RATELIMIT_LOGIN="5 per minute")
+    client = app.test_client()
+    codes = [client.get("/oauth_callback", query_string={"code": "c" * 10_000, "state": "s"})
+             .status_code for _ in range(6)]
+    assert codes[:5] == [400] * 5 and codes[5] == 429
+
+
+def test_limiter_storage_is_shared_through_redis(deployment, hub, issue_credential):
+    """Two apps (two workers) on the default Redis storage share one counter."""
+    issued = issue_credential()
+    prefix = f"qcampus-test-{issued.serial}-{issued.credential_id[-12:]}"
+    apps = [_limited_app(deployment, hub, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
+                         RATELIMIT_KEY_PREFIX=prefix, RATELIMIT_VERIFY="2 per minute")
+            for _ in range(2)]
+    url = f"/verify/{issued.credential_id.removeprefix('urn:uuid:')}"
+    codes = [apps[i % 2].test_client().get(url).status_code for i in range(3)]
+    assert codes == [200, 200, 429]
+    for app in apps:
+        app.extensions["qcampus_limiter"].reset()
