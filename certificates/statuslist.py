@@ -21,7 +21,9 @@ import base64
 import gzip
 import json
 import secrets
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -227,8 +229,35 @@ def read_credential(token: str, *, keys: TrustedKeys, issuer_id: str, url: str, 
             URL or purpose, expired, or malformed.
         StatusListLengthError: fewer than :data:`MIN_LENGTH` entries.
     """
+    bits, valid_from, valid_until = _verified_list(token.strip(), keys, issuer_id, url, purpose)
+    if valid_from > now:
+        raise StatusVerificationError("The status list is not valid yet.")
+    if valid_until is not None and valid_until <= now:
+        raise StatusVerificationError("The status list has expired; fetch a fresh copy.")
+    return StatusList(len(bits) * 8, bits)
+
+
+#: Verified lists by (token, trust, issuer, URL, purpose). A list version is
+#: verified once, not once per credential check; time checks still run each time.
+_VERIFIED: OrderedDict[tuple, tuple[bytes, datetime, datetime | None]] = OrderedDict()
+_VERIFIED_SIZE = 32
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _verified_list(token: str, keys: TrustedKeys, issuer_id: str, url: str,
+                   purpose: str) -> tuple[bytes, datetime, datetime | None]:
+    """Verify a status list credential's signature and content, remembering the result."""
+    # The trust part of the key changes whenever a key is added or marked compromised.
+    trust = tuple(sorted((kid, key.compromised_at or datetime.max.replace(tzinfo=UTC))
+                         for kid, key in keys.items()))
+    cache_key = (token, trust, issuer_id, url, purpose)
+    with _VERIFIED_LOCK:
+        found = _VERIFIED.get(cache_key)
+        if found is not None:
+            _VERIFIED.move_to_end(cache_key)
+            return found
     try:
-        verified = vcjwt.verify_token(token.strip(), keys)
+        verified = vcjwt.verify_token(token, keys)
         body = vcjwt.check_claims(verified.claims)
     except CertificateError as exc:
         raise StatusVerificationError(f"The status list at {url} cannot be trusted: "
@@ -251,10 +280,9 @@ def read_credential(token: str, *, keys: TrustedKeys, issuer_id: str, url: str, 
                                           f", not {purpose!r}.")
         if subject.get("statusSize", 1) != 1:
             raise StatusVerificationError("Only one-bit status entries are supported.")
-        if parse_datetime(body.get("validFrom"), "validFrom") > now:
-            raise StatusVerificationError("The status list is not valid yet.")
-        if "validUntil" in body and parse_datetime(body["validUntil"], "validUntil") <= now:
-            raise StatusVerificationError("The status list has expired; fetch a fresh copy.")
+        valid_from = parse_datetime(body.get("validFrom"), "validFrom")
+        valid_until = (parse_datetime(body["validUntil"], "validUntil")
+                       if "validUntil" in body else None)
         encoded = subject.get("encodedList")
     except (KeyError, TypeError, AttributeError) as exc:
         raise StatusVerificationError(f"The status list credential is malformed ({exc}).") \
@@ -264,7 +292,12 @@ def read_credential(token: str, *, keys: TrustedKeys, issuer_id: str, url: str, 
             raise
         raise StatusVerificationError(f"The status list credential is malformed: "
                                       f"{exc.message}") from exc
-    return StatusList.decode(encoded)
+    result = (StatusList.decode(encoded).to_bytes(), valid_from, valid_until)
+    with _VERIFIED_LOCK:
+        _VERIFIED[cache_key] = result
+        while len(_VERIFIED) > _VERIFIED_SIZE:
+            _VERIFIED.popitem(last=False)
+    return result
 
 
 @dataclass(frozen=True)

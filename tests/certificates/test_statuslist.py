@@ -210,3 +210,30 @@ def test_file_source_refuses_non_lists(tmp_path):
     path.write_text("hello")
     with pytest.raises(StatusVerificationError):
         statuslist.FileStatusSource([path])
+
+
+def test_remembered_list_is_checked_again_after_a_compromise(status_source, keystore):
+    """A list verified once is refused after its key is marked compromised before it signed."""
+    token = status_source().fetch(list_url("revocation")).token
+    assert _read(token, keystore).length == MIN_LENGTH
+    keystore.mark_compromised(keystore.active().kid, NOW - timedelta(minutes=1))
+    with pytest.raises(StatusVerificationError, match="compromised"):
+        _read(token, keystore)
+
+
+def test_remembered_list_still_expires(issuer, keystore):
+    """A list verified once is refused once its validUntil passes."""
+    document = statuslist.build_credential(issuer=issuer, url=list_url("revocation"),
+                                           purpose="revocation", status_list=StatusList(),
+                                           valid_from=NOW, valid_until=NOW + timedelta(hours=1))
+    token = vcjwt.sign(document, keystore.signing_key(), signed_at=NOW)
+    assert not _read(token, keystore).get(1)
+    with pytest.raises(StatusVerificationError, match="expired"):
+        _read(token, keystore, now=NOW + timedelta(hours=1))
+
+
+def test_returned_lists_are_independent(status_source, keystore):
+    """Changing a returned list does not change what the next read returns."""
+    token = status_source().fetch(list_url("revocation")).token
+    _read(token, keystore).set(3)
+    assert not _read(token, keystore).get(3)
