@@ -215,7 +215,7 @@ def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
         token = extract_token(text)
         kid = vcjwt.read_header(token).get("kid")
         if isinstance(kid, str):
-            details["kid"] = kid
+            details["kid"] = kid[:100]  # untrusted: shown for diagnosis only, bounded
         verified = vcjwt.verify_token(token, keys)
     except (MalformedCredential, SignatureInvalid, UnknownKey) as exc:
         return _failure(exc, details)

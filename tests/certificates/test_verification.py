@@ -424,3 +424,9 @@ def test_offline_and_online_give_the_same_verdicts(issue, keystore, status_sourc
                          status=statuslist.FileStatusSource(files), now=LATER)
         assert online.outcome is offline.outcome
         assert online.details.get("code") == offline.details.get("code")
+
+
+def test_unknown_key_verdict_names_the_kid(issue, check, attacker_key):
+    """An unknown_key verdict reports which kid the token named."""
+    verdict = check(issue(key=attacker_key))
+    assert verdict.details["kid"] == attacker_key.kid
