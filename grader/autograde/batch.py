@@ -19,7 +19,7 @@ from pathlib import Path
 
 from grader.errors import GraderError
 from grader.sandbox.limits import Limits
-from grader.sandbox.runner import OK, TIMEOUT
+from grader.sandbox.runner import TIMEOUT
 from grader.sandbox.zygote import DEFAULT_PRELOAD
 
 GRADED = "graded"
@@ -204,8 +204,8 @@ def status_of(outcomes: dict[tuple[str, str, str], tuple[str, str]], student: st
     for status, reason, notebook in statuses:
         if status == TIMEOUT:
             return TIMED_OUT, f"{notebook}: {reason}"
-    for status, reason, notebook in statuses:
-        if status != OK:
+    for _status, reason, notebook in statuses:
+        if reason:
             return GRADED, f"{notebook}: {reason}"
     return GRADED, ""
 

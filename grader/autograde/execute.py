@@ -86,7 +86,10 @@ class SandboxedExecute(NbGraderPreprocessor):
             cell.execution_count = result.execution_count
         info = resources.get("nbgrader", {})
         key = (info.get("student", ""), info.get("assignment", ""), info.get("notebook", ""))
-        self.outcomes[key] = (run.status, run.reason)
+        reason = run.reason
+        if run.truncated and not reason:
+            reason = f"output truncated at the {self.output_bytes}-byte limit"
+        self.outcomes[key] = (run.status, reason)
         if run.status != OK:
             self.log.warning("Notebook %s stopped early: %s", "/".join(key), run.reason)
         return nb, resources

@@ -29,7 +29,7 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
     os.chdir(settings["course_dir"])
     limits = Limits(**settings["limits"])
     app = AutogradeApp()
-    app.initialize([settings["assignment"]])
+    app.initialize([settings["assignment"], "--log-level=WARN"])
     config = app.config
     config.Autograde.autograde_preprocessors = sandboxed_autograde_preprocessors()
     config.SandboxedExecute.update(

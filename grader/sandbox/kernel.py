@@ -7,6 +7,7 @@ IPython's streams, displays, results and tracebacks into nbformat outputs.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -136,6 +137,12 @@ class SandboxShell(InteractiveShell):
     collector = Instance(Collector, allow_none=True)
     display_pub_class = CollectingDisplayPublisher
     displayhook_class = CollectingDisplayHook
+
+    @contextlib.contextmanager
+    def _tee(self, channel):
+        # IPython copies every byte a cell prints into its history; 1 GB of printing would
+        # then exhaust the sandbox's memory. Streams are already bounded by the collector.
+        yield
 
     def _showtraceback(self, etype, evalue, stb):
         self.collector.error(etype.__name__, str(evalue), list(stb))

@@ -189,8 +189,10 @@ def _keep_only(*keep: int) -> None:
 
 
 def _reset_warnings() -> None:
-    """Give learner code a kernel's warning filters, not the grader's."""
+    """Give learner code Python's default warning filters, not the grader's."""
     warnings.resetwarnings()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
+                     ResourceWarning):
+        warnings.filterwarnings("ignore", category=category)
     warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
     sys.excepthook = sys.__excepthook__
