@@ -15,6 +15,7 @@ first argument, as in JupyterHub's ``service-whoami-flask`` example) or
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
 
+from certificates import db
+from certificates.models import EndedSession, utcnow
 from certificates.security import rate_limited, safe_next
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,13 +73,17 @@ def hub_auth() -> HubAuthLike:
     return auth
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def current_user() -> dict | None:
     """Return the hub user model of this request's session, or ``None``."""
     if "qcampus_user" in g:
         return g.qcampus_user
     token = session.get("hub_token")
     user = None
-    if token:
+    if token and db.session().get(EndedSession, _token_hash(token)) is None:
         auth = hub_auth()
         user = auth.user_for_token(token)
         if user is not None and auth.access_scopes and not auth.check_scopes(
@@ -110,9 +117,12 @@ def authenticated(view: F) -> F:
     def decorated(*args: Any, **kwargs: Any):
         user = current_user()
         if user is None:
-            if request.method != "GET":
-                abort(401, "Your session has ended. Sign in again. / "
-                           "セッションが終了しました。もう一度ログインしてください。")
+            if request.method != "GET" or "hub_token" in session:
+                # A session that signed out (or that the hub no longer honours) is refused
+                # outright; only a browser with no session is sent to sign in.
+                session.clear()
+                abort(401, "Your session has ended. Open the page again to sign in. / "
+                           "セッションが終了しました。ページを開き直してログインしてください。")
             return _login_redirect()
         return view(user, *args, **kwargs)
 
@@ -156,7 +166,12 @@ def oauth_callback():
 
 @bp.post("/logout")
 def logout():
-    """Forget the hub token of this session."""
+    """End this session here: its hub token is refused from now on, even in a replayed cookie."""
+    token = session.get("hub_token")
+    if token:
+        with db.write_session(db.engine()) as write:
+            if write.get(EndedSession, _token_hash(token)) is None:
+                write.add(EndedSession(token_hash=_token_hash(token), ended_at=utcnow()))
     session.clear()
     return redirect(url_for("verify.index"))
 

@@ -208,4 +208,14 @@ class IdempotencyKey(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class EndedSession(Model):
+    """A hub token whose browser session signed out here; a replayed cookie holding it is refused."""
+
+    __tablename__ = "ended_sessions"
+
+    #: SHA-256 (hex) of the hub token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 Index("ix_credentials_achievement_issued", Credential.achievement_id, Credential.issued_at)

@@ -47,7 +47,7 @@ def test_user_without_service_access_scope_is_not_signed_in(app, hub):
     token = hub.add_user("ada", ("instructors",), scopes=("read:users",))
     with test_client.session_transaction() as session:
         session["hub_token"] = token
-    assert test_client.get("/admin/").status_code == 302
+    assert test_client.get("/admin/").status_code == 401
 
 
 def test_issue_by_hand_records_reason_and_is_idempotent(staff_client, service_issuer):
