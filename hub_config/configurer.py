@@ -204,6 +204,7 @@ def update_spawner(c, cfg: Mapping[str, Any]) -> None:
     c.Spawner.environment = {"PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
     c.QcampusSpawner.config_root = paths["singleuser_config"]
     c.QcampusSpawner.tracks = list(cfg["tracks"]["ids"])
+    c.QcampusSpawner.courses_root = paths["courses_root"]
     c.QcampusSpawner.instructors_system_group = INSTRUCTORS_SYSTEM_GROUP
     # Instructors get one named server per track, each with that track's formgrader.
     c.JupyterHub.allow_named_servers = True

@@ -33,6 +33,10 @@ _course = os.environ.get("QCAMPUS_COURSE", "")
 if _course and os.path.isdir(os.path.join({courses_root!r}, _course)):
     c.CourseDirectory.root = os.path.join({courses_root!r}, _course)
     c.CourseDirectory.course_id = _course
+elif os.environ.get("JUPYTERHUB_USER"):
+    # Submissions carry the hub name (as in the roster and the gradebook), not the
+    # system account jupyter-<name>.
+    c.CourseDirectory.student_id = os.environ["JUPYTERHUB_USER"]
 '''
 
 LEARNER_SERVER = {"ServerApp": {"jpserver_extensions": {

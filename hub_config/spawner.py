@@ -56,6 +56,7 @@ class QcampusSpawner(LocalProcessSpawner):
         help="Root-owned directory with the learner/, instructor/ and common/ Jupyter "
              "configuration written by hub_config.singleuser."
     ).tag(config=True)
+    courses_root = Unicode(help="Directory with one nbgrader course directory per track.").tag(config=True)
     tracks = List(Unicode(), help="Track ids; an instructor's named server per track.").tag(config=True)
     instructors_system_group = Unicode(
         "qcampus-instructors", help="System group that may write the nbgrader course directories."
@@ -101,6 +102,9 @@ class QcampusSpawner(LocalProcessSpawner):
         if self.name and not (self.is_instructor and self.name in self.tracks):
             raise ValueError(f"Named server {self.name!r} is for instructors only, one per track "
                              f"({', '.join(self.tracks) or 'no tracks'}).")
+        if self.name:
+            # Formgrader serves only a course directory inside the server's root.
+            self.notebook_dir = os.path.join(self.courses_root, self.name)
         groups = [self.instructors_system_group] if self.is_instructor else []
         ensure_system_user(self.system_user, groups)
         return await super().start()

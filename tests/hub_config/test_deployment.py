@@ -41,14 +41,17 @@ def test_nbgrader_config_sets_course_only_for_named_server(tmp_path, monkeypatch
     (tmp_path / "courses/alpha").mkdir(parents=True)
     write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
     monkeypatch.setenv("QCAMPUS_COURSE", course)
+    monkeypatch.setenv("JUPYTERHUB_USER", "ada")
     c = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "jupyter/common")).load_config()
     assert c.Exchange.root == str(tmp_path / "exchange")
     assert c.Authenticator.plugin_class == "nbgrader.auth.JupyterHubAuthPlugin"
     if course:
         assert c.CourseDirectory.root == str(tmp_path / "courses/alpha")
         assert c.CourseDirectory.course_id == "alpha"
+        assert "student_id" not in c.CourseDirectory
     else:
         assert "root" not in c.CourseDirectory
+        assert c.CourseDirectory.student_id == "ada"
 
 
 @pytest.mark.sandbox

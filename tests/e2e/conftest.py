@@ -1,0 +1,260 @@
+"""Fixtures that run a real qcampus hub (JupyterHub, configurable-http-proxy, system users).
+
+- ``people``: fresh, unique hub names for one test (prefix ``qce``), whose system
+  users (``jupyter-qce...``) and their processes are removed afterwards.
+- ``deployment``: a deployment in ``qcampus_home`` with the repository's
+  ``courses/`` (or a tiny synthetic track if the foundations track is absent),
+  a free port, the people enrolled (one instructor, two learners) and every
+  assignment released.
+- ``running_hub``: ``qcampus up`` started as a real process on that deployment;
+  stopped with SIGINT (as Ctrl-C) afterwards.
+- ``HubUser``: a ``requests`` session that logs in through the HTTP form (with XSRF).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from hub_config.spawner import system_username
+from qcampus import courses, deployment, roster, settings
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path("/opt/qcampus/venv")
+PREFIX = "qce"
+
+
+def free_port_block(size: int = 3) -> int:
+    """Return a port p such that p .. p+size-1 are free on loopback."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            base = sock.getsockname()[1]
+        if base + size > 65535:
+            continue
+        try:
+            held = []
+            for port in range(base, base + size):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+        return base
+    raise RuntimeError("no free port block on loopback")
+
+
+def remove_system_user(name: str) -> None:
+    """Stop every process of system user *name*, then delete the user and its home."""
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return
+    for _ in range(50):
+        pids = [int(p.name) for p in Path("/proc").iterdir()
+                if p.name.isdigit() and _owner(p) == uid]
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # already gone
+        time.sleep(0.1)
+    subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
+
+
+def _owner(proc: Path) -> int:
+    try:
+        return proc.stat().st_uid
+    except FileNotFoundError:
+        return -1
+
+
+@dataclass
+class People:
+    """Unique hub names of one test."""
+
+    tag: str
+
+    def name(self, role: str) -> str:
+        return f"{PREFIX}{self.tag}{role}"
+
+    @property
+    def instructor(self) -> str:
+        return self.name("i")
+
+    @property
+    def learner_a(self) -> str:
+        return self.name("a")
+
+    @property
+    def learner_b(self) -> str:
+        return self.name("b")
+
+    @property
+    def all(self) -> list[str]:
+        return [self.instructor, self.learner_a, self.learner_b]
+
+
+@pytest.fixture
+def people() -> Iterator[People]:
+    """Yield unique names; delete their system users and processes afterwards."""
+    found = People(uuid.uuid4().hex[:6])
+    try:
+        yield found
+    finally:
+        for name in found.all + [found.name("x")]:
+            remove_system_user(system_username(name))
+
+
+SYNTHETIC_NOTEBOOK = """{"cells": [
+ {"cell_type": "code", "execution_count": null, "id": "a1", "outputs": [],
+  "metadata": {"nbgrader": {"grade": false, "grade_id": "answer", "locked": false,
+   "schema_version": 3, "solution": true, "task": false}},
+  "source": ["def double(x):\\n", "    ### BEGIN SOLUTION\\n", "    return 2 * x\\n",
+             "    ### END SOLUTION\\n"]},
+ {"cell_type": "code", "execution_count": null, "id": "a2", "outputs": [],
+  "metadata": {"nbgrader": {"grade": true, "grade_id": "test-double", "locked": true,
+   "points": 2, "schema_version": 3, "solution": false, "task": false}},
+  "source": ["assert double(3) == 6"]}],
+ "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+  "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
+"""
+
+
+def courses_source(tmp: Path) -> Path:
+    """Return the repository's courses, or a synthetic one-track source if foundations is absent."""
+    if (REPO / "courses" / "foundations" / "track.yaml").is_file():
+        return REPO / "courses"
+    track = tmp / "courses" / "foundations"
+    (track / "source" / "double").mkdir(parents=True)
+    (track / "track.yaml").write_text(
+        "title: {en: Synthetic, ja: 合成}\nlevel: A1\nassignments:\n"
+        "  - id: double\n    title: {en: Double, ja: 二倍}\n", encoding="utf-8")
+    (track / "source" / "double" / "double.ipynb").write_text(SYNTHETIC_NOTEBOOK)
+    return tmp / "courses"
+
+
+@dataclass
+class Deployment:
+    """An initialised deployment with enrolled people and released assignments."""
+
+    settings: settings.Settings
+    environ: dict[str, str]
+    people: People
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings['hub']['port']}"
+
+    @property
+    def track(self) -> courses.Track:
+        return courses.load_tracks(self.settings.courses_source)[0]
+
+    def course_dir(self) -> Path:
+        return self.settings.courses_root / self.track.id
+
+
+@pytest.fixture
+def deployment_ready(qcampus_home, people) -> Deployment:
+    """Return an initialised deployment with people enrolled and assignments released."""
+    environ = {**os.environ, "QCAMPUS_HUB__PORT": str(free_port_block()),
+               "QCAMPUS_COURSES__SOURCE": str(courses_source(qcampus_home.parent))}
+    deployment.init(qcampus_home, environ)
+    loaded = settings.load(qcampus_home, environ)
+    track = courses.load_tracks(loaded.courses_source)[0]
+    roster.enrol(qcampus_home, [
+        roster.Member(people.instructor, "instructor", ()),
+        roster.Member(people.learner_a, "learner", (track.id,)),
+        roster.Member(people.learner_b, "learner", (track.id,)),
+    ])
+    for assignment in track.assignments:
+        courses.release(loaded, track, assignment)
+    deployment.run_hooks(loaded)
+    return Deployment(loaded, environ, people)
+
+
+class HubProcess:
+    """``qcampus up`` running as a real process."""
+
+    def __init__(self, dep: Deployment):
+        self.dep = dep
+        self.proc = subprocess.Popen(
+            [str(VENV / "bin" / "qcampus"), "up", "--home", str(dep.settings.home)],
+            env=dep.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.banner = self.proc.stdout.readline()
+        if "is running" not in self.banner:
+            self.proc.wait(30)
+            raise RuntimeError(f"qcampus up failed: {self.banner}{self.proc.stdout.read()}")
+
+    def hub_pid(self) -> int:
+        return int((self.dep.settings.hub_dir / "jupyterhub.pid").read_text())
+
+    def stop(self) -> str:
+        """Stop as Ctrl-C does and return what ``qcampus up`` printed."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=60)
+        return out
+
+
+@pytest.fixture
+def running_hub(deployment_ready) -> Iterator[HubProcess]:
+    """Yield a hub started by ``qcampus up``; stop it like Ctrl-C afterwards."""
+    hub = HubProcess(deployment_ready)
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+class HubUser:
+    """A browser-like session of one user against the hub."""
+
+    def __init__(self, base: str, name: str):
+        self.base, self.name = base, name
+        self.session = requests.Session()
+
+    def login(self, password: str) -> requests.Response:
+        """Post the login form with its XSRF token; return the final response."""
+        self.session.get(f"{self.base}/hub/login")
+        xsrf = self.session.cookies.get("_xsrf", path="/hub/")
+        return self.session.post(f"{self.base}/hub/login",
+                                 data={"username": self.name, "password": password, "_xsrf": xsrf})
+
+    def open_lab(self, timeout: float = 120) -> requests.Response:
+        """Open the user's JupyterLab, waiting while the server spawns."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.session.get(f"{self.base}/user/{self.name}/lab")
+            if response.url.endswith(f"/user/{self.name}/lab") and response.status_code == 200:
+                return response
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server of {self.name} not ready: {response.status_code} "
+                                     f"{response.url}")
+            time.sleep(0.5)
+
+    def xsrf(self) -> str:
+        return self.session.cookies.get("_xsrf", path=f"/user/{self.name}/")
+
+    def server(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Call the user's own server with its XSRF header."""
+        headers = {"X-XSRFToken": self.xsrf(), **kwargs.pop("headers", {})}
+        return self.session.request(method, f"{self.base}/user/{self.name}/{path}",
+                                    headers=headers, **kwargs)

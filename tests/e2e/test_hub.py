@@ -1,0 +1,251 @@
+"""The whole learner loop and its refusals against a real hub, proxy and system users."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pwd
+import secrets
+import signal
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from hub_config.spawner import system_username
+from qcampus import courses, roster
+from tests.e2e.conftest import HubProcess, HubUser
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def processes_of(uid: int, needle: str) -> list[int]:
+    """Return pids owned by *uid* whose command line contains *needle*."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if proc.stat().st_uid == uid and needle.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited while we looked
+    return found
+
+
+def solved(released: dict, source: dict, solve: set[str]) -> dict:
+    """Return the released notebook with the source's solutions of the *solve* cells put in."""
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in source["cells"]
+               if c["metadata"].get("nbgrader", {}).get("solution")}
+    notebook = copy.deepcopy(released)
+    for cell in notebook["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in solve:
+            text = answers[grade_id] if isinstance(answers[grade_id], str) else "".join(answers[grade_id])
+            cell["source"] = "\n".join(line for line in text.splitlines() if "### " not in line)
+    return notebook
+
+
+def points(source: dict, grade_ids: set[str]) -> float:
+    """Return the points of the test cells that check *grade_ids* (by naming convention)."""
+    total = 0.0
+    for cell in source["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("grade") and meta["grade_id"].removeprefix("test-") in grade_ids:
+            total += meta["points"]
+    return total
+
+
+def login_and_spawn(dep, name: str) -> tuple[HubUser, str]:
+    user = HubUser(dep.url, name)
+    password = secrets.token_urlsafe(12)
+    response = user.login(password)
+    assert response.status_code == 200, response.text[:300]
+    user.open_lab()
+    return user, password
+
+
+def test_learner_loop(running_hub):
+    """Enrolled learner logs in, fetches, solves part, submits; autograde scores it; feedback returns."""
+    dep = running_hub.dep
+    track = dep.track
+    assignment = track.assignments[0].id
+    name = dep.people.learner_a
+    user, _ = login_and_spawn(dep, name)
+
+    # The server runs as the learner's own system user, in a private home.
+    entry = pwd.getpwnam(system_username(name))
+    assert entry.pw_uid != 0
+    assert processes_of(entry.pw_uid, "jupyterhub-singleuser")
+    assert stat.S_IMODE(os.stat(entry.pw_dir).st_mode) == 0o700
+    # Course directories (solutions, gradebook) are closed to learners.
+    assert stat.S_IMODE(os.stat(dep.course_dir()).st_mode) & 0o007 == 0
+
+    listed = user.server("GET", f"assignments?course_id={track.id}")
+    assert listed.status_code == 200
+    assert [a["assignment_id"] for a in listed.json()["value"]] == [assignment]
+    fetched = user.server("POST", "assignments/fetch",
+                          data={"course_id": track.id, "assignment_id": assignment})
+    assert fetched.json()["success"], fetched.text
+    nb_path = f"{track.id}/{assignment}/{assignment}.ipynb"
+    released = user.server("GET", f"api/contents/{nb_path}").json()["content"]
+    assert (Path(entry.pw_dir) / nb_path).stat().st_uid == entry.pw_uid
+
+    source = json.loads((track.path / "source" / assignment / f"{assignment}.ipynb").read_text())
+    solution_ids = [c["metadata"]["nbgrader"]["grade_id"] for c in source["cells"]
+                    if c["metadata"].get("nbgrader", {}).get("solution")]
+    solve = set(solution_ids[:-1]) if len(solution_ids) > 1 else set(solution_ids)
+    saved = user.server("PUT", f"api/contents/{nb_path}",
+                        json={"type": "notebook", "content": solved(released, source, solve)})
+    assert saved.status_code == 200, saved.text[:300]
+    submitted = user.server("POST", "assignments/submit",
+                            data={"course_id": track.id, "assignment_id": assignment})
+    assert submitted.json()["success"], submitted.text
+
+    course_dir = dep.course_dir()
+    courses.nbgrader(course_dir, "collect", assignment)
+    courses.nbgrader(course_dir, "autograde", assignment)
+    courses.nbgrader(course_dir, "generate_feedback", assignment)
+    courses.nbgrader(course_dir, "release_feedback", assignment)
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(assignment, name)
+        assert submission.score == points(source, solve)
+        assert submission.max_score == points(source, set(solution_ids))
+
+    feedback = user.server("POST", "assignments/fetch_feedback",
+                           data={"course_id": track.id, "assignment_id": assignment})
+    assert feedback.json()["success"], feedback.text
+    feedback_dir = Path(entry.pw_dir) / track.id / assignment / "feedback"
+    assert list(feedback_dir.rglob(f"{assignment}.html"))
+
+
+def test_refusals(running_hub):
+    """Wrong password, unenrolled name, another learner's server and formgrader are refused."""
+    dep = running_hub.dep
+    a_name, b_name = dep.people.learner_a, dep.people.learner_b
+    user_a, password_a = login_and_spawn(dep, a_name)
+    user_b, _ = login_and_spawn(dep, b_name)
+
+    # A wrong password for an account whose password is set.
+    intruder = HubUser(dep.url, a_name)
+    response = intruder.login(password_a + "x")
+    assert response.status_code == 403
+    assert "Invalid username or password" in response.text
+    # A name nobody enrolled cannot claim an account by choosing a password.
+    stranger = HubUser(dep.url, dep.people.name("x"))
+    assert stranger.login(secrets.token_urlsafe(12)).status_code == 403
+    # The default admin name is not enrolled either.
+    assert HubUser(dep.url, "instructor").login(secrets.token_urlsafe(12)).status_code == 403
+    # A login without the XSRF token is refused.
+    bare = HubUser(dep.url, a_name)
+    assert bare.session.post(f"{dep.url}/hub/login",
+                             data={"username": a_name, "password": password_a}).status_code == 403
+
+    # Learner B cannot open learner A's running server, by page or by API.
+    for path in ("lab", "api/contents", f"api/contents/{dep.track.id}"):
+        response = user_b.session.get(f"{dep.url}/user/{a_name}/{path}")
+        assert response.status_code in (403, 404), (path, response.status_code)
+        assert "jupyterlab" not in response.text.lower() or response.status_code != 200
+    # A's token-in-URL trick does not work either (no token is accepted from B's session).
+    assert user_b.session.get(f"{dep.url}/user/{a_name}/api/status",
+                              headers={"Authorization": "token nonsense"}).status_code == 403
+    # Formgrader is not served in learners' servers.
+    assert user_b.server("GET", "formgrader").status_code == 404
+    assert user_b.server("GET", "formgrader/api/assignments").status_code == 404
+    # The hub API refuses a learner reading another user.
+    api = user_b.session.get(f"{dep.url}/hub/api/users/{a_name}",
+                             headers={"X-XSRFToken": user_b.session.cookies.get("_xsrf", path="/hub/")})
+    assert api.status_code in (403, 404)
+    # Homes are private between learners.
+    home_a = Path(pwd.getpwnam(system_username(a_name)).pw_dir)
+    assert stat.S_IMODE(home_a.stat().st_mode) == 0o700
+
+
+def test_instructor_reaches_formgrader(running_hub):
+    """An instructor's per-track server runs formgrader on that track's course directory."""
+    dep = running_hub.dep
+    user = HubUser(dep.url, dep.people.instructor)
+    assert user.login(secrets.token_urlsafe(12)).status_code == 200
+    track = dep.track.id
+    started = user.session.post(
+        f"{dep.url}/hub/api/users/{user.name}/servers/{track}",
+        headers={"X-XSRFToken": user.session.cookies.get("_xsrf", path="/hub/")})
+    assert started.status_code in (201, 202), started.text
+    deadline = time.monotonic() + 120
+    while True:
+        response = user.session.get(f"{dep.url}/user/{user.name}/{track}/formgrader/api/assignments")
+        if response.status_code == 200 and response.url.endswith("/formgrader/api/assignments"):
+            break
+        assert time.monotonic() < deadline, (response.status_code, response.url)
+        time.sleep(0.5)
+    names = [a["name"] for a in response.json()]
+    assert dep.track.assignments[0].id in names
+    # A learner cannot start a named (formgrader) server: the spawn fails and nothing runs.
+    learner, _ = login_and_spawn(dep, dep.people.learner_b)
+    hub_xsrf = {"X-XSRFToken": learner.session.cookies.get("_xsrf", path="/hub/")}
+    learner.session.post(f"{dep.url}/hub/api/users/{learner.name}/servers/{track}", headers=hub_xsrf)
+    deadline = time.monotonic() + 60
+    while True:
+        model = learner.session.get(f"{dep.url}/hub/api/users/{learner.name}", headers=hub_xsrf).json()
+        named = model["servers"].get(track)
+        if named is None or not named.get("pending"):
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert named is None or not named.get("ready")
+    assert learner.session.get(f"{dep.url}/user/{learner.name}/{track}/api/status").status_code != 200
+
+
+def test_sigkill_and_restart_keep_everything(running_hub):
+    """After SIGKILL of the hub, a restart keeps the user, the password, the enrolment and the submission."""
+    dep = running_hub.dep
+    track = dep.track
+    assignment = track.assignments[0].id
+    name = dep.people.learner_a
+    user, password = login_and_spawn(dep, name)
+    user.server("POST", "assignments/fetch", data={"course_id": track.id, "assignment_id": assignment})
+    assert user.server("POST", "assignments/submit",
+                       data={"course_id": track.id, "assignment_id": assignment}).json()["success"]
+    inbound = dep.settings.exchange / track.id / "inbound"
+    submissions = sorted(p.name for p in inbound.iterdir())
+    assert submissions
+
+    os.kill(running_hub.hub_pid(), signal.SIGKILL)
+    running_hub.proc.wait(60)
+    restarted = HubProcess(dep)
+    try:
+        again = HubUser(dep.url, name)
+        assert again.login(password + "wrong").status_code == 403
+        assert again.login(password).status_code == 200
+        again.open_lab()
+        assert sorted(p.name for p in inbound.iterdir()) == submissions
+        assert name in roster.load(dep.settings.home)
+        listed = again.server("GET", f"assignments?course_id={track.id}").json()["value"]
+        assert {a["status"] for a in listed} >= {"submitted"}
+    finally:
+        out = restarted.stop()
+    assert "Stopped" in out
+
+
+def test_ctrl_c_stops_everything(running_hub):
+    """Ctrl-C stops the hub, the proxy and the learners' servers; nothing of theirs keeps running."""
+    dep = running_hub.dep
+    name = dep.people.learner_b
+    login_and_spawn(dep, name)
+    uid = pwd.getpwnam(system_username(name)).pw_uid
+    assert processes_of(uid, "jupyterhub-singleuser")
+    out = running_hub.stop()
+    assert "Stopped" in out
+    assert not processes_of(uid, "jupyterhub-singleuser")
+    assert not (dep.settings.hub_dir / "proxy.pid").exists() or not _alive(dep.settings.hub_dir / "proxy.pid")
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    return True
