@@ -18,7 +18,6 @@ Open Badges 3.0 context. Privacy (Open Badges 3.0 recommended practices):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from certificates import base64url
 from certificates.achievements import Achievement
 from certificates.errors import MalformedCredential
 
@@ -98,7 +98,7 @@ class Evidence:
         """Return the OB 3.0 ``Evidence`` object with an RFC 6920 ``ni:`` id."""
         if not _HEX64.match(self.digest):
             raise MalformedCredential("Evidence digest must be 64 lower-case hex digits (SHA-256).")
-        digest = base64.urlsafe_b64encode(bytes.fromhex(self.digest)).rstrip(b"=").decode()
+        digest = base64url.encode(bytes.fromhex(self.digest))
         return {"id": f"ni:///sha-256;{digest}", "type": ["Evidence"], "name": self.name}
 
 

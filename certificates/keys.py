@@ -23,7 +23,6 @@ from a published JWKS, it answers "may this kid verify something signed at T?".
 
 from __future__ import annotations
 
-import base64
 import fcntl
 import hashlib
 import json
@@ -35,37 +34,24 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from certificates import base64url
 from certificates.errors import KeyStoreError, UnknownKey
 
 KeyStatus = Literal["active", "retired", "compromised"]
 STATE_FILE = "keys.json"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    """Decode canonical unpadded base64url, or raise ValueError."""
-    if not isinstance(text, str) or not text.isascii() or "=" in text:
-        raise ValueError("not unpadded base64url text")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(data) != text:
-        raise ValueError("non-canonical base64url")
-    return data
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _time(moment: datetime | None) -> str | None:
+def format_time(moment: datetime | None) -> str | None:
+    """Return *moment* as an XML Schema dateTime in UTC (``…Z``, seconds), or None."""
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -94,14 +80,14 @@ def _aware(moment: datetime, what: str) -> datetime:
 def public_jwk(public_key: Ed25519PublicKey) -> dict[str, str]:
     """Return the bare OKP/Ed25519 JWK of *public_key* (``kty``, ``crv``, ``x``)."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw)}
+    return {"kty": "OKP", "crv": "Ed25519", "x": base64url.encode(raw)}
 
 
 def thumbprint(public_key: Ed25519PublicKey) -> str:
     """Return the RFC 7638 JWK thumbprint (SHA-256, base64url) of *public_key*."""
     # RFC 7638: the required members only, in lexicographic order, no whitespace.
     members = json.dumps(public_jwk(public_key), separators=(",", ":"), sort_keys=True)
-    return _b64(hashlib.sha256(members.encode("ascii")).digest())
+    return base64url.encode(hashlib.sha256(members.encode("ascii")).digest())
 
 
 @dataclass(frozen=True)
@@ -118,9 +104,9 @@ class IssuerKey:
     def jwk(self) -> dict[str, str]:
         """Return the published JWK: key, ``kid``, ``alg``, ``use`` and life-cycle members."""
         jwk = {**public_jwk(self.public_key), "kid": self.kid, "alg": "EdDSA", "use": "sig",
-               "status": self.status, "created": _time(self.created)}
+               "status": self.status, "created": format_time(self.created)}
         if self.compromised_at is not None:
-            jwk["revoked"] = _time(self.compromised_at)
+            jwk["revoked"] = format_time(self.compromised_at)
         return jwk
 
     def trusts(self, signed_at: datetime) -> bool:
@@ -134,9 +120,9 @@ class IssuerKey:
         return signed_at < self.compromised_at
 
     def _state(self) -> dict[str, str | None]:
-        return {"kid": self.kid, "status": self.status, "created": _time(self.created),
-                "retired_at": _time(self.retired_at),
-                "compromised_at": _time(self.compromised_at)}
+        return {"kid": self.kid, "status": self.status, "created": format_time(self.created),
+                "retired_at": format_time(self.retired_at),
+                "compromised_at": format_time(self.compromised_at)}
 
 
 @dataclass(frozen=True)
@@ -177,7 +163,7 @@ class TrustedKeys(Mapping[str, IssuerKey]):
             if "d" in jwk:
                 raise KeyStoreError(f"{where} contains a private key; publish public keys only.")
             try:
-                raw = _unb64(jwk.get("x"))
+                raw = base64url.decode(jwk.get("x"))
                 public_key = Ed25519PublicKey.from_public_bytes(raw)
             except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
                 raise KeyStoreError(f"{where} has an invalid 'x'.") from exc
@@ -219,7 +205,7 @@ class TrustedKeys(Mapping[str, IssuerKey]):
         if not key.trusts(signed_at):
             raise UnknownKey(
                 f"The signing key {kid} was reported compromised at "
-                f"{_time(key.compromised_at)}; what it signed from then on is not trusted."
+                f"{format_time(key.compromised_at)}; what it signed from then on is not trusted."
             )
         return key.public_key
 
@@ -461,38 +447,7 @@ class KeyStore:
             (id ``<did>#<kid>``), active and retired keys under
             ``assertionMethod``, and a ``revoked`` time on compromised ones.
         """
-        return did_web_document(self.keys(), domain, path)
+        from certificates import did  # did builds on this module's keys
 
+        return did.web_document(self.keys(), domain, path)
 
-def did_web(domain: str, path: str | None = None) -> str:
-    """Return the ``did:web`` identifier for *domain* and optional *path*."""
-    if not domain or "/" in domain:
-        raise KeyStoreError(f"A did:web domain is a host name (and port), not {domain!r}.")
-    parts = [domain.replace(":", "%3A")]
-    if path:
-        parts += [quote(segment, safe="") for segment in path.strip("/").split("/") if segment]
-    return "did:web:" + ":".join(parts)
-
-
-def did_web_document(keys: list[IssuerKey], domain: str, path: str | None = None) \
-        -> dict[str, Any]:
-    """Build a ``did:web`` DID document listing *keys* (see :meth:`KeyStore.did_web_document`)."""
-    did = did_web(domain, path)
-    methods = []
-    for key in keys:
-        method: dict[str, Any] = {
-            "id": f"{did}#{key.kid}",
-            "type": "JsonWebKey",
-            "controller": did,
-            "publicKeyJwk": public_jwk(key.public_key),
-        }
-        if key.compromised_at is not None:
-            method["revoked"] = _time(key.compromised_at)
-        methods.append(method)
-    usable = [f"{did}#{key.kid}" for key in keys if key.status != "compromised"]
-    return {
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
-        "id": did,
-        "verificationMethod": methods,
-        "assertionMethod": usable,
-    }

@@ -17,7 +17,6 @@ service reads its database, the offline verifier a local file or nothing.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import secrets
@@ -30,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from certificates import vcjwt
+from certificates import base64url, vcjwt
 from certificates.credential import (
     REVOCATION,
     SUSPENSION,
@@ -114,7 +113,7 @@ class StatusList:
         """Return the ``encodedList`` value: ``u`` + base64url(GZIP(bits))."""
         # mtime=0 makes the encoding a function of the bits alone.
         packed = gzip.compress(bytes(self._bits), compresslevel=9, mtime=0)
-        return "u" + base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+        return "u" + base64url.encode(packed)
 
     @classmethod
     def decode(cls, encoded: str) -> StatusList:
@@ -128,9 +127,8 @@ class StatusList:
         if not isinstance(encoded, str) or not encoded.startswith("u") or not encoded.isascii():
             raise StatusVerificationError("encodedList must be multibase base64url text "
                                           "(prefix 'u').")
-        text = encoded[1:]
         try:
-            packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            packed = base64url.decode(encoded[1:])
         except ValueError as exc:
             raise StatusVerificationError("encodedList is not base64url.") from exc
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
@@ -403,8 +401,7 @@ class FileStatusSource:
                                         f"{exc.strerror}.") from exc
             try:
                 _, payload_b64, _ = vcjwt.split(token)
-                claims = json.loads(base64.urlsafe_b64decode(
-                    payload_b64 + "=" * (-len(payload_b64) % 4)))
+                claims = json.loads(base64url.decode(payload_b64))
                 url = claims["id"]
             except (CertificateError, ValueError, KeyError, TypeError) as exc:
                 raise StatusVerificationError(f"{path} does not hold a signed status list "

@@ -21,7 +21,6 @@ changed byte changes the verdict.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from certificates import base64url
 from certificates.credential import parse_datetime
 from certificates.errors import MalformedCredential, SignatureInvalid, UnknownKey
 from certificates.keys import SigningKey, TrustedKeys
@@ -63,18 +63,6 @@ class VerifiedToken:
 REGISTERED_CLAIMS = ("iss", "jti", "sub", "nbf", "exp", "iat")
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 _HEADER_KEYS = frozenset({"alg", "kid", "typ", "cty"})
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(segment: str) -> bytes:
-    """Decode canonical unpadded base64url, so no two texts decode to the same bytes."""
-    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    if _b64(data) != segment:
-        raise ValueError("non-canonical base64url")
-    return data
 
 
 def _strict_json(data: bytes) -> dict[str, Any]:
@@ -139,11 +127,11 @@ def sign(credential: Mapping[str, Any], key: SigningKey, *, signed_at: datetime)
     header = {"alg": ALGORITHM, "kid": key.kid, "typ": TYP}
     payload = claims_for(credential, signed_at=signed_at)
     signing_input = ".".join(
-        _b64(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        base64url.encode(json.dumps(part, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         for part in (header, payload)
     )
     signature = key.private_key.sign(signing_input.encode("ascii"))
-    return f"{signing_input}.{_b64(signature)}"
+    return f"{signing_input}.{base64url.encode(signature)}"
 
 
 def split(token: str) -> tuple[str, str, str]:
@@ -171,7 +159,7 @@ def read_header(token: str) -> dict[str, Any]:
     """
     header_b64, _, _ = split(token)
     try:
-        return _strict_json(_unb64(header_b64))
+        return _strict_json(base64url.decode(header_b64))
     except ValueError as exc:
         raise SignatureInvalid(f"The JWT header is damaged ({exc}).") from exc
 
@@ -215,8 +203,8 @@ def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
     if kid not in keys:
         raise UnknownKey(f"The signing key {kid!r} is not one the issuer publishes.")
     try:
-        signature = _unb64(signature_b64)
-        payload = _unb64(payload_b64)
+        signature = base64url.decode(signature_b64)
+        payload = base64url.decode(payload_b64)
     except ValueError as exc:
         raise SignatureInvalid(f"The token is damaged ({exc}).") from exc
     try:

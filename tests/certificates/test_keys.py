@@ -132,17 +132,3 @@ def test_bad_jwks_entries_are_refused(keystore, change):
     with pytest.raises(KeyStoreError):
         TrustedKeys.from_jwks(jwks)
 
-
-def test_did_web_document_lists_every_key(keystore):
-    """The did:web document has a JsonWebKey method per key; compromised ones are revoked."""
-    first = keystore.active().kid
-    keystore.mark_compromised(first, NOW)
-    second = keystore.active().kid
-    doc = keystore.did_web_document("campus.example.org:8443", "services/qcampus")
-    did = "did:web:campus.example.org%3A8443:services:qcampus"
-    assert doc["id"] == did
-    methods = {m["id"]: m for m in doc["verificationMethod"]}
-    assert set(methods) == {f"{did}#{first}", f"{did}#{second}"}
-    assert all(m["type"] == "JsonWebKey" and m["controller"] == did for m in methods.values())
-    assert "revoked" in methods[f"{did}#{first}"]
-    assert doc["assertionMethod"] == [f"{did}#{second}"]
