@@ -20,6 +20,7 @@ import click
 from certificates import achievements as achievements_module
 from certificates.errors import KeyStoreError
 from certificates.keys import KeyStore, TrustedKeys
+from certificates.models import REASON_CATEGORIES
 from certificates.statuslist import FileStatusSource
 from certificates.verification import verify as verify_credential
 from qcampus.cli import home_option
@@ -139,3 +140,89 @@ def verify(home: Path, file: str, keys_file: str | None, status_lists: tuple[str
             if verdict.details.get(name):
                 click.echo(f"  {name}: {verdict.details[name]}")
     raise SystemExit(verdict.exit_code)
+
+
+def _service_issuer(home: Path):
+    """Return the issuer of the deployment in *home*, on its certificates database."""
+    from certificates import default_config
+    from certificates.db import make_engine
+    from certificates.issuance import Issuer
+
+    config = default_config(home)
+    return Issuer.from_config(config, make_engine(config["DATABASE_URL"]))
+
+
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@cert.command()
+@home_option
+@click.option("--learner", required=True, help="The learner's hub user name.")
+@click.option("--achievement", "achievement_id", required=True,
+              help="Achievement id (see `qcampus cert achievements`).")
+@click.option("--reason", required=True, help="Why it is issued by hand (audit log).")
+@click.option("--display-name", default=None, help="Name to show, if the learner chose so.")
+@click.option("--source", default=None,
+              help="The exam result certified; the same source never yields two credentials.")
+def issue(home: Path, learner: str, achievement_id: str, reason: str,
+          display_name: str | None, source: str | None) -> None:
+    """Issue a credential and print its VC-JWT on standard output."""
+    import uuid
+
+    from certificates.issuance import IssueRequest
+    from certificates.issuance import issue as issue_credential
+
+    for name, value in (("--learner", learner), ("--reason", reason),
+                        ("--display-name", display_name or ""), ("--source", source or "")):
+        if len(value) > 200 or not value.isprintable():
+            raise click.BadParameter("at most 200 printable characters.", param_hint=name)
+    issuer = _service_issuer(home)
+    try:
+        issued = issue_credential(issuer, IssueRequest(
+            learner=learner, achievement_id=achievement_id,
+            source=source or f"manual:{uuid.uuid4().hex}", actor=_actor(), reason=reason,
+            display_name=display_name, show_name=display_name is not None))
+    finally:
+        issuer.engine.dispose()
+    click.echo(f"Issued {issued.credential_id}: {issuer.verify_url(issued.credential_id)}",
+               err=True)
+    click.echo(issued.token)
+
+
+@cert.command()
+@home_option
+@click.argument("credential_id")
+@click.option("--reason", required=True, help="Why, for the audit log (not published).")
+@click.option("--category", default="other", show_default=True,
+              type=click.Choice(sorted(REASON_CATEGORIES)),
+              help="Reason category shown to verifiers.")
+@click.option("--suspend", is_flag=True, help="Suspend (reversible) instead of revoking.")
+def revoke(home: Path, credential_id: str, reason: str, category: str, suspend: bool) -> None:
+    """Revoke (or suspend) CREDENTIAL_ID; verifiers see it at once."""
+    from certificates.issuance import change_status
+
+    if len(reason) > 200 or not reason.isprintable():
+        raise click.BadParameter("at most 200 printable characters.", param_hint="--reason")
+    issuer = _service_issuer(home)
+    try:
+        event = change_status(issuer, credential_id, "suspended" if suspend else "revoked",
+                              reason_category=category, reason=reason, actor=_actor())
+    finally:
+        issuer.engine.dispose()
+    click.echo(f"{event.action.capitalize()} {credential_id} at {event.at.isoformat()} "
+               f"({category}).")
+
+
+@cert.command()
+@home_option
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+def backup(home: Path, destination: Path) -> None:
+    """Copy the certificates database to DESTINATION safely while the service runs."""
+    from certificates import default_config
+    from certificates.db import backup as backup_database
+
+    backup_database(default_config(home)["DATABASE_URL"], destination)
+    click.echo(f"Backed up to {destination} (integrity check ok).")

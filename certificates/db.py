@@ -94,6 +94,43 @@ def downgrade(url: str, revision: str, engine: Engine | None = None) -> None:
     command.downgrade(alembic_config(url, engine), revision)
 
 
+def backup(url: str, destination: Path) -> Path:
+    """Copy the SQLite database at *url* to *destination* while it stays in use.
+
+    Uses SQLite's online backup API (a consistent snapshot even while workers
+    write), then checks the copy with ``PRAGMA integrity_check``. Copying the
+    file itself could capture a half-written page; this cannot.
+
+    Raises:
+        CertificateError: the database is not SQLite (use ``pg_dump``), the
+            destination exists, or the copy does not pass the integrity check.
+    """
+    import sqlite3
+
+    from certificates.errors import CertificateError
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        raise CertificateError("Only SQLite databases are backed up by qcampus; back up "
+                               "PostgreSQL with pg_dump.")
+    destination = Path(destination)
+    if destination.exists():
+        raise CertificateError(f"{destination} exists; choose a new file for the backup.")
+    source = sqlite3.connect(parsed.database, timeout=BUSY_TIMEOUT_MS / 1000)
+    target = sqlite3.connect(destination)
+    try:
+        with target:
+            source.backup(target)
+        verdict = target.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        target.close()
+        source.close()
+    if verdict != "ok":
+        raise CertificateError(f"The backup in {destination} failed its integrity check "
+                               f"({verdict}); keep the original and try again.")
+    return destination
+
+
 # --- Flask wiring ----------------------------------------------------------------------
 
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -120,6 +121,17 @@ class Issuer:
     status_list_length: int = statuslist.MIN_LENGTH
     _trusted: tuple[object, TrustedKeys] | None = field(default=None, repr=False)
     _status_tokens: dict[tuple[str, int, str], str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], engine: Engine,
+                    catalogue: Catalogue | None = None) -> Issuer:
+        """Build the issuer a service configuration (:func:`certificates.default_config`) names."""
+        from certificates import achievements
+
+        return cls(engine=engine, keystore=KeyStore(config["KEYS_DIR"]),
+                   public_url=config["PUBLIC_URL"], name=config["ISSUER_NAME"],
+                   catalogue=catalogue or achievements.load(config.get("ACHIEVEMENTS_PATH")),
+                   status_list_length=config.get("STATUS_LIST_LENGTH", statuslist.MIN_LENGTH))
 
     @property
     def profile(self) -> credential_mod.IssuerProfile:
@@ -463,15 +475,9 @@ def credentials_of(session: Session, learner: str) -> Sequence[Credential]:
 
 def init_app(app) -> None:
     """Build the app's :class:`Issuer` from its configuration."""
-    from certificates import achievements
-
-    catalogue = achievements.load(app.config.get("ACHIEVEMENTS_PATH"))
-    app.extensions["qcampus_achievements"] = catalogue
-    app.extensions["qcampus_issuer"] = Issuer(
-        engine=app.extensions["qcampus_engine"], keystore=KeyStore(app.config["KEYS_DIR"]),
-        public_url=app.config["PUBLIC_URL"], name=app.config["ISSUER_NAME"],
-        catalogue=catalogue,
-        status_list_length=app.config.get("STATUS_LIST_LENGTH", statuslist.MIN_LENGTH))
+    issuer = Issuer.from_config(app.config, app.extensions["qcampus_engine"])
+    app.extensions["qcampus_achievements"] = issuer.catalogue
+    app.extensions["qcampus_issuer"] = issuer
 
 
 def current_issuer() -> Issuer:
