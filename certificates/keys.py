@@ -8,9 +8,9 @@ A :class:`KeyStore` is a directory (mode 0700; in a deployment
 makes a new one active; :meth:`KeyStore.mark_compromised` records the moment
 from which a key's signatures are no longer trusted.
 
-The published JWKS (:meth:`KeyStore.jwks`) lists every key with standard JWK
-members plus three documented extension members that RFC 7517 allows and
-JOSE libraries ignore:
+The published JWKS (:meth:`KeyStore.jwks`) names the issuer id in a top-level
+``issuer`` member and lists every key with standard JWK members plus three
+documented extension members that RFC 7517 allows and JOSE libraries ignore:
 
 - ``status``: ``"active"``, ``"retired"`` or ``"compromised"``;
 - ``created``: when the key was generated (XML Schema dateTime, UTC);
@@ -137,24 +137,35 @@ _STATUSES = ("active", "retired", "compromised")
 
 
 class TrustedKeys(Mapping[str, IssuerKey]):
-    """The keys a verifier trusts for one issuer, by ``kid``."""
+    """The keys a verifier trusts for one issuer, by ``kid``.
 
-    def __init__(self, keys: Mapping[str, IssuerKey] | list[IssuerKey]) -> None:
+    Attributes:
+        issuer: The issuer id the keys belong to, when the JWKS names it.
+    """
+
+    def __init__(self, keys: Mapping[str, IssuerKey] | list[IssuerKey],
+                 issuer: str | None = None) -> None:
         items = list(keys.values()) if isinstance(keys, Mapping) else list(keys)
         self._keys = {key.kid: key for key in items}
+        self.issuer = issuer
 
     @classmethod
     def from_jwks(cls, jwks: object) -> TrustedKeys:
         """Build from a published JWKS document (a dict with ``keys``).
 
         Only ``OKP``/``Ed25519`` keys are accepted; each ``kid`` must equal the
-        key's thumbprint, so a JWKS cannot bind one kid to another key.
+        key's thumbprint, so a JWKS cannot bind one kid to another key. A
+        top-level ``issuer`` member (see :meth:`KeyStore.jwks`) becomes
+        :attr:`issuer`.
 
         Raises:
             KeyStoreError: the document is not such a JWKS.
         """
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise KeyStoreError("A JWKS must be a JSON object with a list 'keys'.")
+        issuer = jwks.get("issuer")
+        if issuer is not None and not isinstance(issuer, str):
+            raise KeyStoreError("The JWKS member 'issuer' must be the issuer id as text.")
         found: list[IssuerKey] = []
         for number, jwk in enumerate(jwks["keys"], start=1):
             where = f"JWKS key #{number}"
@@ -181,7 +192,7 @@ class TrustedKeys(Mapping[str, IssuerKey]):
             created = _parse_time(jwk.get("created"), f"{where} 'created'") \
                 or datetime.min.replace(tzinfo=UTC)
             found.append(IssuerKey(kid, public_key, status, created, compromised_at=revoked))
-        return cls(found)
+        return cls(found, issuer)
 
     def __getitem__(self, kid: str) -> IssuerKey:
         return self._keys[kid]
@@ -210,8 +221,10 @@ class TrustedKeys(Mapping[str, IssuerKey]):
         return key.public_key
 
     def jwks(self) -> dict[str, Any]:
-        """Return these keys as a JWKS document."""
-        return {"keys": [key.jwk() for key in self._keys.values()]}
+        """Return these keys as a JWKS document (with ``issuer`` when known)."""
+        document: dict[str, Any] = {"issuer": self.issuer} if self.issuer else {}
+        document["keys"] = [key.jwk() for key in self._keys.values()]
+        return document
 
 
 class KeyStore:
@@ -426,13 +439,19 @@ class KeyStore:
             self._write_state(changed)
             return next(key for key in changed if key.kid == kid)
 
-    def trusted_keys(self) -> TrustedKeys:
-        """Return every published key as :class:`TrustedKeys`."""
-        return TrustedKeys(self.keys())
+    def trusted_keys(self, issuer: str | None = None) -> TrustedKeys:
+        """Return every published key as :class:`TrustedKeys` of *issuer*."""
+        return TrustedKeys(self.keys(), issuer)
 
-    def jwks(self) -> dict[str, Any]:
-        """Return the public JWKS: every key with its life-cycle members."""
-        return self.trusted_keys().jwks()
+    def jwks(self, issuer: str | None = None) -> dict[str, Any]:
+        """Return the public JWKS: every key with its life-cycle members.
+
+        Args:
+            issuer: The issuer id (``certificates.public_url``). When given it is
+                published as the top-level ``issuer`` member, so an offline
+                verifier that holds this file knows which issuer id to trust.
+        """
+        return self.trusted_keys(issuer).jwks()
 
     def did_web_document(self, domain: str, path: str | None = None) -> dict[str, Any]:
         """Build the ``did:web`` DID document that lists the keys.

@@ -132,3 +132,13 @@ def test_bad_jwks_entries_are_refused(keystore, change):
     with pytest.raises(KeyStoreError):
         TrustedKeys.from_jwks(jwks)
 
+
+
+def test_jwks_names_the_issuer_for_offline_verifiers(keystore):
+    """A JWKS published with the issuer id carries it back into TrustedKeys."""
+    published = keystore.jwks(issuer="https://campus.example.org/services/qcampus")
+    assert published["issuer"] == "https://campus.example.org/services/qcampus"
+    assert TrustedKeys.from_jwks(published).issuer == published["issuer"]
+    assert "issuer" not in keystore.jwks() and TrustedKeys.from_jwks(keystore.jwks()).issuer is None
+    with pytest.raises(KeyStoreError, match="issuer"):
+        TrustedKeys.from_jwks({**published, "issuer": ["a"]})
