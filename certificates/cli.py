@@ -72,7 +72,7 @@ def achievements() -> None:
 @home_option
 def jwks(home: Path) -> None:
     """Print the issuer's public keys as a JWKS."""
-    published = key_store(home).jwks()
+    published = key_store(home).jwks(issuer=issuer_id(home))
     if not published["keys"]:
         raise KeyStoreError("The deployment has no issuer keys yet; run `qcampus init` first. "
                             "/ 発行者の鍵がまだありません。先に `qcampus init` を実行してください。")
@@ -113,7 +113,8 @@ def compromise(home: Path, kid: str, at: str) -> None:
               type=click.Path(exists=True, dir_okay=False),
               help="A local copy of a signed status list (repeat for revocation and suspension).")
 @click.option("--issuer", "issuer", default=None,
-              help="The trusted issuer id (default: the deployment's public URL).")
+              help="The trusted issuer id (default: the 'issuer' of the --keys JWKS, or the "
+                   "deployment's public URL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def verify(home: Path, file: str, keys_file: str | None, status_lists: tuple[str, ...],
            issuer: str | None, as_json: bool) -> None:
@@ -125,11 +126,16 @@ def verify(home: Path, file: str, keys_file: str | None, status_lists: tuple[str
             trusted = TrustedKeys.from_jwks(json.loads(Path(keys_file).read_text("utf-8")))
         except ValueError as exc:
             raise KeyStoreError(f"{keys_file} is not a JSON JWKS.") from exc
+        issuer = issuer or trusted.issuer
+        if issuer is None:
+            raise click.UsageError(f"{keys_file} does not name its issuer; pass --issuer with "
+                                   f"the issuer id (the campus certificates URL).")
     else:
         trusted = key_store(home).trusted_keys()
+        issuer = issuer or issuer_id(home)
     source = FileStatusSource([Path(p) for p in status_lists]) if status_lists else None
-    verdict = verify_credential(text, keys=trusted, issuer_id=issuer or issuer_id(home),
-                                status=source, now=datetime.now(UTC))
+    verdict = verify_credential(text, keys=trusted, issuer_id=issuer, status=source,
+                                now=datetime.now(UTC))
     if as_json:
         click.echo(json.dumps(verdict.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -57,7 +58,7 @@ def files(home, tmp_path, catalogue, issuer):
                     f".{signature}"
         paths = {"credential": tmp_path / "credential.jwt", "jwks": tmp_path / "jwks.json"}
         paths["credential"].write_text(token)
-        paths["jwks"].write_text(json.dumps(store.jwks()))
+        paths["jwks"].write_text(json.dumps(store.jwks(issuer=BASE)))
         for purpose in ("revocation", "suspension"):
             bits = statuslist.StatusList()
             if revoked and purpose == "revocation":
@@ -92,8 +93,10 @@ def test_jwks_prints_public_keys(run):
     """`qcampus cert jwks` prints the JWKS without private material."""
     result = run("jwks")
     assert result.exit_code == 0
-    (key,) = json.loads(result.output)["keys"]
+    published = json.loads(result.output)
+    (key,) = published["keys"]
     assert key["kty"] == "OKP" and "d" not in key
+    assert published["issuer"] == BASE
 
 
 def test_jwks_without_keys_says_what_to_do(qcampus_home):
@@ -170,3 +173,15 @@ def test_verify_other_issuer(run, files):
     result = run("verify", paths["credential"], "--keys", paths["jwks"],
                  "--issuer", "https://other.example")
     assert result.exit_code == 4
+
+
+def test_verify_needs_an_issuer_for_an_anonymous_jwks(run, files, tmp_path):
+    """A JWKS that does not name its issuer needs --issuer (usage error otherwise)."""
+    paths = files()
+    anonymous = tmp_path / "anonymous.json"
+    anonymous.write_text(json.dumps({"keys": json.loads(Path(paths["jwks"]).read_text())["keys"]}))
+    result = run("verify", paths["credential"], "--keys", str(anonymous))
+    assert result.exit_code == 2 and "--issuer" in result.output
+    result = run("verify", paths["credential"], "--keys", str(anonymous), "--issuer", BASE,
+                 "--status-list", paths["revocation"], "--status-list", paths["suspension"])
+    assert result.exit_code == 0
