@@ -89,6 +89,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     test_config = dict(test_config or {})
     app.config.from_mapping(default_config(test_config.get("QCAMPUS_HOME")))
+    # Service tuning without a settings key, e.g. QCAMPUS_SERVICE_RATELIMIT_VERIFY="600/minute".
+    app.config.from_prefixed_env("QCAMPUS_SERVICE")
     app.config.from_mapping(test_config)
     if "SECRET_KEY" not in test_config:
         app.config["SECRET_KEY"] = read_or_create_secret(

@@ -1,0 +1,77 @@
+"""The service under gunicorn, as deployed: separate processes share one rate limit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(url: str, process: subprocess.Popen) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            requests.get(url, timeout=30)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+@pytest.fixture
+def servers(deployment):
+    """Start two single-worker servers (`python -m certificates`) on one deployment."""
+    env = dict(os.environ, QCAMPUS_HOME=str(deployment.home),
+               QCAMPUS_SERVICE_RATELIMIT_VERIFY="6 per minute",
+               QCAMPUS_SERVICE_RATELIMIT_KEY_PREFIX=f"qcampus-test-{uuid.uuid4().hex}")
+    env.pop("JUPYTERHUB_SERVICE_PREFIX", None)
+    started = []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "certificates", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            started.append((process, f"http://127.0.0.1:{port}"))
+            _wait(f"http://127.0.0.1:{port}/", process)
+        yield [url for _process, url in started]
+    finally:
+        for process, _url in started:
+            process.terminate()
+            process.wait(timeout=30)
+            process.stderr.close()
+
+
+def test_rate_limit_is_shared_between_processes(servers, issue_credential):
+    """Ten verifications spread over two processes get exactly six answers, then 429."""
+    issued = issue_credential()
+    path = f"/verify/{issued.credential_id.removeprefix('urn:uuid:')}"
+    codes = [requests.get(servers[i % 2] + path, timeout=10).status_code for i in range(10)]
+    assert codes.count(200) == 6 and codes.count(429) == 4, codes
+
+
+def test_served_page_is_valid_with_headers(servers, issue_credential):
+    """Under gunicorn the page says valid and carries the security headers."""
+    issued = issue_credential()
+    response = requests.get(
+        f"{servers[0]}/verify/{issued.credential_id.removeprefix('urn:uuid:')}", timeout=10)
+    assert 'data-outcome="valid"' in response.text
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    big = requests.post(f"{servers[1]}/api/v1/verify", data=b"x" * (50 * 1024 * 1024),
+                        timeout=60)
+    assert big.status_code == 413
