@@ -201,3 +201,21 @@ def test_claims_cannot_be_signed_twice(make_credential, keystore):
     """A credential that already carries registered claims is not signed."""
     with pytest.raises(MalformedCredential, match="iss"):
         vcjwt.sign(make_credential() | {"iss": BASE}, keystore.signing_key(), signed_at=NOW)
+
+
+def test_employer_pyjwt_example_runs(issue, keystore, tmp_path, monkeypatch, capsys):
+    """The PyJWT example in docs/employers.md verifies a credential and prints its name."""
+    import re
+    import warnings
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "employers.md").read_text("utf-8")
+    (example,) = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    (tmp_path / "credential.jwt").write_text(issue() + "\n")
+    (tmp_path / "jwks.json").write_text(json.dumps(keystore.jwks(issuer=BASE)))
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        # The example leaves files to be closed on release, as a short script may.
+        warnings.simplefilter("ignore", ResourceWarning)
+        exec(compile(example, "employers.md", "exec"), {})
+    assert "Quantum Gate-Model Engineer" in capsys.readouterr().out
