@@ -285,13 +285,15 @@ def app(deployment: Settings, hub: FakeHub):
     """Return the service on the prepared deployment, rate limits kept in memory."""
     from certificates import create_app
 
-    return create_app({
+    service = create_app({
         "TESTING": True,
         "QCAMPUS_HOME": deployment.home,
         "RATELIMIT_STORAGE_URI": "memory://",
         "HUB_AUTH": hub,
         "SERVICE_PREFIX": "/",
     })
+    yield service
+    service.extensions["qcampus_engine"].dispose()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from certificates.db import write_session
 from certificates.models import Credential
+from tests.certificates.conftest import BOTH_DATABASES, csrf_of
 
 PAYLOAD = {"learner": "alice", "achievement": "gate-engineer-b1", "source": "exam:1",
            "reason": "passed the exam"}
@@ -173,3 +174,20 @@ def test_openapi_schemas_are_valid_json_schema(client, issuer_token):
     issued = _post(client, issuer_token).json
     verdict = client.post("/api/v1/verify", data=issued["credential"]).json
     jsonschema.validate(verdict, schemas["Verdict"])
+
+
+@BOTH_DATABASES
+def test_round_trip_on_each_database(client, staff_client, issuer_token, service_issuer):
+    """Issue by API, revoke on the staff page, see it revoked: on SQLite and PostgreSQL."""
+    issued = _post(client, issuer_token).json
+    credential_uuid = issued["id"].removeprefix("urn:uuid:")
+    token = csrf_of(staff_client, "/admin/")
+    revoked = staff_client.post(f"/admin/credentials/{credential_uuid}/status", data={
+        "csrf_token": token, "action": "revoke", "reason_category": "superseded",
+        "reason": "re-issued"})
+    assert revoked.status_code == 302
+    verdict = client.post("/api/v1/verify", data=issued["credential"]).json
+    assert verdict["outcome"] == "revoked"
+    assert verdict["details"]["reason_category"] == "superseded"
+    assert "Hash chain verified: 2 records" in staff_client.get("/admin/audit").get_data(
+        as_text=True)
