@@ -19,7 +19,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from certificates import ISSUER_TOKEN_FILE, issuance
 from certificates.errors import IdempotencyConflict
-from certificates.hub import hub_auth
+from certificates.hub import ask_hub, hub_auth
 from certificates.issuance import IssueRequest
 from certificates.security import checked_text, csrf_exempt, log_field, rate_limited
 from certificates.verify import run_verification
@@ -57,7 +57,7 @@ def _client() -> str:
                                             hashlib.sha256(expected.encode()).digest()):
             return "issuer-token"
     if current_app.extensions.get("qcampus_hub_auth") is not None:
-        model = hub_auth().user_for_token(token)
+        model = ask_hub(hub_auth().user_for_token, token)
         if model is not None:
             if ISSUE_SCOPE not in set(model.get("scopes") or ()):
                 abort(403, f"This token may not issue credentials; it needs the {ISSUE_SCOPE} "

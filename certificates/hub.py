@@ -27,7 +27,7 @@ from flask import Blueprint, Flask, abort, current_app, g, redirect, request, se
 
 from certificates import db
 from certificates.models import EndedSession, utcnow
-from certificates.security import rate_limited, safe_next
+from certificates.security import log_field, rate_limited, safe_next
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +77,19 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def ask_hub(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a HubOAuth call; answer 503 with a clear message when the hub cannot answer."""
+    from tornado.web import HTTPError
+
+    try:
+        return call(*args, **kwargs)
+    except HTTPError as exc:
+        current_app.logger.warning("JupyterHub did not answer: %s", log_field(exc))
+        abort(503, "JupyterHub did not answer the sign-in check. Try again in a minute; if it "
+                   "persists, tell the platform administrator. / JupyterHub から応答がありません。"
+                   "しばらくしてから再度お試しください。")
+
+
 def current_user() -> dict | None:
     """Return the hub user model of this request's session, or ``None``."""
     if "qcampus_user" in g:
@@ -85,7 +98,7 @@ def current_user() -> dict | None:
     user = None
     if token and db.session().get(EndedSession, _token_hash(token)) is None:
         auth = hub_auth()
-        user = auth.user_for_token(token)
+        user = ask_hub(auth.user_for_token, token)
         if user is not None and auth.access_scopes and not auth.check_scopes(
                 auth.access_scopes, user):
             user = None
@@ -157,7 +170,7 @@ def oauth_callback():
     if not expected or not secrets.compare_digest(state, expected):
         abort(403, "The login state does not match this browser's session. Start again from "
                    "the page you wanted. / ログイン状態が一致しません。")
-    token = hub_auth().token_for_code(code, code_verifier=verifier)
+    token = ask_hub(hub_auth().token_for_code, code, code_verifier=verifier)
     # A fresh session at login: nothing set before it survives (session fixation).
     session.clear()
     session["hub_token"] = token

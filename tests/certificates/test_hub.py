@@ -112,3 +112,42 @@ def test_session_cookie_flags(app, deployment, monkeypatch):
     secure = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://"})
     cookie = secure.test_client().get("/", base_url="https://localhost").headers["Set-Cookie"]
     assert cookie.startswith("__Host-") and "Secure" in cookie and "Path=/;" in cookie
+
+
+def test_hub_that_cannot_answer_gives_503(app, hub, staff_client):
+    """When the hub fails the sign-in check, the page says so with 503, not a crash."""
+    from tornado.web import HTTPError
+
+    def unreachable(token, use_cache=True):
+        raise HTTPError(500, "Failed to connect to Hub API")
+
+    hub.user_for_token = unreachable
+    response = staff_client.get("/admin/")
+    assert response.status_code == 503
+    assert "JupyterHub did not answer" in response.get_data(as_text=True)
+
+
+def test_factory_builds_hub_oauth_from_the_hub_environment(deployment, monkeypatch):
+    """Run as a hub service, the app uses JupyterHub's HubOAuth with the service's scope."""
+    from jupyterhub.services.auth import HubOAuth
+
+    from certificates import create_app
+
+    for name, value in {
+        "JUPYTERHUB_API_TOKEN": "service-token",
+        "JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api",
+        "JUPYTERHUB_CLIENT_ID": "service-qcampus",
+        "JUPYTERHUB_SERVICE_NAME": "qcampus",
+        "JUPYTERHUB_SERVICE_PREFIX": "/services/qcampus/",
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": "/services/qcampus/oauth_callback",
+        "JUPYTERHUB_BASE_URL": "/",
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://"})
+    auth = app.extensions["qcampus_hub_auth"]
+    assert isinstance(auth, HubOAuth)
+    assert auth.access_scopes == {"access:services!service=qcampus"}
+    response = app.test_client().get("/services/qcampus/admin/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/hub/api/oauth2/authorize?client_id=service-qcampus")
+    assert "redirect_uri=%2Fservices%2Fqcampus%2Foauth_callback" in response.headers["Location"]
