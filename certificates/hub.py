@@ -117,7 +117,9 @@ def _login_redirect():
     verifier, challenge, method = auth.generate_pkce_code_challenge()
     session["oauth_state"] = state
     session["oauth_verifier"] = verifier
-    session["oauth_next"] = safe_next(request.full_path.rstrip("?"), url_for("verify.index"))
+    # script_root: below the hub's service prefix, the page's public path includes it.
+    session["oauth_next"] = safe_next(request.script_root + request.full_path.rstrip("?"),
+                                      url_for("verify.index"))
     query = urlencode({"state": state, "code_challenge": challenge,
                        "code_challenge_method": method})
     return redirect(f"{auth.login_url}&{query}")

@@ -151,3 +151,19 @@ def test_factory_builds_hub_oauth_from_the_hub_environment(deployment, monkeypat
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/hub/api/oauth2/authorize?client_id=service-qcampus")
     assert "redirect_uri=%2Fservices%2Fqcampus%2Foauth_callback" in response.headers["Location"]
+
+
+def test_login_below_the_service_prefix_returns_there(deployment, hub):
+    """Under /services/qcampus/ the login comes back to the prefixed page."""
+    from certificates import create_app
+
+    app = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://",
+                      "SERVICE_PREFIX": "/services/qcampus/", "HUB_AUTH": hub})
+    client = app.test_client()
+    token = hub.add_user("ada", ("instructors",))
+    query = _start_login(client, "/services/qcampus/admin/audit")
+    done = client.get("/services/qcampus/oauth_callback",
+                      query_string={"code": hub.code_for(token), "state": query["state"]})
+    assert done.headers["Location"] == "/services/qcampus/admin/audit"
+    assert client.get("/services/qcampus/admin/audit").status_code == 200
+    app.extensions["qcampus_engine"].dispose()
