@@ -16,6 +16,7 @@ from grader.autograde.batch import (
     course_env,
     status_of,
 )
+from grader.autograde.engines import shared_engines
 from grader.autograde.execute import SandboxedExecute
 from grader.errors import SandboxUnavailableError
 from grader.sandbox.limits import Limits, MiB
@@ -45,8 +46,10 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
     except SandboxUnavailableError as exc:
         results.put({"fatal": str(exc)})
         return
-    while (student := tasks.get()) is not None:
-        results.put(grade_one(app, Path(settings["course_dir"]), settings["assignment"], student))
+    with shared_engines():
+        while (student := tasks.get()) is not None:
+            results.put(grade_one(app, Path(settings["course_dir"]), settings["assignment"],
+                                  student))
 
 
 def grade_one(app, course_dir: Path, assignment: str, student: str) -> dict:
