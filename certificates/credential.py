@@ -303,9 +303,9 @@ def parse(data: object) -> Credential:
     if unknown:
         raise MalformedCredential(f"The credential has unknown properties {sorted(unknown)}.")
     types = data.get("type")
-    if not isinstance(types, list) or types[:1] != ["VerifiableCredential"] \
-            or not ({"OpenBadgeCredential", "AchievementCredential"} & set(types)) \
-            or not all(isinstance(t, str) for t in types):
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types) \
+            or types[:1] != ["VerifiableCredential"] \
+            or not ({"OpenBadgeCredential", "AchievementCredential"} & set(types)):
         raise MalformedCredential("type must be [\"VerifiableCredential\", "
                                   "\"OpenBadgeCredential\"].")
     cid = data.get("id")

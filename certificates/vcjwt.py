@@ -84,6 +84,14 @@ def _strict_json(data: bytes) -> dict[str, Any]:
     return value
 
 
+def _moment(value: object, claim: str) -> datetime:
+    """Return a NumericDate claim as a datetime, refusing non-integers and absurd values."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 253402300800:
+        raise MalformedCredential(f"The token's {claim} claim must be a whole number of seconds "
+                                  f"since 1970 before the year 10000.")
+    return datetime.fromtimestamp(value, UTC)
+
+
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -217,15 +225,11 @@ def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
     except ValueError as exc:
         # A valid signature over a payload that is not JSON: the issuer never makes these.
         raise MalformedCredential(f"The signed payload is not a JSON object ({exc}).") from exc
-    iat = claims.get("iat")
-    if not isinstance(iat, int) or isinstance(iat, bool):
-        raise MalformedCredential("The token has no signing time (iat).")
-    signed_at = datetime.fromtimestamp(iat, UTC)
+    signed_at = _moment(claims.get("iat"), "iat")
     # Trust is checked at the later of the signing time and validFrom, so a key
     # compromised at T cannot vouch for a credential valid from T on.
-    valid_from = claims.get("nbf")
-    if isinstance(valid_from, int) and not isinstance(valid_from, bool):
-        signed_at = max(signed_at, datetime.fromtimestamp(valid_from, UTC))
+    if "nbf" in claims:
+        signed_at = max(signed_at, _moment(claims["nbf"], "nbf"))
     keys.key_for(kid, signed_at)
     return VerifiedToken(header=header, claims=claims, kid=kid, signed_at=signed_at)
 

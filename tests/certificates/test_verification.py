@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from datetime import timedelta
 
@@ -430,3 +431,38 @@ def test_unknown_key_verdict_names_the_kid(issue, check, attacker_key):
     """An unknown_key verdict reports which kid the token named."""
     verdict = check(issue(key=attacker_key))
     assert verdict.details["kid"] == attacker_key.kid
+
+
+ODD_VALUES = [None, 0, -1, 1.5, True, "", "x", [], {}, [1], {"a": 1}, 10**30,
+              "2026-01-01T00:00:00Z", "urn:uuid:zz"]
+
+
+def _paths(value, prefix=()):
+    """Yield the path of every member and item inside *value*."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*prefix, key)
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield (*prefix, index)
+            yield from _paths(item, (*prefix, index))
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_oddly_shaped_signed_payloads_give_a_verdict(issue, check, keystore, data):
+    """A payload the issuer's key signed but of any odd shape gives a verdict, never a crash."""
+    header, payload, _ = issue().split(".")
+    claims = decode_part(payload)
+    for _ in range(data.draw(st.integers(1, 3), label="changes")):
+        path = data.draw(st.sampled_from(list(_paths(claims))), label="path")
+        target = claims
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES), label="value"))
+    signing_input = f"{header}.{b64(json.dumps(claims).encode())}"
+    signature = keystore.signing_key().private_key.sign(signing_input.encode())
+    verdict = check(f"{signing_input}.{b64(signature)}")
+    assert verdict.outcome in set(Outcome)
