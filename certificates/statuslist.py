@@ -373,7 +373,7 @@ def token_from_text(text: str) -> str:
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise StatusVerificationError("The status list file is not valid JSON.") from exc
         if not isinstance(data, dict) or not isinstance(data.get("credential"), str):
             raise StatusVerificationError('A JSON status list file must be {"credential": '
@@ -403,7 +403,7 @@ class FileStatusSource:
                 _, payload_b64, _ = vcjwt.split(token)
                 claims = json.loads(base64url.decode(payload_b64))
                 url = claims["id"]
-            except (CertificateError, ValueError, KeyError, TypeError) as exc:
+            except (CertificateError, ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise StatusVerificationError(f"{path} does not hold a signed status list "
                                               f"credential.") from exc
             # Served as fetched at the file's time; read_credential verifies it.

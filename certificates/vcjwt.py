@@ -78,7 +78,11 @@ def _strict_json(data: bytes) -> dict[str, Any]:
     def constant(name: str) -> None:
         raise ValueError(f"non-standard JSON constant {name}")
 
-    value = json.loads(data.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=pairs,
+                           parse_constant=constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
     return value

@@ -134,7 +134,7 @@ def extract_token(text: str | bytes) -> str:
         return text
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise MalformedCredential("The file starts like JSON but is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise MalformedCredential("A JSON credential file must hold one object.")

@@ -466,3 +466,13 @@ def test_oddly_shaped_signed_payloads_give_a_verdict(issue, check, keystore, dat
     signature = keystore.signing_key().private_key.sign(signing_input.encode())
     verdict = check(f"{signing_input}.{b64(signature)}")
     assert verdict.outcome in set(Outcome)
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100_000,
+    '{"credential":' * 50_000,
+    f"{b64(b'[' * 50_000)}.{b64(b'{}')}.AA",
+])
+def test_deeply_nested_json_is_refused_not_crashed(check, text):
+    """Absurdly nested JSON, outside or in the JWT header, gives a verdict, never a crash."""
+    assert check(text).outcome in {Outcome.MALFORMED, Outcome.TAMPERED}
