@@ -1,0 +1,81 @@
+"""The certificates service as JupyterHub runs it: OAuth login, staff roles, public pages."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.e2e.conftest import HubUser
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def certificates_on(monkeypatch):
+    """Enable the managed certificates service for the hub the test starts."""
+    monkeypatch.setenv("QCAMPUS_HUB__CERTIFICATES_SERVICE", "true")
+    monkeypatch.setenv("QCAMPUS_HUB__CERTIFICATES_PORT", str(_free_port()))
+
+
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert match, f"no {name} in the page"
+    return match.group(1)
+
+
+def _wait_for_service(url: str) -> None:
+    for _ in range(120):
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass  # the hub starts the service; not listening yet
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_staff_issue_and_revoke_through_the_hub(certificates_on, running_hub):
+    """An instructor signs in through the hub, issues and revokes; anyone sees the verdict."""
+    dep = running_hub.dep
+    service = f"{dep.url}/services/qcampus"
+    _wait_for_service(f"{service}/")
+
+    anonymous = requests.Session()
+    login = anonymous.get(f"{service}/admin/", allow_redirects=False)
+    assert login.status_code == 302 and "/hub/api/oauth2/authorize" in login.headers["Location"]
+
+    instructor = HubUser(dep.url, dep.people.instructor)
+    assert instructor.login(secrets.token_urlsafe(12)).status_code == 200
+    page = instructor.session.get(f"{service}/admin/")
+    assert page.status_code == 200 and "Issue by hand" in page.text, page.text[:300]
+
+    issued = instructor.session.post(f"{service}/admin/issue", data={
+        "csrf_token": _hidden(page.text, "csrf_token"),
+        "request_id": _hidden(page.text, "request_id"),
+        "learner": dep.people.learner_a, "achievement": "gate-engineer-b1",
+        "reason": "end-to-end check"})
+    assert issued.status_code == 200 and "active" in issued.text
+    credential = re.search(r"/verify/([0-9a-f-]{36})", issued.text).group(1)
+    assert 'data-outcome="valid"' in anonymous.get(f"{service}/verify/{credential}").text
+
+    revoked = instructor.session.post(f"{service}/admin/credentials/{credential}/status", data={
+        "csrf_token": _hidden(issued.text, "csrf_token"), "action": "revoke",
+        "reason_category": "issued_in_error", "reason": "end-to-end check"})
+    assert revoked.status_code == 200
+    verdict = anonymous.get(f"{service}/verify/{credential}").text
+    assert 'data-outcome="revoked"' in verdict and "Issued in error" in verdict
+
+    learner = HubUser(dep.url, dep.people.learner_b)
+    assert learner.login(secrets.token_urlsafe(12)).status_code == 200
+    assert learner.session.get(f"{service}/admin/").status_code == 403
