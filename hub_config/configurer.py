@@ -265,6 +265,8 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
         "name": "idle-culler",
         "command": [str(venv / "bin" / "python"), "-m", "jupyterhub_idle_culler",
                     f"--timeout={hub['idle_timeout']}"],
+        # Lets `qcampus up` recognise this deployment's services orphaned by a killed hub.
+        "environment": {"QCAMPUS_HOME": cfg["paths"]["home"]},
     }]
     if hub["certificates_service"]:
         services.append({

@@ -103,6 +103,26 @@ def stop_stale_proxy(settings: Settings) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+def stop_orphaned_services(settings: Settings) -> list[int]:
+    """Stop managed services of this deployment left running by a hub that was killed."""
+    marker = f"QCAMPUS_HOME={settings.home}".encode()
+    stopped = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
+            continue  # exited while we looked, or a kernel thread
+        if ppid == 1 and marker in environ and any(
+                e.startswith(b"JUPYTERHUB_SERVICE_NAME=") for e in environ):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGTERM)
+                stopped.append(int(proc.name))
+    return stopped
+
+
 def preflight(settings: Settings) -> None:
     """Refuse to start, changing nothing, when the platform could not come up."""
     proxy_command(settings)
@@ -111,6 +131,7 @@ def preflight(settings: Settings) -> None:
         raise ServiceError(f"qcampus is already running on {settings.home} (hub pid {pid}). "
                            f"Stop it with Ctrl-C in its terminal, or `kill {pid}`.")
     stop_stale_proxy(settings)
+    stop_orphaned_services(settings)
     ip = settings["hub"]["ip"]
     for what, port in ports(settings).items():
         if not _port_free(ip, port):
@@ -256,6 +277,8 @@ def up(demo: bool, home: Path) -> None:
         # Files the release just wrote go to the instructors' group like the rest.
         deployment.run_hooks(settings)
     hub = launch(settings)
+    # Also when started in the background, where SIGINT arrives ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     click.echo(f"qcampus is running at {hub.url}  (log: {hub.log}; Ctrl-C stops it)")
     if demo:

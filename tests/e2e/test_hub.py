@@ -16,7 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from hub_config.spawner import system_username
-from qcampus import courses, roster
+from qcampus import courses, launcher, roster
 from tests.e2e.conftest import HubProcess, HubUser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -217,6 +217,8 @@ def test_sigkill_and_restart_keep_everything(running_hub):
     running_hub.proc.wait(60)
     restarted = HubProcess(dep)
     try:
+        # The culler orphaned by the killed hub was stopped before the restart.
+        assert launcher.stop_orphaned_services(dep.settings) == []
         again = HubUser(dep.url, name)
         assert again.login(password + "wrong").status_code == 403
         assert again.login(password).status_code == 200
@@ -240,6 +242,8 @@ def test_ctrl_c_stops_everything(running_hub):
     out = running_hub.stop()
     assert "Stopped" in out
     assert not processes_of(uid, "jupyterhub-singleuser")
+    marker = f"QCAMPUS_HOME={dep.settings.home}".encode()
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _has_env(p, marker)]
     assert not (dep.settings.hub_dir / "proxy.pid").exists() or not _alive(dep.settings.hub_dir / "proxy.pid")
 
 
@@ -249,3 +253,10 @@ def _alive(pid_file: Path) -> bool:
     except (ProcessLookupError, ValueError):
         return False
     return True
+
+
+def _has_env(proc: Path, marker: bytes) -> bool:
+    try:
+        return marker in (proc / "environ").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False
