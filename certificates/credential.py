@@ -6,7 +6,8 @@ Open Badges 3.0 context. Privacy (Open Badges 3.0 recommended practices):
 - the learner is identified by an ``IdentityObject`` with ``hashed: true`` and
   ``identityHash = "sha256$" + hex(sha256(identity + salt))``; a fresh salt per
   credential makes two credentials of one learner unlinkable;
-- the learner's display name appears only when the learner chose to show it;
+- the learner's display name appears only when the learner chose to show it, as
+  an unhashed ``IdentityObject`` of ``identityType`` ``name``;
 - results (grades) and evidence appear only with the learner's consent, and
   evidence names graded work by its SHA-256 digest (an RFC 6920 ``ni:`` URI),
   never by content;
@@ -71,7 +72,8 @@ class Learner:
     Attributes:
         identity: A stable identity of the learner (hub user name or e-mail);
             only its salted hash leaves the issuer.
-        display_name: The learner's name, shown only if ``show_name``.
+        display_name: The learner's name, written (as an unhashed ``IdentityObject``
+            of ``identityType`` ``name``) only if ``show_name``.
         show_name: The learner chose to show their name on the credential.
         salt: The salt of the identity hash; :func:`new_salt` if None.
     """
@@ -196,6 +198,17 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
+def shown_name(credential: dict[str, Any]) -> str | None:
+    """Return the learner's name as the credential shows it, or None if it is not shown."""
+    subject = credential.get("credentialSubject")
+    identifiers = subject.get("identifier") if isinstance(subject, dict) else None
+    for identifier in identifiers if isinstance(identifiers, list) else ():
+        if isinstance(identifier, dict) and identifier.get("identityType") == "name" \
+                and identifier.get("hashed") is False:
+            return identifier.get("identityHash")
+    return None
+
+
 def identity_hash(identity: str, salt: str) -> str:
     """Return ``sha256$<hex of sha256(identity + salt)>`` (UTF-8)."""
     return "sha256$" + hashlib.sha256((identity + salt).encode("utf-8")).hexdigest()
@@ -260,7 +273,13 @@ def build(
         "achievement": achievement.to_json(base_url),
     }
     if learner.show_name and learner.display_name:
-        subject["name"] = learner.display_name
+        # Open Badges 3.0 names the earner with an unhashed IdentityObject of type "name".
+        subject["identifier"].append({
+            "type": "IdentityObject",
+            "identityType": "name",
+            "hashed": False,
+            "identityHash": learner.display_name,
+        })
     if consent.results and result is not None:
         subject["result"] = [{"type": ["Result"], "value": result}]
     credential: dict[str, Any] = {

@@ -63,7 +63,13 @@ def test_each_credential_gets_a_fresh_salt(make_credential):
 def test_name_only_when_the_learner_chose_it(make_credential):
     """The display name appears only with show_name."""
     shown = make_credential(learner=cred.Learner("ada", "Ada Lovelace", show_name=True))
-    assert shown["credentialSubject"]["name"] == "Ada Lovelace"
+    hashed, named = shown["credentialSubject"]["identifier"]
+    assert hashed["hashed"] is True
+    assert named == {"type": "IdentityObject", "identityType": "name", "hashed": False,
+                     "identityHash": "Ada Lovelace"}
+    assert cred.shown_name(shown) == "Ada Lovelace"
+    assert cred.shown_name(make_credential(learner=cred.Learner("ada", "Ada Lovelace"))) is None
+    assert "name" not in shown["credentialSubject"]
 
 
 def test_no_grades_or_evidence_without_consent(make_credential):
