@@ -234,6 +234,7 @@ class Hub:
                 self.proc.kill()
                 self.proc.wait()
         stop_stale_proxy(self.settings)
+        stop_orphaned_services(self.settings)
         return self.proc.returncode
 
 
@@ -267,6 +268,17 @@ def _interrupt(signum, frame):
               default="var", show_default=True, help="Deployment directory.")
 def up(demo: bool, home: Path) -> None:
     """Start JupyterHub, the proxy and every managed service (Ctrl-C stops them)."""
+    # Set before anything starts, so the hub and its children get default handlers
+    # even when this process was started in the background with SIGINT ignored.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _run(demo, home)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(demo: bool, home: Path) -> None:
     # Every check runs before anything is created or changed.
     preflight(settings_mod.load(home))
     deployment.init(home)
@@ -277,9 +289,6 @@ def up(demo: bool, home: Path) -> None:
         # Files the release just wrote go to the instructors' group like the rest.
         deployment.run_hooks(settings)
     hub = launch(settings)
-    # Also when started in the background, where SIGINT arrives ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
     click.echo(f"qcampus is running at {hub.url}  (log: {hub.log}; Ctrl-C stops it)")
     if demo:
         accounts = hub.settings.secrets / DEMO_ACCOUNTS_FILE
