@@ -96,7 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = read_or_create_secret(
             Path(app.config["SECRETS_DIR"]) / SESSION_KEY_FILE)
 
-    from certificates import admin, api, db, hub, issuance, security, verify
+    from certificates import admin, api, db, hub, issuance, learner, security, verify
 
     db.init_app(app)
     issuance.init_app(app)
@@ -104,12 +104,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(verify.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin.bp)
-    try:
-        from certificates import learner
-    except ImportError:  # the learner pages ship separately; the service runs without them
-        learner = None
-    if learner is not None:
-        app.register_blueprint(learner.bp)
+    app.register_blueprint(learner.bp)
     security.init_app(app)
     register_error_handlers(app)
 
