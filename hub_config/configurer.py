@@ -288,6 +288,9 @@ def update_security(c, cfg: Mapping[str, Any]) -> None:
     # user has their own subdomain: only worth it together with subdomains.
     c.JupyterHub.cookie_host_prefix_enabled = bool(subdomain_host)
     c.JupyterHub.cookie_max_age_days = 1
+    # Added to the hub's own pages; JupyterHub keeps its CSP (frame-ancestors 'none').
+    c.JupyterHub.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff",
+                                                 "Referrer-Policy": "same-origin"}}
     c.JupyterHub.redirect_to_server = True
 
 

@@ -139,6 +139,14 @@ def test_refusals(running_hub):
     assert stranger.login(secrets.token_urlsafe(12)).status_code == 403
     # The default admin name is not enrolled either.
     assert HubUser(dep.url, "instructor").login(secrets.token_urlsafe(12)).status_code == 403
+    # A 10 KB username is refused and never written whole into the log.
+    assert HubUser(dep.url, "q" * 10_000).login("x" * 20).status_code == 403
+    log = (dep.settings.logs / "jupyterhub.log").read_text(errors="replace")
+    assert "q" * 1000 not in log
+    # The hub's pages carry the security headers.
+    page = HubUser(dep.url, a_name).session.get(f"{dep.url}/hub/login")
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     # A login without the XSRF token is refused.
     bare = HubUser(dep.url, a_name)
     assert bare.session.post(f"{dep.url}/hub/login",

@@ -122,6 +122,12 @@ def test_without_subdomains_no_host_prefix(hub_config):
     assert hub_config.JupyterHub.cookie_host_prefix_enabled is False
 
 
+def test_hub_pages_send_security_headers(hub_config):
+    """The hub's pages say nosniff and same-origin referrers, and keep JupyterHub's CSP."""
+    headers = hub_config.JupyterHub.tornado_settings["headers"]
+    assert headers == {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
 def test_subdomains_enable_host_prefix(deployment_settings):
     """With subdomain_host set, __Host- cookies are on."""
     cfg = validate({"hub": {"subdomain_host": "https://hub.example.org"}},
