@@ -18,6 +18,7 @@ import ctypes
 import importlib
 import json
 import os
+import pkgutil
 import resource
 import signal
 import socket
@@ -33,6 +34,8 @@ from grader.sandbox.limits import Limits, image_bytes
 #: Modules imported once in the zygote, so notebooks start with them loaded.
 DEFAULT_PRELOAD = ("numpy", "qiskit", "qiskit.quantum_info", "qiskit_aer", "dimod",
                    "dwave.samplers")
+#: Parts of this package that are not checks a test cell would import.
+NOT_CHECKS = {"autograde", "sandbox", "cli"}
 
 PR_SET_PDEATHSIG = 1
 NAMESPACES = (namespace.CLONE_NEWNS | namespace.CLONE_NEWPID | namespace.CLONE_NEWNET
@@ -86,7 +89,7 @@ def _zygote_main(sock: socket.socket, preload: Sequence[str]) -> None:
     # Children (keepers) are reaped by the kernel; the grader learns their fate from the pipe.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
-        for name in preload:
+        for name in [*preload, *check_modules()]:
             importlib.import_module(name)
         shell = kernel.make_shell()
     except Exception as exc:  # reported to the grader, which refuses to start
@@ -104,6 +107,18 @@ def _zygote_main(sock: socket.socket, preload: Sequence[str]) -> None:
         for fd in fds:
             os.close(fd)
         sock.send(json.dumps({"pid": pid}).encode())
+
+
+def check_modules() -> list[str]:
+    """Return grader's check modules: test cells import them, and the sandbox cannot read them.
+
+    The package may be installed from a source tree the sandbox does not mount,
+    so every check module is imported before forking.
+    """
+    import grader
+
+    return [f"grader.{m.name}" for m in pkgutil.iter_modules(grader.__path__)
+            if m.name not in NOT_CHECKS and not m.name.startswith("_")]
 
 
 def _keeper(request: dict, fds: list[int], shell: kernel.SandboxShell) -> None:
