@@ -120,9 +120,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+#: Bilingual wording for errors raised without a message of their own.
+GENERIC_MESSAGES = {
+    404: "There is no page at this address. Check the link, or start from the verification "
+         "page. / このアドレスにページはありません。リンクを確認してください。",
+    405: "This address does not accept that kind of request. Open the page and use its form. / "
+         "この操作はこのアドレスでは使えません。",
+}
+
+
 def wants_json() -> bool:
     """Tell whether the client of this request reads JSON rather than HTML."""
-    if request.blueprint == "api":
+    # A 404 or 405 is raised before routing names a blueprint, so the path decides.
+    if request.blueprint == "api" or request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
@@ -149,7 +159,10 @@ def register_error_handlers(app: Flask) -> None:
             message = ("Too many requests from your address. Wait a minute and try again. / "
                        "リクエストが多すぎます。しばらく待ってから再度お試しください。")
             return render_error(429, "Too many requests", message)
-        return render_error(exc.code or 500, exc.name, exc.description or exc.name)
+        message = exc.description or exc.name
+        if message == type(exc).description and exc.code in GENERIC_MESSAGES:
+            message = GENERIC_MESSAGES[exc.code]
+        return render_error(exc.code or 500, exc.name, message)
 
     @app.errorhandler(CertificateError)
     def certificate_error(exc: CertificateError):

@@ -113,3 +113,16 @@ def test_log_fields_are_capped():
     """A 10 KB value becomes one short, escaped log field."""
     field = security.log_field("x" * 10_000 + "\nforged log line")
     assert len(field) < 300 and "\n" not in field
+
+
+def test_unknown_page_is_a_bilingual_404(client):
+    """An unknown address answers 404 in English and Japanese."""
+    response = client.get("/no-such-page")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 404 and "no page at this address" in body and "ページ" in body
+
+
+def test_api_errors_are_json(client):
+    """Errors under /api/ are JSON objects with a message."""
+    response = client.get("/api/v1/credentials")
+    assert response.status_code == 405 and response.json["status"] == 405
