@@ -21,14 +21,19 @@ changed byte changes the verdict.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certificates import base64url
 from certificates.credential import parse_datetime
@@ -169,7 +174,10 @@ def read_header(token: str) -> dict[str, Any]:
         MalformedCredential: not a compact JWS.
         SignatureInvalid: the header does not decode to a JSON object.
     """
-    header_b64, _, _ = split(token)
+    return _header(split(token)[0])
+
+
+def _header(header_b64: str) -> dict[str, Any]:
     try:
         return _strict_json(base64url.decode(header_b64))
     except ValueError as exc:
@@ -193,7 +201,7 @@ def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
             trusted keys do not contain or no longer trust at ``iat``.
     """
     header_b64, payload_b64, signature_b64 = split(token)
-    header = read_header(token)
+    header = _header(header_b64)
     embedded = EMBEDDED_KEY_HEADERS & set(header)
     if embedded:
         raise UnknownKey(f"The token names its own key ({', '.join(sorted(embedded))}); only "
@@ -219,11 +227,10 @@ def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
         payload = base64url.decode(payload_b64)
     except ValueError as exc:
         raise SignatureInvalid(f"The token is damaged ({exc}).") from exc
-    try:
-        keys[kid].public_key.verify(signature, f"{header_b64}.{payload_b64}".encode("ascii"))
-    except InvalidSignature:
+    if not _signature_matches(keys[kid].public_key, signature,
+                              f"{header_b64}.{payload_b64}".encode("ascii")):
         raise SignatureInvalid("The signature does not match the content: the credential was "
-                               "changed after it was signed, or not signed by this key.") from None
+                               "changed after it was signed, or not signed by this key.")
     try:
         claims = _strict_json(payload)
     except ValueError as exc:
@@ -236,6 +243,35 @@ def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
         signed_at = max(signed_at, _moment(claims["nbf"], "nbf"))
     keys.key_for(kid, signed_at)
     return VerifiedToken(header=header, claims=claims, kid=kid, signed_at=signed_at)
+
+
+#: Digests of (public key, signature, signing input) triples that verified. Ed25519
+#: verification is a pure function of the three, so a match can be remembered;
+#: key trust, claims and status are still checked on every verification.
+_VERIFIED: OrderedDict[bytes, None] = OrderedDict()
+_VERIFIED_SIZE = 4096
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _signature_matches(public_key: Ed25519PublicKey, signature: bytes,
+                       signing_input: bytes) -> bool:
+    """Return whether *signature* is *public_key*'s Ed25519 signature of *signing_input*."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    digest = hashlib.sha256(b"%d:%d:" % (len(raw), len(signature)) + raw + signature
+                            + signing_input).digest()
+    with _VERIFIED_LOCK:
+        if digest in _VERIFIED:
+            _VERIFIED.move_to_end(digest)
+            return True
+    try:
+        public_key.verify(signature, signing_input)
+    except InvalidSignature:
+        return False
+    with _VERIFIED_LOCK:
+        _VERIFIED[digest] = None
+        while len(_VERIFIED) > _VERIFIED_SIZE:
+            _VERIFIED.popitem(last=False)
+    return True
 
 
 def check_claims(claims: Mapping[str, Any]) -> dict[str, Any]:

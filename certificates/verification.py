@@ -184,6 +184,15 @@ _FAILURES: dict[type[CertificateError], tuple[Outcome, dict[str, str]]] = {
 }
 
 
+def _named_kid(token: str) -> dict[str, str]:
+    """Return the kid a token names, for diagnosis only (untrusted, bounded), if readable."""
+    try:
+        kid = vcjwt.read_header(token).get("kid")
+    except (MalformedCredential, SignatureInvalid):
+        return {}  # the token is unreadable; the verdict already says so
+    return {"kid": kid[:100]} if isinstance(kid, str) else {}
+
+
 def _failure(exc: CertificateError, details: dict[str, Any]) -> Verdict:
     for kind, (outcome, message) in _FAILURES.items():
         if isinstance(exc, kind):
@@ -213,12 +222,13 @@ def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
     details: dict[str, Any] = {"checked_at": _time(now.replace(microsecond=0))}
     try:
         token = extract_token(text)
-        kid = vcjwt.read_header(token).get("kid")
-        if isinstance(kid, str):
-            details["kid"] = kid[:100]  # untrusted: shown for diagnosis only, bounded
+    except (MalformedCredential, UnknownKey) as exc:
+        return _failure(exc, details)
+    try:
         verified = vcjwt.verify_token(token, keys)
     except (MalformedCredential, SignatureInvalid, UnknownKey) as exc:
-        return _failure(exc, details)
+        return _failure(exc, details | _named_kid(token))
+    details["kid"] = verified.kid
     try:
         body = vcjwt.check_claims(verified.claims)
         parsed = credential_module.parse(body)

@@ -219,3 +219,15 @@ def test_employer_pyjwt_example_runs(issue, keystore, tmp_path, monkeypatch, cap
         warnings.simplefilter("ignore", ResourceWarning)
         exec(compile(example, "employers.md", "exec"), {})
     assert "Quantum Gate-Model Engineer" in capsys.readouterr().out
+
+
+def test_remembered_signature_is_bound_to_its_key(issue, keystore, attacker_key):
+    """A signature verified once does not verify again under another key with the same kid."""
+    from certificates.keys import IssuerKey, TrustedKeys
+
+    token = issue()
+    vcjwt.verify_token(token, keystore.trusted_keys())
+    impostor = IssuerKey(keystore.active().kid, attacker_key.private_key.public_key(), "active",
+                         NOW)
+    with pytest.raises(SignatureInvalid):
+        vcjwt.verify_token(token, TrustedKeys([impostor]))
