@@ -108,3 +108,13 @@ def test_japanese_feedback(bell, monkeypatch):
     monkeypatch.setenv("QCAMPUS_LANG", "ja")
     with pytest.raises(CheckFailed, match="入力"):
         assert_circuit_equivalent(QuantumCircuit(2), bell)
+
+
+def test_a_phase_on_one_basis_state_of_eight_qubits_is_caught(english):
+    """A controlled phase of 0.01 rad touching only |11111111⟩ is caught and located."""
+    reference = QuantumCircuit(8)
+    reference.h(range(8))
+    changed = reference.copy()
+    changed.mcp(0.01, list(range(7)), 7)
+    with pytest.raises(CheckFailed, match="differ on the input"):
+        assert_circuit_equivalent(changed, reference)
