@@ -42,11 +42,16 @@ def read_or_create_secret(path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def default_config(home: Path | None = None) -> dict[str, Any]:
-    """Return the service configuration derived from the deployment's settings."""
+def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
+    """Return the service configuration derived from the deployment's settings.
+
+    Args:
+        home: The deployment directory (default ``$QCAMPUS_HOME`` or ``./var``).
+        settings: Already loaded :class:`~qcampus.settings.Settings` to use instead.
+    """
     from qcampus import settings as settings_mod
 
-    settings = settings_mod.load(home)
+    settings = settings or settings_mod.load(home)
     public_url = settings["certificates"]["public_url"] or (
         f"http://{settings['hub']['ip']}:{settings['hub']['port']}/services/qcampus")
     return {

@@ -3,15 +3,21 @@
 ``qcampus init`` calls :func:`init`: it migrates the certificates database to
 the newest schema, creates the revocation and suspension status lists, makes
 sure the issuer has a signing key, and writes the service's secrets (session
-key, issuer token for the exam service) with mode 0600. Each step keeps what
-exists, so running ``init`` again changes nothing.
+key, issuer token for the exam service) with mode 0600, and finishes any
+issuance a crash interrupted. Each step keeps what exists, so running ``init``
+again changes nothing else.
 """
 
 from __future__ import annotations
 
-from certificates import ISSUER_TOKEN_FILE, SESSION_KEY_FILE, read_or_create_secret
+from certificates import (
+    ISSUER_TOKEN_FILE,
+    SESSION_KEY_FILE,
+    default_config,
+    read_or_create_secret,
+)
 from certificates.db import make_engine, upgrade, write_session
-from certificates.issuance import ensure_status_lists
+from certificates.issuance import Issuer, ensure_status_lists, finish_pending
 from certificates.keys import KeyStore
 from qcampus.settings import Settings
 
@@ -19,15 +25,21 @@ KEYS_DIR = "issuer-keys"
 
 
 def init(settings: Settings) -> None:
-    """Migrate the certificates database, create status lists, keys and secrets."""
+    """Migrate the database, create status lists, keys and secrets, finish reservations.
+
+    A reservation is what a crash during issuing leaves (see
+    :mod:`certificates.issuance`); finishing it here means the learner gets the
+    credential even if the exam service never retries.
+    """
     url = settings.certificates_database_url
     engine = make_engine(url)
     try:
         upgrade(url, engine=engine)
         with write_session(engine) as session:
             ensure_status_lists(session)
+        KeyStore(settings.secrets / KEYS_DIR).ensure()
+        read_or_create_secret(settings.secrets / SESSION_KEY_FILE)
+        read_or_create_secret(settings.secrets / ISSUER_TOKEN_FILE)
+        finish_pending(Issuer.from_config(default_config(settings=settings), engine))
     finally:
         engine.dispose()
-    KeyStore(settings.secrets / KEYS_DIR).ensure()
-    read_or_create_secret(settings.secrets / SESSION_KEY_FILE)
-    read_or_create_secret(settings.secrets / ISSUER_TOKEN_FILE)

@@ -145,3 +145,15 @@ def test_kill_inside_revocation_changes_nothing(deployment, service_issuer):
     with write_session(service_issuer.engine) as session:
         assert issuance.find(session, issued.credential_id).status == "active"
         assert session.scalars(select(StatusEvent)).all() == []
+
+
+def test_init_finishes_an_interrupted_issuance(deployment, service_issuer):
+    """`qcampus init` (run by `qcampus up`) signs what a crash left reserved."""
+    from certificates import deployment as cert_deployment
+
+    assert _run(deployment, "before_commit").returncode == -signal.SIGKILL
+    cert_deployment.init(deployment)
+    with write_session(service_issuer.engine) as session:
+        row = session.scalar(select(Credential))
+    assert row.token is not None
+    _check_restart(service_issuer)
