@@ -42,8 +42,14 @@ _SCALE_HINT = Message(
 _SIGN_HINT = Message("Check the sign.", "符号を確認してください。")
 _DIMENSION = Message(
     "Your answer is a {found_kind} ({found_unit}) but the question asks for a {expected_kind}.",
-    "あなたの答えは {found_kind}（{found_unit}）ですが、問われているのは {expected_kind} です。",
+    "あなたの答えは{found_kind_ja}（{found_unit}）ですが、問われているのは{expected_kind_ja}です。",
 )
+_DIMENSIONS_JA = {
+    "time": "時間", "frequency": "周波数", "length": "長さ", "temperature": "温度",
+    "energy": "エネルギー", "power": "電力", "magnetic flux density": "磁束密度",
+    "voltage": "電圧", "current": "電流", "ratio (dB)": "デシベル比", "ratio": "比率",
+    "qubits": "量子ビット数",
+}
 _NOT_NUMBER = Message(
     "Your answer '{found}' is not a number with a unit such as '{example}'.",
     "あなたの答え '{found}' は '{example}' のような単位付きの数値ではありません。",
@@ -132,7 +138,9 @@ def assert_number(
     if found_dimension != dimension:
         raise CheckFailed(Feedback(_DIMENSION, values={
             "found_kind": found_dimension, "found_unit": found_unit or "-",
-            "expected_kind": dimension}))
+            "expected_kind": dimension,
+            "found_kind_ja": _DIMENSIONS_JA.get(found_dimension, found_dimension),
+            "expected_kind_ja": _DIMENSIONS_JA.get(dimension, dimension)}))
     converted = value * found_factor / factor
     if math.isclose(converted, expected, rel_tol=rel_tol, abs_tol=abs_tol):
         return

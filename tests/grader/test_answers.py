@@ -57,3 +57,10 @@ def test_structured_answer_reports_the_path(english):
     assert_answer({"costs": [1.0, 2.5000001], "choice": {"c", "a"}, "name": "QAOA"}, expected)
     with pytest.raises(CheckFailed, match=r"answer\['costs'\]\[1\]"):
         assert_answer({"costs": [1.0, 2.6], "choice": {"a", "c"}, "name": "QAOA"}, expected)
+
+
+def test_dimension_message_in_japanese(monkeypatch):
+    """The wrong-dimension message names both kinds in Japanese."""
+    monkeypatch.setenv("QCAMPUS_LANG", "ja")
+    with pytest.raises(CheckFailed, match="温度.*時間"):
+        assert_number("20 mK", 100, unit="us")
