@@ -119,7 +119,7 @@ class Issuer:
     name: str
     catalogue: Catalogue
     status_list_length: int = statuslist.MIN_LENGTH
-    _trusted: tuple[object, TrustedKeys] | None = field(default=None, repr=False)
+    _keys: tuple[object, TrustedKeys, str] | None = field(default=None, repr=False)
     _status_tokens: dict[tuple[str, int, str], str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -147,14 +147,21 @@ class Issuer:
         """Return the public verification page of a credential."""
         return f"{self.public_url}/verify/{credential_id.removeprefix('urn:uuid:')}"
 
-    def trusted_keys(self) -> TrustedKeys:
-        """Return the published keys, re-read only when the key store changes."""
-        state = self.keystore.directory / "keys.json"
-        stamp = state.stat()
+    def _key_state(self) -> tuple[object, TrustedKeys, str]:
+        """Return the published keys and the active kid, re-read when the key store changes."""
+        stamp = (self.keystore.directory / "keys.json").stat()
         marker = (stamp.st_mtime_ns, stamp.st_size, stamp.st_ino)
-        if self._trusted is None or self._trusted[0] != marker:
-            self._trusted = (marker, self.keystore.trusted_keys())
-        return self._trusted[1]
+        if self._keys is None or self._keys[0] != marker:
+            self._keys = (marker, self.keystore.trusted_keys(), self.keystore.active().kid)
+        return self._keys
+
+    def trusted_keys(self) -> TrustedKeys:
+        """Return the published keys (rotation and compromise take effect on the next call)."""
+        return self._key_state()[1]
+
+    def active_kid(self) -> str:
+        """Return the kid of the key that signs now."""
+        return self._key_state()[2]
 
 
 # --- status lists ----------------------------------------------------------------------
@@ -194,13 +201,16 @@ def signed_status_list(issuer: Issuer, session: Session, purpose: str) -> str:
     The list is signed with its ``updated_at`` as signing time, so every worker
     produces the same token for the same version.
     """
-    row = session.get(StatusList, purpose)
-    if row is None:
+    # Only the version is read on a cache hit: the 16 KiB bitstring and the private
+    # key are loaded when a new version has to be signed.
+    version = session.scalar(select(StatusList.version).where(StatusList.purpose == purpose))
+    if version is None:
         raise IssuanceError(f"There is no {purpose} status list yet; run `qcampus init`.")
-    key = issuer.keystore.signing_key()
-    cache_key = (purpose, row.version, key.kid)
-    token = issuer._status_tokens.get(cache_key)
+    token = issuer._status_tokens.get((purpose, version, issuer.active_kid()))
     if token is None:
+        row = session.get(StatusList, purpose)
+        key = issuer.keystore.signing_key()
+        cache_key = (purpose, row.version, key.kid)
         document = statuslist.build_credential(
             issuer=issuer.profile, url=issuer.status_url(purpose), purpose=purpose,
             status_list=statuslist.StatusList(row.size, row.bits),

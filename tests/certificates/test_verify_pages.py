@@ -201,3 +201,18 @@ def test_published_keys_did_and_achievement(client, service_issuer):
     achievement = client.get("/achievements/gate-engineer-b1").json
     assert achievement["id"] == f"{SERVICE_URL}/achievements/gate-engineer-b1"
     assert client.get("/achievements/nope").status_code == 404
+
+
+def test_rotation_and_compromise_take_effect_at_once(client, service_issuer, issue_credential):
+    """After a rotation old and new credentials verify; a compromise stops the old key."""
+    old = issue_credential()
+    old_kid = service_issuer.keystore.active().kid
+    service_issuer.keystore.rotate()
+    new = issue_credential()
+    assert {k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]} == {
+        old_kid, service_issuer.keystore.active().kid}
+    assert _outcome(client.get(f"/verify/{_uuid(old)}")) == "valid"
+    assert _outcome(client.get(f"/verify/{_uuid(new)}")) == "valid"
+    service_issuer.keystore.mark_compromised(old_kid, datetime.now(UTC) - timedelta(days=1))
+    assert _outcome(client.get(f"/verify/{_uuid(old)}")) == "unknown_key"
+    assert _outcome(client.get(f"/verify/{_uuid(new)}")) == "valid"
