@@ -53,6 +53,11 @@ TRICKS = {
     "patch numpy": (
         WRONG_CIRCUIT, NUMPY_CELL, EXPORT_CIRCUIT,
         "import numpy\nnumpy.allclose = lambda *a, **k: True"),
+    "object equal to everything": (
+        "answer = 0.4", "assert answer == 0.5",
+        "from grader import export_answer\nexport_answer('half', answer)",
+        "class Anything(float):\n    def __eq__(self, other):\n        return True\n"
+        "answer = Anything(0.4)"),
     "print fake points": (
         WRONG_CIRCUIT, RUBRIC_CELL, EXPORT_CIRCUIT,
         "import grader.credit\n"
@@ -100,6 +105,6 @@ def test_trick_changes_only_the_ordinary_grade(trick, tmp_path, monkeypatch):
         [sys.executable, "-I", "-m", "grader.verdict", "key.json", "answers.json"],
         cwd=tmp_path, capture_output=True, text=True, check=True)
     items = {item["answer"]: item for item in json.loads(verdict.stdout)["items"]}
-    exported = next(iter(answers))
+    exported = "half" if "'half'" in export else "bell"
     assert items[exported]["points"] == 0
     assert items[exported]["feedback"]["en"]
