@@ -7,6 +7,8 @@ import json
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from certificates import audit, db
@@ -118,3 +120,24 @@ def test_concurrent_appends_never_fork_the_chain(engine):
     assert errors == []
     with db.write_session(engine) as session:
         assert audit.verify_chain(session).records == 40
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                max_size=200)
+_DETAILS = st.dictionaries(_TEXT, st.none() | st.booleans() | st.integers() | _TEXT, max_size=5)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actor=_TEXT, reason=_TEXT, details=_DETAILS)
+def test_any_text_round_trips_through_the_chain(engine, actor, reason, details):
+    """Whatever Unicode a record holds, the stored record re-hashes to its stored hash."""
+    with db.write_session(engine) as session:
+        written = audit.append(session, actor=actor, action="revoke", reason=reason,
+                               details=details)
+        seq, stored_hash = written.seq, written.hash
+    with db.write_session(engine) as session:
+        record = session.get(AuditRecord, seq)
+        assert (record.actor, record.reason) == (actor, reason)
+        assert audit.record_hash(record.prev_hash, record) == stored_hash
+        assert audit.verify_chain(session).head == stored_hash
