@@ -232,3 +232,32 @@ def backup(home: Path, destination: Path) -> None:
 
     backup_database(default_config(home)["DATABASE_URL"], destination)
     click.echo(f"Backed up to {destination} (integrity check ok).")
+
+
+@cert.command()
+@home_option
+def check(home: Path) -> None:
+    """Check the certificate database: audit hash chain, status lists, SQLite integrity."""
+    from certificates import audit, default_config
+    from certificates.db import make_engine, write_session
+    from certificates.errors import CertificateError
+    from certificates.issuance import check_consistency
+
+    engine = make_engine(default_config(home)["DATABASE_URL"])
+    try:
+        with write_session(engine) as session:
+            if engine.dialect.name == "sqlite":
+                integrity = session.connection().exec_driver_sql(
+                    "PRAGMA integrity_check").scalar()
+                if integrity != "ok":
+                    raise CertificateError(f"SQLite integrity check failed: {integrity}. "
+                                           f"Restore the latest backup.")
+            chain = audit.verify_chain(session)
+            problems = check_consistency(session)
+    finally:
+        engine.dispose()
+    if problems:
+        raise CertificateError("Status lists and credentials disagree:\n  " +
+                               "\n  ".join(problems[:20]))
+    click.echo(f"Audit log: {chain.records} records, chain verified (head {chain.head}).")
+    click.echo("Status lists agree with every credential.")

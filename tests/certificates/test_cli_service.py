@@ -130,3 +130,21 @@ def test_backup_refuses_to_overwrite(run, tmp_path):
     result = run("backup", str(target))
     assert result.exit_code != 0 and "exists" in result.output
     assert target.read_text() == "keep me"
+
+
+def test_check_reports_a_sound_database(run, issue_credential):
+    """`cert check` verifies the audit chain and the status lists."""
+    issue_credential()
+    result = run("check")
+    assert result.exit_code == 0, result.output
+    assert "1 records, chain verified" in result.output
+
+
+def test_check_finds_an_altered_audit_record(run, service_issuer, issue_credential):
+    """`cert check` fails, naming the record, when the audit log was altered."""
+    issue_credential()
+    with service_issuer.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER audit_log_no_update")
+        connection.exec_driver_sql("UPDATE audit_log SET actor = 'mallory'")
+    result = run("check")
+    assert result.exit_code == 27 and "record 1 was altered" in result.output
