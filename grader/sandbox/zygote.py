@@ -138,6 +138,11 @@ def _keeper(request: dict, fds: list[int], shell: kernel.SandboxShell) -> None:
             _sandboxed(request, commands, results, shell)
         os.close(gate_r)
         os.close(commands)
+        # If the zygote dies (the grader was killed), take the sandbox down with us.
+        signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() == 1:
+            os.kill(pid, signal.SIGKILL)
         frames.write(results, {"pid": pid})
         os.write(gate_w, b"x")
         os.close(gate_w)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import resource
 import uuid
 
 import pytest
@@ -202,10 +203,13 @@ def test_killing_the_parent_does_not_reach_the_grader(sandbox):
 
 def test_gigabyte_of_output_is_capped(sandbox):
     """Printing 1 GB brings at most the byte budget into the grader, marked truncated."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run = sandbox.run(["chunk = 'x' * (1 << 20)\nfor _ in range(1024):\n    print(chunk)"])
     size = sum(len(o.get("text", "")) for o in run.cells[0].outputs)
     assert size <= sandbox.limits.output_bytes
     assert run.truncated
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 50 * 1024
 
 
 def test_huge_image_is_dropped(sandbox):
@@ -235,3 +239,32 @@ def test_refuses_without_root(sandbox_users, monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(SandboxUnavailableError, match="--unsafe-no-sandbox"):
         Sandbox()
+
+
+def test_killing_the_grader_ends_the_sandbox(sandbox_users, uid_processes, tmp_path):
+    """When the grading process is SIGKILLed mid-notebook, its sandbox does not live on."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "hold_notebook.py"
+    script.write_text(
+        "from grader.sandbox.runner import Sandbox\n"
+        "from grader.sandbox.limits import Limits\n"
+        "box = Sandbox(Limits(cell_timeout=3600, notebook_timeout=3600), slot=1,"
+        " preload=('numpy',))\n"
+        "print('ready', flush=True)\n"
+        "box.run(['import time\\ntime.sleep(10**6)'])\n")
+    uid = pwd.getpwnam(user_name(1)).pw_uid
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                          text=True) as grader:
+        assert grader.stdout.readline() == "ready\n"
+        while not uid_processes(uid):  # the notebook is running as the sandbox user
+            time.sleep(0.05)
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+    deadline = time.monotonic() + 60  # generous: only that it ends, not how fast
+    while uid_processes(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert uid_processes(uid) == []
