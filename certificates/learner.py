@@ -37,6 +37,7 @@ from flask import (
 from sqlalchemy import select
 
 from certificates import achievements, db, issuance, pdf
+from certificates import credential as credential_mod
 from certificates.hub import authenticated
 from certificates.models import Credential
 from certificates.security import checked_text
@@ -222,11 +223,12 @@ def detail(user: dict, credential_uuid: str):
     lang = page_language()
     row = own_credential(user, credential_uuid)
     url = verification_url(row)
-    subject = signed_credential(row).get("credentialSubject", {})
+    document = signed_credential(row)
     return render_template("learner/detail.html", row=row,
                            achievement=catalogue().get(row.achievement_id),
                            url=url, qr=qr_data_uri(url), lang=lang, text=TEXT[lang],
-                           other=_other(lang), signed_name="name" in subject)
+                           other=_other(lang),
+                           signed_name=credential_mod.shown_name(document) is not None)
 
 
 @bp.get("/<credential_uuid>/credential.jwt")

@@ -135,7 +135,9 @@ def _public_json(document: object):
 @bp.get("/.well-known/jwks.json")
 def jwks():
     """Publish the issuer's public keys, retired and compromised ones included."""
-    return _public_json(issuance.current_issuer().keystore.jwks())
+    issuer = issuance.current_issuer()
+    # The issuer id inside the key set lets an offline verifier check whom it trusts.
+    return _public_json(issuer.keystore.jwks(issuer=issuer.profile.id))
 
 
 @bp.get("/.well-known/did.json")
