@@ -75,7 +75,7 @@ def _port_free(ip: str, port: int) -> bool:
     return True
 
 
-def _pid_alive(pid_file: Path) -> int:
+def pid_alive(pid_file: Path) -> int:
     """Return the pid recorded in *pid_file* if that process still runs, else 0."""
     try:
         pid = int(pid_file.read_text().strip())
@@ -88,7 +88,7 @@ def _pid_alive(pid_file: Path) -> int:
 def stop_stale_proxy(settings: Settings) -> None:
     """Stop a proxy left running by a hub that was killed (its pid file is ours)."""
     pid_file = settings.hub_dir / "proxy.pid"
-    pid = _pid_alive(pid_file)
+    pid = pid_alive(pid_file)
     if not pid:
         return
     with contextlib.suppress(FileNotFoundError):
@@ -126,7 +126,7 @@ def stop_orphaned_services(settings: Settings) -> list[int]:
 def preflight(settings: Settings) -> None:
     """Refuse to start, changing nothing, when the platform could not come up."""
     proxy_command(settings)
-    pid = _pid_alive(settings.hub_dir / "jupyterhub.pid")
+    pid = pid_alive(settings.hub_dir / "jupyterhub.pid")
     if pid:
         raise ServiceError(f"qcampus is already running on {settings.home} (hub pid {pid}). "
                            f"Stop it with Ctrl-C in its terminal, or `kill {pid}`.")

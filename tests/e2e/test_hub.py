@@ -11,6 +11,7 @@ import signal
 import stat
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from nbgrader.api import Gradebook
@@ -147,6 +148,19 @@ def test_refusals(running_hub):
     page = HubUser(dep.url, a_name).session.get(f"{dep.url}/hub/login")
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    # After login, `next` may only lead back into this hub.
+    for evil in ("//evil.example/x", "https://evil.example/x", "/\\evil.example/x"):
+        redirector = HubUser(dep.url, a_name)
+        redirector.session.get(f"{dep.url}/hub/login")
+        response = redirector.session.post(
+            f"{dep.url}/hub/login", params={"next": evil}, allow_redirects=False,
+            data={"username": a_name, "password": password_a,
+                  "_xsrf": redirector.session.cookies.get("_xsrf", path="/hub/")})
+        assert response.status_code == 302
+        location = response.headers["Location"]
+        # A same-origin path: no scheme, no host, no "//" or raw backslash a browser reads as one.
+        assert location.startswith("/") and not location.startswith("//"), (evil, location)
+        assert "\\" not in location and not urlsplit(location).netloc, (evil, location)
     # A login without the XSRF token is refused.
     bare = HubUser(dep.url, a_name)
     assert bare.session.post(f"{dep.url}/hub/login",
