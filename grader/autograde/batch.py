@@ -109,9 +109,11 @@ class Batch:
     def run(self, students: Sequence[str],
             progress: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
         """Grade *students* across the workers; call *progress* after each one."""
-        for name in self.preload:
+        from grader.sandbox.zygote import check_modules
+
+        # Imported once here, shared by every forked worker and zygote.
+        for name in [*self.preload, *check_modules(), "grader.autograde.worker"]:
             importlib.import_module(name)
-        importlib.import_module("grader.autograde.worker")
         context = multiprocessing.get_context("fork")
         tasks, results = context.SimpleQueue(), context.SimpleQueue()
         for student in students:

@@ -1,4 +1,7 @@
-"""One grading worker: nbgrader's Autograde converter, one student at a time, in a forked process."""
+"""One grading worker: nbgrader's Autograde converter, one student at a time, in a forked process.
+
+Everything is imported at module level so the parent imports it once, before forking.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import os
 import time
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import AutogradeApp
+from nbgrader.converters import Autograde, NbGraderException
 
 from grader.autograde import sandboxed_autograde_preprocessors
 from grader.autograde.batch import (
@@ -24,8 +31,6 @@ from grader.sandbox.limits import Limits, MiB
 
 def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) -> None:
     """Grade students taken from *tasks* until None; put one outcome dict per student."""
-    from nbgrader.apps import AutogradeApp
-
     os.environ.update(course_env())
     os.chdir(settings["course_dir"])
     limits = Limits(**settings["limits"])
@@ -54,9 +59,6 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
 
 def grade_one(app, course_dir: Path, assignment: str, student: str) -> dict:
     """Autograde one student's submission with nbgrader's converter; return its outcome."""
-    from nbgrader.api import Gradebook, MissingEntry
-    from nbgrader.converters import Autograde, NbGraderException
-
     start = time.monotonic()
     outcome = {"student": student, "status": FAILED, "reason": "", "score": None,
                "max_score": None}
