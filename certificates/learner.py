@@ -39,7 +39,7 @@ from sqlalchemy import select
 from certificates import achievements, db, issuance, pdf
 from certificates import credential as credential_mod
 from certificates.hub import authenticated
-from certificates.models import Credential
+from certificates.models import Credential, utcnow
 from certificates.security import checked_text
 
 bp = Blueprint("learner", __name__, url_prefix="/my")
@@ -61,6 +61,7 @@ TEXT: dict[str, dict[str, str]] = {
         "active": "Valid",
         "revoked": "Revoked",
         "suspended": "Suspended",
+        "expired": "Expired",
         "open": "Open",
         "share": "Share",
         "share_help": "Send this link to an employer, or let them scan the QR code. "
@@ -99,6 +100,7 @@ TEXT: dict[str, dict[str, str]] = {
         "active": "有効",
         "revoked": "失効",
         "suspended": "一時停止",
+        "expired": "有効期限切れ",
         "open": "開く",
         "share": "共有",
         "share_help": "このリンクを企業の方に送るか、QRコードを読み取ってもらってください。"
@@ -169,6 +171,13 @@ def signed_credential(row: Credential) -> dict:
     return json.loads(row.document)
 
 
+def standing(row: Credential) -> str:
+    """Return the credential's state for the learner: active, revoked, suspended or expired."""
+    if row.status == "active" and row.valid_until is not None and row.valid_until <= utcnow():
+        return "expired"
+    return row.status
+
+
 def printed(row: Credential) -> pdf.PrintedCertificate:
     """Return what the PDF of *row* shows, with the name only if the learner chose it."""
     achievement = catalogue().get(row.achievement_id)
@@ -213,7 +222,7 @@ def index(user: dict):
     found = catalogue()
     entries = [(row, found.get(row.achievement_id)) for row in rows]
     return render_template("learner/index.html", entries=entries, lang=lang,
-                           text=TEXT[lang], other=_other(lang))
+                           text=TEXT[lang], other=_other(lang), standing=standing)
 
 
 @bp.get("/<credential_uuid>")
@@ -228,7 +237,8 @@ def detail(user: dict, credential_uuid: str):
                            achievement=catalogue().get(row.achievement_id),
                            url=url, qr=qr_data_uri(url), lang=lang, text=TEXT[lang],
                            other=_other(lang),
-                           signed_name=credential_mod.shown_name(document) is not None)
+                           signed_name=credential_mod.shown_name(document) is not None,
+                           standing=standing(row))
 
 
 @bp.get("/<credential_uuid>/credential.jwt")

@@ -237,3 +237,25 @@ def _now():
     from certificates.models import utcnow
 
     return utcnow()
+
+
+def test_status_shows_revoked_and_expired(learner_client, staff_client, service_issuer,
+                                          issue_credential):
+    """The learner sees a revoked certificate as revoked and a lapsed one as expired."""
+    from datetime import timedelta
+
+    from certificates.db import write_session
+    from certificates.models import Credential, utcnow
+
+    revoked = issue_credential(learner="alice")
+    lapsed = issue_credential(learner="alice", achievement_id="foundations-a2")
+    answer = staff_client.post(f"/admin/credentials/{uuid_of(revoked)}/status", data={
+        "csrf_token": csrf_of(staff_client, f"/admin/credentials/{uuid_of(revoked)}"),
+        "action": "revoke", "reason_category": "issued_in_error", "reason": "test"})
+    assert answer.status_code in (302, 303)
+    with write_session(service_issuer.engine) as session:
+        session.get(Credential, lapsed.serial).valid_until = utcnow() - timedelta(days=1)
+    assert 'id="status">Revoked<' in learner_client.get(
+        f"/my/{uuid_of(revoked)}?lang=en").get_data(as_text=True)
+    assert 'id="status">有効期限切れ<' in learner_client.get(
+        f"/my/{uuid_of(lapsed)}?lang=ja").get_data(as_text=True)
