@@ -161,3 +161,24 @@ def test_unsupported_language_is_refused_clearly(lang):
 def test_verification_url_escapes_the_id():
     """The credential id is one path segment of the verification URL, whatever it contains."""
     assert pdf.verification_url(PUBLIC_URL + "/", "a/b?c") == PUBLIC_URL + "/verify/a%2Fb%3Fc"
+
+
+def test_japanese_font_is_embedded_when_installed():
+    """With an IPAex font installed it is embedded; without, the built-in CID font is named."""
+    document = pdf.render(certificate(), "ja", PUBLIC_URL + "/verify/x")
+    installed = any(path.is_file() for path in pdf.EMBEDDABLE_JAPANESE_FONTS)
+    if installed:
+        assert b"/FontFile2" in document
+    else:
+        assert b"HeiseiKakuGo-W5" in document or b"HeiseiMin-W3" in document
+
+
+def test_builtin_cid_font_without_an_installed_font(monkeypatch):
+    """Without a Japanese font file the page uses reportlab's CID fonts and still reads back."""
+    monkeypatch.setattr(pdf, "EMBEDDABLE_JAPANESE_FONTS", ())
+    monkeypatch.setattr(pdf, "_FONTS", None)
+    url = pdf.verification_url(PUBLIC_URL, "x")
+    document = pdf.render(certificate(), "ja", url)
+    assert b"HeiseiMin-W3" in document and b"/FontFile2" not in document
+    assert "量子コンピューティング基礎" in page_text(document)
+    assert qr_codes(document) == [url]
