@@ -22,6 +22,7 @@ from certificates.errors import (
 from certificates.hub import staff_required
 from certificates.models import REASON_CATEGORIES, AuditRecord, Credential
 from certificates.security import checked_text, log_field
+from certificates.status import change_status as change_credential_status
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -137,7 +138,8 @@ def change_status(user: dict, credential_id: str):
         abort(400, "Choose a reason category. / 理由の区分を選んでください。")
     reason = checked_text(request.form.get("reason"), "Reason")
     try:
-        issuance.change_status(issuance.current_issuer(), credential_id, STATUS_ACTIONS[action],
+        change_credential_status(issuance.current_issuer(), credential_id,
+                                 STATUS_ACTIONS[action],
                                reason_category=category, reason=reason, actor=user["name"])
     except CredentialNotFound:
         abort(404, f"Certificate {credential_id[:80]} does not exist.")

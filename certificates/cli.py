@@ -208,7 +208,7 @@ def issue(home: Path, learner: str, achievement_id: str, reason: str,
 @click.option("--suspend", is_flag=True, help="Suspend (reversible) instead of revoking.")
 def revoke(home: Path, credential_id: str, reason: str, category: str, suspend: bool) -> None:
     """Revoke (or suspend) CREDENTIAL_ID; verifiers see it at once."""
-    from certificates.issuance import change_status
+    from certificates.status import change_status
 
     if len(reason) > 200 or not reason.isprintable():
         raise click.BadParameter("at most 200 printable characters.", param_hint="--reason")
@@ -241,7 +241,7 @@ def check(home: Path) -> None:
     from certificates import audit, default_config
     from certificates.db import make_engine, write_session
     from certificates.errors import CertificateError
-    from certificates.issuance import check_consistency
+    from certificates.status import check_consistency
 
     engine = make_engine(default_config(home)["DATABASE_URL"])
     try:

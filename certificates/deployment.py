@@ -17,8 +17,9 @@ from certificates import (
     read_or_create_secret,
 )
 from certificates.db import make_engine, upgrade, write_session
-from certificates.issuance import Issuer, ensure_status_lists, finish_pending
+from certificates.issuance import Issuer, finish_pending
 from certificates.keys import KeyStore
+from certificates.status import ensure_status_lists
 from qcampus.settings import Settings
 
 KEYS_DIR = "issuer-keys"

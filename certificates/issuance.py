@@ -1,4 +1,4 @@
-"""Issue, revoke, suspend and reinstate credentials, durably and idempotently.
+"""Issue credentials, durably and idempotently.
 
 Issuing runs in three steps, so that a process killed at any moment leaves
 the database consistent and no signed credential exists without its row:
@@ -18,6 +18,7 @@ one reservation produce the same token.
 One exam result (``source``) never yields two credentials, and an
 ``Idempotency-Key`` replayed with the same payload returns the same credential;
 with a different payload it is refused (:class:`IdempotencyConflict`).
+Revoking, suspending and publishing the status lists are in :mod:`certificates.status`.
 """
 
 from __future__ import annotations
@@ -38,22 +39,16 @@ from certificates import credential as credential_mod
 from certificates.achievements import Catalogue
 from certificates.db import write_session
 from certificates.errors import (
-    CredentialNotFound,
     IdempotencyConflict,
-    IssuanceError,
-    KeyStoreError,
-    StatusUnavailable,
 )
 from certificates.keys import KeyStore, TrustedKeys
 from certificates.models import (
     PURPOSES,
-    REASON_CATEGORIES,
     Credential,
     IdempotencyKey,
-    StatusEvent,
-    StatusList,
     utcnow,
 )
+from certificates.status import locked_lists
 
 
 @dataclass(frozen=True)
@@ -164,24 +159,7 @@ class Issuer:
         return self._key_state()[2]
 
 
-# --- status lists ----------------------------------------------------------------------
-
-
-def ensure_status_lists(session: Session, length: int = statuslist.MIN_LENGTH) -> None:
-    """Create the revocation and suspension lists if they do not exist."""
-    for purpose in PURPOSES:
-        if session.get(StatusList, purpose) is None:
-            session.add(StatusList(purpose=purpose, size=length, bits=bytes(length // 8),
-                                   version=1, updated_at=utcnow()))
-    session.flush()
-
-
-def _locked_lists(session: Session, issuer: Issuer) -> dict[str, StatusList]:
-    """Return both status lists, locked until commit (row locks on PostgreSQL)."""
-    ensure_status_lists(session, issuer.status_list_length)
-    rows = session.scalars(select(StatusList).where(StatusList.purpose.in_(PURPOSES))
-                           .order_by(StatusList.purpose).with_for_update())
-    return {row.purpose: row for row in rows}
+# --- issuing ---------------------------------------------------------------------------
 
 
 class _UsedIndices:
@@ -194,63 +172,6 @@ class _UsedIndices:
         return self.session.scalar(
             select(Credential.serial).where(Credential.status_index == index)) is not None
 
-
-def signed_status_list(issuer: Issuer, session: Session, purpose: str) -> str:
-    """Return the signed status list credential of *purpose* (cached per list version).
-
-    The list is signed with its ``updated_at`` as signing time, so every worker
-    produces the same token for the same version.
-    """
-    # Only the version is read on a cache hit: the 16 KiB bitstring and the private
-    # key are loaded when a new version has to be signed.
-    version = session.scalar(select(StatusList.version).where(StatusList.purpose == purpose))
-    if version is None:
-        raise IssuanceError(f"There is no {purpose} status list yet; run `qcampus init`.")
-    token = issuer._status_tokens.get((purpose, version, issuer.active_kid()))
-    if token is None:
-        row = session.get(StatusList, purpose)
-        key = issuer.keystore.signing_key()
-        cache_key = (purpose, row.version, key.kid)
-        document = statuslist.build_credential(
-            issuer=issuer.profile, url=issuer.status_url(purpose), purpose=purpose,
-            status_list=statuslist.StatusList(row.size, row.bits),
-            valid_from=row.updated_at.replace(microsecond=0), ttl_ms=300_000)
-        token = vcjwt.sign(document, key, signed_at=row.updated_at.replace(microsecond=0))
-        issuer._status_tokens = {cache_key: token, **{
-            k: v for k, v in issuer._status_tokens.items() if k[0] != purpose}}
-    return token
-
-
-class DatabaseStatusSource:
-    """The status lists of this issuer, read from its database (a ``StatusSource``)."""
-
-    def __init__(self, issuer: Issuer, session: Session) -> None:
-        self.issuer = issuer
-        self.session = session
-
-    def fetch(self, url: str) -> statuslist.StatusListDocument:
-        """Return the signed list published at *url*, or raise ``StatusUnavailable``."""
-        for purpose in PURPOSES:
-            if url == self.issuer.status_url(purpose):
-                try:
-                    token = signed_status_list(self.issuer, self.session, purpose)
-                except (IssuanceError, KeyStoreError) as exc:
-                    # No list or no key to sign it: the status is unknown, never "valid".
-                    raise StatusUnavailable(f"The {purpose} list cannot be served: {exc}") \
-                        from exc
-                return statuslist.StatusListDocument(token=token)
-        raise StatusUnavailable(f"{url} is not a status list of this issuer.")
-
-    def detail(self, url: str, index: int) -> statuslist.StatusDetail | None:
-        """Return when and why (category only) the credential at *index* changed status."""
-        row = self.session.scalar(select(Credential).where(Credential.status_index == index))
-        event = latest_event(self.session, row) if row is not None else None
-        if event is None:
-            return None
-        return statuslist.StatusDetail(changed_at=event.at, reason=event.reason_category)
-
-
-# --- issuing ---------------------------------------------------------------------------
 
 
 def _find_existing(session: Session, request: IssueRequest, payload_hash: str,
@@ -278,7 +199,7 @@ def _reserve(issuer: Issuer, request: IssueRequest, payload_hash: str,
     with write_session(issuer.engine) as session:
         # Locking the lists first serialises reservations on PostgreSQL too, so the
         # look-ups below see every earlier reservation.
-        _locked_lists(session, issuer)
+        locked_lists(session, issuer)
         known = session.get(IdempotencyKey, idempotency) if idempotency else None
         row = _find_existing(session, request, payload_hash, idempotency)
         status_code = 200 if row is not None else 201
@@ -383,93 +304,11 @@ def finish_pending(issuer: Issuer) -> list[str]:
     return [row.id for row in pending]
 
 
-# --- status changes --------------------------------------------------------------------
-
-#: action → (states it applies to, resulting state, audit action)
-TRANSITIONS = {
-    "revoked": ({"active", "suspended"}, "revoked", "revoke"),
-    "suspended": ({"active"}, "suspended", "suspend"),
-    "reinstated": ({"suspended"}, "active", "reinstate"),
-}
-
-
 def find(session: Session, credential_id: str) -> Credential | None:
     """Return the credential with this id (``urn:uuid:…`` or the bare UUID), if any."""
     if not credential_id.startswith("urn:uuid:"):
         credential_id = f"urn:uuid:{credential_id}"
     return session.scalar(select(Credential).where(Credential.id == credential_id))
-
-
-def change_status(issuer: Issuer, credential_id: str, action: str, *, reason_category: str,
-                  reason: str, actor: str) -> StatusEvent:
-    """Revoke, suspend or reinstate a credential, with its status bits and audit record.
-
-    Revocation is final; a suspension can be reinstated.
-
-    Raises:
-        CredentialNotFound: no such credential.
-        IssuanceError: the change does not apply to the credential's current state,
-            or the reason category is unknown.
-    """
-    if action not in TRANSITIONS:
-        raise IssuanceError(f"Unknown status change {action!r}; use one of {sorted(TRANSITIONS)}.")
-    if reason_category not in REASON_CATEGORIES:
-        raise IssuanceError(f"Unknown reason category {reason_category!r}; use one of "
-                            f"{', '.join(REASON_CATEGORIES)}.")
-    allowed, new_state, audit_action = TRANSITIONS[action]
-    with write_session(issuer.engine) as session:
-        lists = _locked_lists(session, issuer)
-        row = find(session, credential_id)
-        if row is None or row.token is None:
-            raise CredentialNotFound(f"Credential {credential_id} does not exist.")
-        if row.status not in allowed:
-            raise IssuanceError(f"Credential {row.id} is {row.status}; it cannot be {action}.")
-        now = utcnow()
-        for purpose, bit in (("revocation", new_state == "revoked"),
-                             ("suspension", new_state == "suspended")):
-            status_list = lists[purpose]
-            if status_list.bit(row.status_index) != bit:
-                status_list.bits = status_list.with_bit(row.status_index, bit)
-                status_list.version += 1
-                status_list.updated_at = now
-        row.status = new_state
-        event = StatusEvent(credential_serial=row.serial, action=action,
-                            reason_category=reason_category, reason=reason, actor=actor, at=now)
-        session.add(event)
-        audit.append(session, actor=actor, action=audit_action, reason=reason,
-                     reason_category=reason_category, credential_id=row.id, at=now,
-                     details={"status_index": row.status_index, "from": sorted(allowed)})
-        return event
-
-
-def latest_event(session: Session, row: Credential) -> StatusEvent | None:
-    """Return the last status change of *row*, if any."""
-    return session.scalar(select(StatusEvent).where(StatusEvent.credential_serial == row.serial)
-                          .order_by(StatusEvent.id.desc()).limit(1))
-
-
-def check_consistency(session: Session) -> list[str]:
-    """Return every disagreement between credential rows and the status lists (empty: none)."""
-    problems = []
-    lists = {row.purpose: row for row in session.scalars(select(StatusList))}
-    seen: set[int] = set()
-    for row in session.scalars(select(Credential).order_by(Credential.serial)):
-        if row.status_index in seen:
-            problems.append(f"{row.id}: status index {row.status_index} used twice")
-        seen.add(row.status_index)
-        if not lists:
-            problems.append(f"{row.id}: no status lists exist")
-            continue
-        revoked = lists["revocation"].bit(row.status_index)
-        suspended = lists["suspension"].bit(row.status_index)
-        expected = "revoked" if revoked else "suspended" if suspended else "active"
-        if revoked and suspended:
-            problems.append(f"{row.id}: both revoked and suspended bits set")
-        if row.status != expected:
-            problems.append(f"{row.id}: row says {row.status}, status lists say {expected}")
-        if row.token is None and row.status != "active":
-            problems.append(f"{row.id}: reservation with a status change")
-    return problems
 
 
 def credentials_of(session: Session, learner: str) -> Sequence[Credential]:

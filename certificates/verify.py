@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
-from certificates import db, issuance, verification
+from certificates import db, issuance, status, verification
 from certificates.models import PURPOSES, REASON_CATEGORIES, utcnow
 from certificates.security import rate_limited
 
@@ -37,10 +37,10 @@ def run_verification(text: str | bytes) -> verification.Verdict:
     issuer = issuance.current_issuer()
     return verification.verify(
         text, keys=issuer.trusted_keys(), issuer_id=issuer.public_url,
-        status=issuance.DatabaseStatusSource(issuer, db.session()), now=utcnow())
+        status=status.DatabaseStatusSource(issuer, db.session()), now=utcnow())
 
 
-def render_verdict(verdict: verification.Verdict, *, row=None, status: int = 200):
+def render_verdict(verdict: verification.Verdict, *, row=None):
     """Render the verdict page (both languages)."""
     issuer = issuance.current_issuer()
     achievement = None
@@ -52,7 +52,7 @@ def render_verdict(verdict: verification.Verdict, *, row=None, status: int = 200
         "verify/verdict.html", verdict=verdict, headline=HEADLINES[verdict.outcome.value],
         achievement=achievement, row=row,
         reason=REASON_CATEGORIES.get(category) if category else None,
-    ), status
+    )
 
 
 def _credential_uuid(credential_id: str) -> str:
@@ -118,7 +118,7 @@ def status_list(purpose: str):
     if purpose not in PURPOSES:
         abort(404, f"There is no status list {purpose[:40]!r}; the lists are "
                    f"{', '.join(PURPOSES)}.")
-    token = issuance.signed_status_list(issuance.current_issuer(), db.session(), purpose)
+    token = status.signed_status_list(issuance.current_issuer(), db.session(), purpose)
     response = Response(token, mimetype="application/vc+jwt")
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from certificates import audit, issuance, verification
+from certificates import audit, issuance, status, verification
 from certificates.db import make_engine, write_session
 from certificates.models import Credential, utcnow
 from qcampus.cli import cli
@@ -112,13 +112,13 @@ def test_backup_while_issuing_restores_and_verifies(run, deployment, service_iss
                                catalogue=catalogue)
     with write_session(engine) as session:
         assert audit.verify_chain(session).records >= 5
-        assert issuance.check_consistency(session) == []
+        assert status.check_consistency(session) == []
         rows = session.scalars(select(Credential).where(Credential.token.is_not(None))).all()
     assert len(rows) >= 5
     with write_session(engine) as session:
         verdict = verification.verify(
             rows[0].token, keys=restored.trusted_keys(), issuer_id=restored.public_url,
-            status=issuance.DatabaseStatusSource(restored, session), now=utcnow())
+            status=status.DatabaseStatusSource(restored, session), now=utcnow())
     assert verdict.outcome == "valid"
     engine.dispose()
 

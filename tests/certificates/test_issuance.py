@@ -9,15 +9,13 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from certificates import audit, issuance, verification
+from certificates import audit, issuance, status, verification
 from certificates.db import write_session
 from certificates.errors import (
     AchievementError,
-    CredentialNotFound,
     IdempotencyConflict,
-    IssuanceError,
 )
-from certificates.models import AuditRecord, Credential, StatusEvent, StatusList
+from certificates.models import AuditRecord, Credential
 from tests.certificates.conftest import BOTH_DATABASES
 
 
@@ -29,7 +27,7 @@ def _count(issuer, model) -> int:
 def _verdict(issuer, token: str) -> verification.Verdict:
     with write_session(issuer.engine) as session:
         return verification.verify(token, keys=issuer.trusted_keys(), issuer_id=issuer.public_url,
-                                   status=issuance.DatabaseStatusSource(issuer, session),
+                                   status=status.DatabaseStatusSource(issuer, session),
                                    now=datetime.now(UTC))
 
 
@@ -147,78 +145,3 @@ def test_status_indices_are_distinct_and_random(service_issuer, issue_credential
                                        .order_by(Credential.serial)))
     assert len(set(indices)) == 20
     assert indices != sorted(indices)
-
-
-@BOTH_DATABASES
-def test_revoke_sets_the_bit_records_event_and_audit(service_issuer, issue_credential):
-    """Revoking flips the revocation bit, records the reason and shows as revoked."""
-    issued = issue_credential()
-    issuance.change_status(service_issuer, issued.credential_id, "revoked",
-                           reason_category="academic_misconduct", reason="copied answers",
-                           actor="ada")
-    with write_session(service_issuer.engine) as session:
-        row = issuance.find(session, issued.credential_id)
-        assert session.get(StatusList, "revocation").bit(row.status_index)
-        assert not session.get(StatusList, "suspension").bit(row.status_index)
-        event = session.scalar(select(StatusEvent))
-        assert (event.action, event.reason_category, event.actor) == (
-            "revoked", "academic_misconduct", "ada")
-        assert [r.action for r in session.scalars(select(AuditRecord).order_by(AuditRecord.seq))
-                ] == ["issue", "revoke"]
-        assert issuance.check_consistency(session) == []
-    verdict = _verdict(service_issuer, issued.token)
-    assert verdict.outcome == "revoked"
-    assert verdict.details["reason_category"] == "academic_misconduct"
-
-
-def test_suspend_then_reinstate(service_issuer, issue_credential):
-    """A suspension shows as suspended and a reinstatement makes the credential valid again."""
-    issued = issue_credential()
-    issuance.change_status(service_issuer, issued.credential_id, "suspended",
-                           reason_category="under_review", reason="appeal", actor="ada")
-    assert _verdict(service_issuer, issued.token).outcome == "suspended"
-    issuance.change_status(service_issuer, issued.credential_id, "reinstated",
-                           reason_category="other", reason="appeal upheld", actor="ada")
-    assert _verdict(service_issuer, issued.token).outcome == "valid"
-    with write_session(service_issuer.engine) as session:
-        assert [r.action for r in session.scalars(select(AuditRecord).order_by(AuditRecord.seq))
-                ] == ["issue", "suspend", "reinstate"]
-
-
-@pytest.mark.parametrize(("first", "then"), [
-    ("revoked", "revoked"), ("revoked", "reinstated"), ("revoked", "suspended"),
-])
-def test_revocation_is_final(service_issuer, issue_credential, first, then):
-    """A revoked credential cannot be revoked again, suspended or reinstated."""
-    issued = issue_credential()
-    issuance.change_status(service_issuer, issued.credential_id, first,
-                           reason_category="issued_in_error", reason="x", actor="ada")
-    with pytest.raises(IssuanceError, match="is revoked"):
-        issuance.change_status(service_issuer, issued.credential_id, then,
-                               reason_category="other", reason="y", actor="ada")
-    assert _count(service_issuer, StatusEvent) == 1
-
-
-def test_status_change_of_unknown_credential_or_category_is_refused(service_issuer,
-                                                                     issue_credential):
-    """An unknown credential or reason category changes nothing."""
-    issued = issue_credential()
-    with pytest.raises(CredentialNotFound):
-        issuance.change_status(service_issuer, "urn:uuid:00000000-0000-4000-8000-000000000000",
-                               "revoked", reason_category="other", reason="x", actor="ada")
-    with pytest.raises(IssuanceError, match="reason category"):
-        issuance.change_status(service_issuer, issued.credential_id, "revoked",
-                               reason_category="because", reason="x", actor="ada")
-    assert _count(service_issuer, StatusEvent) == 0
-
-
-def test_signed_status_list_is_cached_per_version(service_issuer, issue_credential):
-    """The status list token changes exactly when the list changes."""
-    issued = issue_credential()
-    with write_session(service_issuer.engine) as session:
-        before = issuance.signed_status_list(service_issuer, session, "revocation")
-        assert issuance.signed_status_list(service_issuer, session, "revocation") == before
-    issuance.change_status(service_issuer, issued.credential_id, "revoked",
-                           reason_category="other", reason="x", actor="ada")
-    with write_session(service_issuer.engine) as session:
-        assert issuance.signed_status_list(service_issuer, session, "revocation") != before

@@ -16,7 +16,7 @@ import textwrap
 import pytest
 from sqlalchemy import select
 
-from certificates import audit, issuance
+from certificates import audit, issuance, status
 from certificates.db import make_engine, write_session
 from certificates.models import AuditRecord, Credential, StatusEvent
 from tests.certificates.conftest import BOTH_DATABASES, SERVICE_URL
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 CHILD = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    from certificates import achievements, audit, issuance
+    from certificates import achievements, audit, issuance, status
     from certificates.db import make_engine
     from certificates.keys import KeyStore
 
@@ -60,7 +60,7 @@ CHILD = textwrap.dedent("""
         print(issued.token, flush=True)
     else:
         credential_id = sys.argv[5]
-        issuance.change_status(issuer, credential_id, "revoked", reason_category="other",
+        status.change_status(issuer, credential_id, "revoked", reason_category="other",
                                reason="crash test", actor="ada")
         print("revoked", flush=True)
 """) % {"public": SERVICE_URL}
@@ -84,7 +84,7 @@ def _check_restart(service_issuer) -> None:
             if engine.dialect.name == "sqlite":
                 assert session.connection().exec_driver_sql(
                     "PRAGMA integrity_check").scalar() == "ok"
-            assert issuance.check_consistency(session) == []
+            assert status.check_consistency(session) == []
             audit.verify_chain(session)
             issued_ids = set(session.scalars(select(Credential.id)
                                              .where(Credential.token.is_not(None))))

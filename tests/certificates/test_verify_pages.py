@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from certificates import credential as cred
-from certificates import issuance, statuslist, vcjwt
+from certificates import status, statuslist, vcjwt
 from certificates.keys import TrustedKeys
 from tests.certificates.conftest import SERVICE_URL, csrf_of
 
@@ -71,7 +71,7 @@ def test_revoked_page_shows_date_and_reason_category(client, service_issuer,
                                                      issue_credential):
     """A revoked credential's page says so with its reason category and date, in EN and JA."""
     issued = issue_credential()
-    event = issuance.change_status(service_issuer, issued.credential_id, "revoked",
+    event = status.change_status(service_issuer, issued.credential_id, "revoked",
                                    reason_category="academic_misconduct",
                                    reason="private note", actor="ada")
     body = client.get(f"/verify/{_uuid(issued)}").get_data(as_text=True)
@@ -85,7 +85,7 @@ def test_revoked_page_shows_date_and_reason_category(client, service_issuer,
 def test_suspended_page(client, service_issuer, issue_credential):
     """A suspended credential's page says suspended."""
     issued = issue_credential()
-    issuance.change_status(service_issuer, issued.credential_id, "suspended",
+    status.change_status(service_issuer, issued.credential_id, "suspended",
                            reason_category="under_review", reason="appeal", actor="ada")
     page = client.get(f"/verify/{_uuid(issued)}")
     assert _outcome(page) == "suspended" and "一時停止中" in page.get_data(as_text=True)
@@ -175,7 +175,7 @@ def test_empty_upload_is_400(client):
 def test_status_list_endpoint_serves_a_signed_list(client, service_issuer, issue_credential):
     """The status list is a signed VC-JWT whose bit shows the revocation."""
     issued = issue_credential()
-    issuance.change_status(service_issuer, issued.credential_id, "revoked",
+    status.change_status(service_issuer, issued.credential_id, "revoked",
                            reason_category="other", reason="x", actor="ada")
     response = client.get("/status/revocation")
     assert response.mimetype == "application/vc+jwt"
