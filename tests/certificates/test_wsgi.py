@@ -8,9 +8,14 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from sqlalchemy import func, select
+
+from certificates.db import write_session
+from certificates.models import AuditRecord, Credential
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +80,24 @@ def test_served_page_is_valid_with_headers(servers, issue_credential):
     big = requests.post(f"{servers[1]}/api/v1/verify", data=b"x" * (50 * 1024 * 1024),
                         timeout=60)
     assert big.status_code == 413
+
+
+def test_twenty_concurrent_issue_requests_over_two_processes(servers, deployment,
+                                                             service_issuer):
+    """Twenty simultaneous API requests for one exam result, on two processes: one credential."""
+    token = (deployment.secrets / "certificates-issuer-token").read_text().strip()
+    payload = {"learner": "alice", "achievement": "gate-engineer-b1", "source": "exam:race",
+               "reason": "passed"}
+
+    def post(i: int):
+        return requests.post(f"{servers[i % 2]}/api/v1/credentials", json=payload, timeout=60,
+                             headers={"Authorization": f"Bearer {token}",
+                                      "Idempotency-Key": "final-submit"})
+
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(post, range(20)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["credential"] for r in responses}) == 1
+    with write_session(service_issuer.engine) as session:
+        assert session.scalar(select(func.count()).select_from(Credential)) == 1
+        assert session.scalar(select(func.count()).select_from(AuditRecord)) == 1
