@@ -72,7 +72,9 @@ def test_out_of_range_index_is_a_range_error(index):
 
 
 @pytest.mark.parametrize("text", ["zABC", "u!!!", "u" + base64.urlsafe_b64encode(
-    b"not gzip").decode(), encoded(bytes(MIN_LENGTH // 8))[:40]])
+    b"not gzip").decode(), encoded(bytes(MIN_LENGTH // 8))[:40]],
+    # Stable ids: GZIP output embeds a timestamp, and parallel runs compare test ids.
+    ids=["wrong-prefix", "bad-base64", "not-gzip", "truncated"])
 def test_undecodable_lists_are_verification_errors(text):
     """Wrong multibase prefix, bad base64, non-GZIP or truncated data are refused."""
     with pytest.raises(StatusVerificationError):
