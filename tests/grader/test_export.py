@@ -122,3 +122,13 @@ def test_bundle_has_plain_text_and_the_answer_mime(bell):
     bundle = answer_bundle("bell", bell)
     assert bundle[MIME]["name"] == "bell"
     assert "採点" in bundle["text/plain"]
+
+
+def test_measured_circuit_is_graded_as_a_distribution(bell):
+    """A measured circuit exports with its measurements and is sampled by the verdict."""
+    measured = bell.measure_all(inplace=False)
+    uniform = QuantumCircuit(2)
+    uniform.h([0, 1])
+    key = {"items": [key_item("counts", "distribution", {"00": 0.5, "11": 0.5}, 1)]}
+    assert decide(key, {"counts": _exported(measured)})["score"] == 1
+    assert decide(key, {"counts": _exported(uniform.measure_all(inplace=False))})["score"] == 0
