@@ -26,6 +26,14 @@ from grader.kets import basis_label, write_ket
 #: Largest circuit, in qubits, whose unitary the checks build (2**12 × 2**12).
 MAX_QUBITS = 12
 
+_NOT_A_CIRCUIT = Message(
+    "Expected a QuantumCircuit, but your answer is a {found}.",
+    "QuantumCircuit が必要ですが、あなたの答えは {found} です。",
+)
+_NOT_A_CIRCUIT_HINT = Message(
+    "Make your function return the circuit (check for a missing `return`).",
+    "関数が回路を返すようにしてください（`return` を忘れていませんか）。",
+)
 _NOT_UNITARY = Message(
     "Your circuit contains '{operation}' before its end, so it has no unitary to compare.",
     "回路の途中に '{operation}' があるため、比較するユニタリが定まりません。",
@@ -237,6 +245,11 @@ def assert_circuit_equivalent(
         InvalidCheckError: The declared map, permutation or ancillas are
             inconsistent, or the expected circuit is over :data:`MAX_QUBITS`.
     """
+    from qiskit import QuantumCircuit
+
+    if not isinstance(actual, QuantumCircuit):
+        raise CheckFailed(Feedback(_NOT_A_CIRCUIT, hint=_NOT_A_CIRCUIT_HINT,
+                                   values={"found": type(actual).__name__}))
     n = _num_qubits(expected)
     m = _num_qubits(actual)
     if n > MAX_QUBITS:

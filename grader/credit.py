@@ -62,7 +62,7 @@ class Rubric:
     points: float
     lines: list[str] = field(default_factory=list)
     earned: float = 0.0
-    _weights: float = 0.0
+    _weights: float = field(default=0.0, init=False, repr=False)
 
     @contextmanager
     def part(self, weight: float) -> Iterator[None]:

@@ -118,3 +118,9 @@ def test_a_phase_on_one_basis_state_of_eight_qubits_is_caught(english):
     changed.mcp(0.01, list(range(7)), 7)
     with pytest.raises(CheckFailed, match="differ on the input"):
         assert_circuit_equivalent(changed, reference)
+
+
+def test_missing_return_is_reported(bell, english):
+    """A function that forgot to return gives None, reported with a hint."""
+    with pytest.raises(CheckFailed, match="missing `return`"):
+        assert_circuit_equivalent(None, bell)
