@@ -9,7 +9,7 @@ The spawner points ``JUPYTER_CONFIG_PATH`` at ``<config_root>/<role>`` and
   (``QCAMPUS_COURSE``), that track's course directory for formgrader;
 - ``learner/``: formgrader and the course list switched off, in the server and
   in JupyterLab; only the Assignments tab remains;
-- ``instructor/``: everything on.
+- ``instructor/``: everything on, and formgrader may be framed by its own server.
 
 ``disable_user_config`` keeps ``~/.jupyter`` out of the path, so a learner
 cannot switch these back on from their home.
@@ -43,6 +43,12 @@ LEARNER_SERVER = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.formgrader": False,
     "nbgrader.server_extensions.course_list": False,
 }}}
+# JupyterHub's singleuser default is "frame-ancestors 'none'", which blanks the
+# formgrader JupyterLab shows in an iframe of the same server. Only instructors'
+# servers relax it, to their own origin.
+INSTRUCTOR_SERVER = {"ServerApp": {"tornado_settings": {"headers": {
+    "Content-Security-Policy": "frame-ancestors 'self'",
+}}}}
 LEARNER_LAB = {"disabledExtensions": {
     "@jupyter/nbgrader:formgrader": True,
     "@jupyter/nbgrader:course-list": True,
@@ -67,5 +73,5 @@ def write_config(config_root: Path, exchange: Path, courses_root: Path) -> None:
            NBGRADER_CONFIG.format(exchange=str(exchange), courses_root=str(courses_root)))
     _write(config_root / "learner" / "jupyter_server_config.json", json.dumps(LEARNER_SERVER, indent=2))
     _write(config_root / "learner" / "labconfig" / "page_config.json", json.dumps(LEARNER_LAB, indent=2))
-    (config_root / "instructor").mkdir(exist_ok=True)
-    os.chmod(config_root / "instructor", 0o755)
+    _write(config_root / "instructor" / "jupyter_server_config.json",
+           json.dumps(INSTRUCTOR_SERVER, indent=2))

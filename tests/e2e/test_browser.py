@@ -37,3 +37,26 @@ def test_login_to_assignments_tab(running_hub):
             assert page.locator(f"text={dep.track.id}").count() >= 1
         finally:
             browser.close()
+
+
+def test_instructor_formgrader_in_lab(running_hub):
+    """An instructor's per-track server shows formgrader inside JupyterLab with the assignment."""
+    dep = running_hub.dep
+    name, track = dep.people.instructor, dep.track.id
+    assignment = dep.track.assignments[0].id
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{dep.url}/hub/login?next=/hub/spawn/{name}/{track}")
+            page.fill("#username_input", name)
+            page.fill("#password_input", secrets.token_urlsafe(12))
+            page.click("#login_submit")
+            page.wait_for_url(f"**/user/{name}/{track}/lab**", timeout=120_000)
+            page.wait_for_selector(".jp-LauncherCard", timeout=120_000)
+            page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
+            page.click(".lm-Menu-itemLabel:text-is('Formgrader')")
+            frame = page.frame_locator("iframe").first
+            frame.locator(f"text={assignment}").first.wait_for(timeout=60_000)
+        finally:
+            browser.close()

@@ -27,6 +27,16 @@ def test_learner_config_disables_formgrader(tmp_path):
     assert "@jupyter/nbgrader:assignment-list" not in lab["disabledExtensions"]
 
 
+def test_only_instructors_may_frame_their_own_server(tmp_path):
+    """Instructors' servers allow same-origin frames (formgrader in JupyterLab); learners' keep the default."""
+    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    server = json.loads((tmp_path / "jupyter/instructor/jupyter_server_config.json").read_text())
+    headers = server["ServerApp"]["tornado_settings"]["headers"]
+    assert headers == {"Content-Security-Policy": "frame-ancestors 'self'"}
+    learner = json.loads((tmp_path / "jupyter/learner/jupyter_server_config.json").read_text())
+    assert "tornado_settings" not in learner["ServerApp"]
+
+
 def test_config_is_root_owned_and_not_writable_by_others(tmp_path):
     """Every file and directory of the servers' configuration is 0644/0755."""
     write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
