@@ -28,7 +28,7 @@ def test_learner_config_disables_formgrader(tmp_path):
 
 
 def test_only_instructors_may_frame_their_own_server(tmp_path):
-    """Instructors' servers allow same-origin frames (formgrader in JupyterLab); learners' keep the default."""
+    """Instructors' servers allow same-origin frames (formgrader in Lab); learners' keep the default."""
     write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
     server = json.loads((tmp_path / "jupyter/instructor/jupyter_server_config.json").read_text())
     headers = server["ServerApp"]["tornado_settings"]["headers"]
