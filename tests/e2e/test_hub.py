@@ -18,7 +18,7 @@ from nbgrader.api import Gradebook
 
 from hub_config.spawner import system_username
 from qcampus import courses, launcher, roster
-from tests.e2e.conftest import HubProcess, HubUser
+from tests.e2e.conftest import HubProcess, HubUser, remove_system_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -282,3 +282,28 @@ def _has_env(proc: Path, marker: bytes) -> bool:
         return marker in (proc / "environ").read_bytes().split(b"\0")
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return False
+
+
+def test_workshop_mode_gives_temporary_accounts(deployment_ready):
+    """In workshop mode a visitor gets a temporary account whose server runs as its own system user."""
+    dep = deployment_ready
+    dep.environ["QCAMPUS_HUB__AUTHENTICATOR"] = "workshop"
+    hub = HubProcess(dep)
+    names = []
+    try:
+        for _ in range(2):
+            visitor = HubUser(dep.url, "")
+            response = visitor.session.get(f"{dep.url}/hub/tmplogin")
+            assert response.status_code == 200
+            xsrf = {"X-XSRFToken": visitor.session.cookies.get("_xsrf", path="/hub/")}
+            visitor.name = visitor.session.get(f"{dep.url}/hub/api/user", headers=xsrf).json()["name"]
+            names.append(visitor.name)
+            visitor.open_lab()
+            entry = pwd.getpwnam(system_username(visitor.name))
+            assert entry.pw_uid != 0 and len(entry.pw_name) <= 32
+            assert processes_of(entry.pw_uid, "jupyterhub-singleuser")
+        assert names[0] != names[1]
+    finally:
+        hub.stop()
+        for name in names:
+            remove_system_user(system_username(name))
