@@ -25,6 +25,8 @@ OUTPUT_LIMIT = "output limit"
 DIED = "process ended"
 PROTOCOL = "protocol error"
 
+#: Empty host directory each isolated run mounts its private root over (in its own namespace).
+MOUNTPOINT = "/run/qcampus-sandbox"
 #: Seconds allowed for the sandbox to come up before the first cell.
 SETUP_SECONDS = 10.0
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "error"}
@@ -75,6 +77,7 @@ class Sandbox:
                     "the sandbox needs root to create namespaces and switch to the sandbox "
                     "user; run as root, or pass --unsafe-no-sandbox to grade without isolation")
             self.uid, self.gid = ensure_user(user_name(slot))
+            os.makedirs(MOUNTPOINT, mode=0o700, exist_ok=True)
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
         self.zygote = Zygote(preload)
@@ -104,7 +107,9 @@ class Sandbox:
         """
         limits = limits or self.limits
         run = NotebookRun(cells=[CellRun() for _ in sources])
-        scratch = tempfile.mkdtemp(prefix="qcampus-sandbox-")
+        # Isolated runs mount their private root over one fixed, empty directory, each in
+        # its own mount namespace, so nothing is left on the host even if the grader dies.
+        scratch = MOUNTPOINT if self.isolate else tempfile.mkdtemp(prefix="qcampus-unsafe-")
         commands_r, commands_w = os.pipe()
         results_r, results_w = os.pipe()
         request = {"isolate": self.isolate, "uid": self.uid, "gid": self.gid,
@@ -138,7 +143,8 @@ class Sandbox:
             for fd in (commands_r, commands_w, results_r, results_w, pidfd):
                 if fd is not None and fd >= 0:
                     os.close(fd)
-            shutil.rmtree(scratch, ignore_errors=not os.path.exists(scratch))
+            if not self.isolate:
+                shutil.rmtree(scratch)
         run.truncated = run.truncated or reader.overflow
         return run
 
