@@ -102,9 +102,11 @@ def environment_path_first() -> dict[str, str]:
 
 def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run an nbgrader subcommand in *course_dir* with this interpreter's nbgrader."""
+    # umask 007: what root writes (gradebook, autograded, feedback) stays writable by the
+    # instructors' group that owns the course directory, and closed to everyone else.
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir,
                             env=environment_path_first(), capture_output=True, text=True,
-                            check=False)
+                            check=False, umask=0o007)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise CourseError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{tail}")

@@ -111,7 +111,10 @@ def test_learner_loop(running_hub):
     courses.nbgrader(course_dir, "autograde", assignment)
     courses.nbgrader(course_dir, "generate_feedback", assignment)
     courses.nbgrader(course_dir, "release_feedback", assignment)
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+    # What root wrote stays writable by the instructors' group, closed to others.
+    gradebook_file = course_dir / "gradebook.db"
+    assert stat.S_IMODE(gradebook_file.stat().st_mode) & 0o067 == 0o060
+    with Gradebook(f"sqlite:///{gradebook_file}") as gradebook:
         submission = gradebook.find_submission(assignment, name)
         assert submission.score == points(source, solve)
         assert submission.max_score == points(source, set(solution_ids))
