@@ -46,6 +46,9 @@ TRICKS = {
     "swallow AssertionError": (
         WRONG_CIRCUIT, CHECK_CELL, EXPORT_CIRCUIT,
         "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)"),
+    "hide tracebacks": (
+        WRONG_CIRCUIT, CHECK_CELL, EXPORT_CIRCUIT,
+        "get_ipython().showtraceback = lambda *a, **k: None"),
     "patch builtins": (
         "answer = 0.4", "assert abs(answer - 0.5) < 1e-9",
         "from grader import export_answer\nexport_answer('half', answer)",
