@@ -85,6 +85,12 @@ def grade_one(app, course_dir: Path, assignment: str, student: str) -> dict:
             try:
                 submission = gb.find_submission(assignment, student)
                 outcome.update(score=submission.score, max_score=submission.max_score)
+                missing = [g.name for nb in submission.notebooks for g in nb.grades
+                           if g.auto_score is None and g.cell.cell_type == "code"]
+                if missing and not outcome["reason"]:
+                    outcome["reason"] = (
+                        f"test cells missing from the submission, scored 0: {', '.join(missing)}"
+                        " (OverwriteCells.add_missing_cells = True restores them)")
             except MissingEntry:
                 outcome.update(status=FAILED, reason="no gradebook row was written")
     else:

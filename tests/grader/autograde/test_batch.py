@@ -191,6 +191,14 @@ def test_tampered_tests_never_raise_a_wrong_answer(graded, student):
     assert max_scores <= {"test_square"}
 
 
+def test_deleted_test_cell_is_explained(graded):
+    """A submission without its test cell scores 0 and the summary says which cell is missing."""
+    course, result, _, _ = graded
+    assert course.scores()["delete-test"] == 0.0
+    assert "missing from the submission" in row(result, "delete-test")
+    assert "test_square" in row(result, "delete-test")
+
+
 @pytest.mark.parametrize("student,reason", [
     ("not-json", "JSON"), ("empty", "JSON"), ("future-format", "version"),
     ("future-stamp", "in the future"), ("garbage-stamp", "not a date"),
