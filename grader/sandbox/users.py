@@ -16,6 +16,14 @@ def user_name(slot: int) -> str:
     return BASE_NAME if slot == 0 else f"{BASE_NAME}-{slot}"
 
 
+def _exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 def ensure_user(name: str) -> tuple[int, int]:
     """Return the uid and gid of system user *name*, creating it without a home if missing.
 
@@ -30,6 +38,8 @@ def ensure_user(name: str) -> tuple[int, int]:
         try:
             subprocess.run(command, check=True, capture_output=True, text=True)
         except (OSError, subprocess.CalledProcessError) as exc:
+            if _exists(name):  # another grader created it at the same moment
+                return ensure_user(name)
             detail = getattr(exc, "stderr", "") or exc
             raise SandboxUnavailableError(
                 f"cannot create the sandbox user {name!r} ({detail}); run the grader as root "

@@ -1,9 +1,11 @@
 """Fixtures for the sandbox tests.
 
-- ``sandbox_users``: the sandbox system users for two worker slots; the ones this
-  session created are deleted at its end.
-- ``sandbox``: a module-wide :class:`~grader.sandbox.runner.Sandbox` with short
-  timeouts and small limits, its zygote stopped afterwards.
+- ``sandbox_users``: the sandbox system users of worker slots 0 and 1 and of this
+  session's own two slots (``SLOT``, ``SLOT + 1``, unique per test session so
+  process counts are not disturbed by other runs); the ones this session
+  created are deleted at its end.
+- ``sandbox``: a module-wide :class:`~grader.sandbox.runner.Sandbox` on ``SLOT``
+  with short timeouts and small limits, its zygote stopped afterwards.
 - ``uid_processes``: a function that lists the pids owned by a uid.
 """
 
@@ -19,7 +21,8 @@ import pytest
 from grader.sandbox.limits import Limits, MiB
 from grader.sandbox.users import user_name
 
-SLOTS = 2
+#: This session's own sandbox slot (a user no other test session uses at the same time).
+SLOT = 1000 + os.getpid() % 10000
 LIMITS = Limits(cell_timeout=3, notebook_timeout=8, memory_bytes=256 * MiB, processes=32,
                 file_bytes=4 * MiB, scratch_bytes=8 * MiB, output_bytes=1 * MiB)
 
@@ -35,7 +38,7 @@ def _exists(name: str) -> bool:
 @pytest.fixture(scope="session")
 def sandbox_users() -> Iterator[list[str]]:
     """Yield the sandbox user names; delete afterwards those that did not exist before."""
-    names = [user_name(slot) for slot in range(SLOTS)]
+    names = [user_name(slot) for slot in (0, 1, SLOT, SLOT + 1)]
     before = {name for name in names if _exists(name)}
     yield names
     for name in names:
@@ -48,7 +51,7 @@ def sandbox(sandbox_users: list[str]) -> Iterator:
     """Yield a sandbox with small limits that preloads only NumPy."""
     from grader.sandbox.runner import Sandbox
 
-    with Sandbox(LIMITS, preload=("numpy",)) as box:
+    with Sandbox(LIMITS, slot=SLOT, preload=("numpy",)) as box:
         yield box
 
 

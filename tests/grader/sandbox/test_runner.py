@@ -12,6 +12,7 @@ import pytest
 from grader.errors import SandboxUnavailableError
 from grader.sandbox.runner import DIED, OK, OUTPUT_LIMIT, TIMEOUT, Sandbox
 from grader.sandbox.users import user_name
+from tests.grader.sandbox.conftest import SLOT
 
 pytestmark = pytest.mark.sandbox
 
@@ -60,7 +61,7 @@ def test_runs_as_sandbox_user_in_own_namespaces(sandbox):
     """Learner code runs as the unprivileged sandbox user, as PID 1 of a new namespace."""
     run = sandbox.run(["import os\nprint(os.getuid(), os.getgid(), os.getpid(), os.getcwd())"])
     uid, gid, pid, cwd = text_of(run.cells[0]).split()
-    assert int(uid) == pwd.getpwnam(user_name(0)).pw_uid != 0
+    assert int(uid) == pwd.getpwnam(user_name(SLOT)).pw_uid != 0
     assert int(pid) == 1
     assert cwd == "/work"
 
@@ -145,7 +146,7 @@ def test_memory_bomb_hits_the_limit(sandbox):
 @pytest.mark.slow
 def test_fork_bomb_is_capped_and_leaves_nothing(sandbox, uid_processes):
     """A fork bomb gets EAGAIN at the process limit and no process of the sandbox user remains."""
-    uid = pwd.getpwnam(user_name(0)).pw_uid
+    uid = pwd.getpwnam(user_name(SLOT)).pw_uid
     run = sandbox.run([
         "import os, time\n"
         "pids = []\n"
@@ -164,7 +165,7 @@ def test_fork_bomb_is_capped_and_leaves_nothing(sandbox, uid_processes):
 
 def test_detached_grandchild_does_not_survive(sandbox, uid_processes):
     """A ``setsid`` grandchild holding the output pipe dies with the sandbox."""
-    uid = pwd.getpwnam(user_name(0)).pw_uid
+    uid = pwd.getpwnam(user_name(SLOT)).pw_uid
     run = sandbox.run([
         "import os, time\n"
         "if os.fork() == 0:\n"
@@ -252,14 +253,14 @@ def test_killing_the_grader_ends_the_sandbox(sandbox_users, uid_processes, tmp_p
     script.write_text(
         "from grader.sandbox.runner import Sandbox\n"
         "from grader.sandbox.limits import Limits\n"
-        "box = Sandbox(Limits(cell_timeout=3600, notebook_timeout=3600), slot=1,"
+        f"box = Sandbox(Limits(cell_timeout=3600, notebook_timeout=3600), slot={SLOT + 1},"
         " preload=('numpy',))\n"
         "print('ready', flush=True)\n"
         "box.run(['import time\\ntime.sleep(10**6)'])\n")
-    uid = pwd.getpwnam(user_name(1)).pw_uid
     with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
                           text=True) as grader:
         assert grader.stdout.readline() == "ready\n"
+        uid = pwd.getpwnam(user_name(SLOT + 1)).pw_uid
         while not uid_processes(uid):  # the notebook is running as the sandbox user
             time.sleep(0.05)
         grader.send_signal(signal.SIGKILL)
