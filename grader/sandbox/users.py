@@ -16,7 +16,8 @@ def user_name(slot: int) -> str:
     return BASE_NAME if slot == 0 else f"{BASE_NAME}-{slot}"
 
 
-def _exists(name: str) -> bool:
+def user_exists(name: str) -> bool:
+    """Return whether the system user *name* exists."""
     try:
         pwd.getpwnam(name)
     except KeyError:
@@ -38,7 +39,7 @@ def ensure_user(name: str) -> tuple[int, int]:
         try:
             subprocess.run(command, check=True, capture_output=True, text=True)
         except (OSError, subprocess.CalledProcessError) as exc:
-            if _exists(name):  # another grader created it at the same moment
+            if user_exists(name):  # another grader created it at the same moment
                 return ensure_user(name)
             detail = getattr(exc, "stderr", "") or exc
             raise SandboxUnavailableError(

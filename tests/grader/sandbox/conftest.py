@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 import os
-import pwd
 import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from grader.sandbox.limits import Limits, MiB
-from grader.sandbox.users import user_name
+from grader.sandbox.users import user_exists, user_name
 
 #: This session's own sandbox slot (a user no other test session uses at the same time).
 SLOT = 1000 + os.getpid() % 10000
@@ -27,22 +26,14 @@ LIMITS = Limits(cell_timeout=3, notebook_timeout=8, memory_bytes=256 * MiB, proc
                 file_bytes=4 * MiB, scratch_bytes=8 * MiB, output_bytes=1 * MiB)
 
 
-def _exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="session")
 def sandbox_users() -> Iterator[list[str]]:
     """Yield the sandbox user names; delete afterwards those that did not exist before."""
     names = [user_name(slot) for slot in (0, 1, SLOT, SLOT + 1)]
-    before = {name for name in names if _exists(name)}
+    before = {name for name in names if user_exists(name)}
     yield names
     for name in names:
-        if name not in before and _exists(name):
+        if name not in before and user_exists(name):
             subprocess.run(["userdel", name], check=True)
 
 
