@@ -174,7 +174,7 @@ def update_auth(c, cfg: Mapping[str, Any]) -> None:
         raise HubConfigError(f"Setting hub.authenticator must be 'firstuse' or 'workshop', not "
                              f"{hub['authenticator']!r}.")
     roster = cfg["roster"]
-    c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+    c.JupyterHub.authenticator_class = "hub_config.authenticator.RosterAuthenticator"
     # Only users already in the hub's database may log in: the roster puts them there.
     c.FirstUseAuthenticator.create_users = False
     c.FirstUseAuthenticator.dbm_path = str(Path(cfg["paths"]["hub_dir"]) / "passwords.dbm")

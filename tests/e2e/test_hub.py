@@ -169,6 +169,16 @@ def test_refusals(running_hub):
     assert bare.session.post(f"{dep.url}/hub/login",
                              data={"username": a_name, "password": password_a}).status_code == 403
 
+    # A login cookie copied before logout is refused after it.
+    leaver = HubUser(dep.url, a_name)
+    assert leaver.login(password_a).status_code == 200
+    stolen = leaver.session.cookies.get("jupyterhub-hub-login", path="/hub/")
+    assert leaver.session.get(f"{dep.url}/hub/api/user").status_code == 200
+    leaver.session.get(f"{dep.url}/hub/logout")
+    replay = HubUser(dep.url, a_name)
+    replay.session.cookies.set("jupyterhub-hub-login", stolen, path="/hub/")
+    assert replay.session.get(f"{dep.url}/hub/api/user").status_code == 403
+    assert "/hub/login" in replay.session.get(f"{dep.url}/hub/home").url
     # Learner B cannot open learner A's running server, by page or by API.
     for path in ("lab", "api/contents", f"api/contents/{dep.track.id}"):
         response = user_b.session.get(f"{dep.url}/user/{a_name}/{path}")

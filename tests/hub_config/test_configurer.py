@@ -58,7 +58,7 @@ def test_listens_on_loopback_with_state_under_home(hub_config, deployment_settin
 
 def test_only_enrolled_users_log_in(hub_config):
     """FirstUse never creates users; the roster is the allow list."""
-    assert hub_config.JupyterHub.authenticator_class.endswith("FirstUseAuthenticator")
+    assert hub_config.JupyterHub.authenticator_class == "hub_config.authenticator.RosterAuthenticator"
     assert hub_config.FirstUseAuthenticator.create_users is False
     assert hub_config.Authenticator.allow_all is False
     assert hub_config.Authenticator.allow_existing_users is False
