@@ -80,7 +80,8 @@ TEXT: dict[str, dict[str, str]] = {
         "you want the signed file itself to carry or drop your name.",
         "name_shown": "Your name is shown as:",
         "name_hidden": "Your name is not shown.",
-        "signed_name": "The signed credential names you.",
+        "signed_name": "The signed credential names you; you can show or hide that name.",
+        "declared": "A name you type is printed as given by you: the issuer did not check it.",
         "signed_anonymous": "The signed credential does not contain your name.",
         "show_name": "Show my name",
         "name": "Name",
@@ -119,7 +120,8 @@ TEXT: dict[str, dict[str, str]] = {
         "再発行を依頼してください。",
         "name_shown": "表示される氏名：",
         "name_hidden": "氏名は表示されません。",
-        "signed_name": "署名付き証明書には氏名が含まれています。",
+        "signed_name": "署名付き証明書には氏名が含まれています。その氏名の表示・非表示を選べます。",
+        "declared": "入力した氏名は、本人の申告として印刷されます（発行者は確認していません）。",
         "signed_anonymous": "署名付き証明書には氏名は含まれていません。",
         "show_name": "氏名を表示する",
         "name": "氏名",
@@ -178,6 +180,12 @@ def standing(row: Credential) -> str:
     return row.status
 
 
+def declared_name(row: Credential) -> bool:
+    """Tell whether the shown name is the learner's own statement, not the one the issuer signed."""
+    return (row.display_name is not None
+            and row.display_name != credential_mod.shown_name(signed_credential(row)))
+
+
 def printed(row: Credential) -> pdf.PrintedCertificate:
     """Return what the PDF of *row* shows, with the name only if the learner chose it."""
     achievement = catalogue().get(row.achievement_id)
@@ -191,6 +199,7 @@ def printed(row: Credential) -> pdf.PrintedCertificate:
         issued=row.issued_at,
         valid_until=row.valid_until,
         holder_name=row.display_name,
+        holder_name_declared=declared_name(row),
     )
 
 
@@ -237,7 +246,7 @@ def detail(user: dict, credential_uuid: str):
                            achievement=catalogue().get(row.achievement_id),
                            url=url, qr=qr_data_uri(url), lang=lang, text=TEXT[lang],
                            other=_other(lang),
-                           signed_name=credential_mod.shown_name(document) is not None,
+                           signed_name=credential_mod.shown_name(document),
                            standing=standing(row))
 
 
@@ -283,9 +292,12 @@ def choose_name(user: dict, credential_uuid: str):
     """Show or hide the learner's name on the PDF and the verification page."""
     row = own_credential(user, credential_uuid)
     show = request.form.get("show_name") == "on"
+    signed = credential_mod.shown_name(signed_credential(row))
     name = None
     if show:
-        name = checked_text(request.form.get("display_name"), "Name / 氏名")
+        # A name the issuer signed is shown as signed; otherwise the learner types it,
+        # and the PDF says the holder declared it (the issuer never checked it).
+        name = signed or checked_text(request.form.get("display_name"), "Name / 氏名")
     with db.write_session(db.engine()) as session:
         stored = session.get(Credential, row.serial)
         stored.display_name = name

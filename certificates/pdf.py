@@ -54,6 +54,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Certificate of Achievement",
         "certifies": "This certifies that",
         "anonymous": "Holder identified by the credential",
+        "declared": "(name as given by the holder)",
         "achieved": "has earned",
         "level": "Level",
         "issued": "Issued",
@@ -69,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "認定証",
         "certifies": "下記の者は",
         "anonymous": "保持者はデジタル証明書の識別子で確認できます",
+        "declared": "（氏名は本人の申告によります）",
         "achieved": "を取得したことを証明します",
         "level": "レベル",
         "issued": "発行日",
@@ -101,6 +103,8 @@ class PrintedCertificate:
         issued: when the credential became valid (``validFrom``).
         valid_until: when it stops being valid, or ``None`` for no expiry.
         holder_name: the learner's name, only if the learner chose to show it.
+        holder_name_declared: the name is the learner's own statement, not one the
+            issuer signed; the page says so under the name.
         level_name: the level's name by language, e.g. ``{"en": "Utilisation"}``.
     """
 
@@ -113,6 +117,7 @@ class PrintedCertificate:
     valid_until: date | datetime | None = None
     holder_name: str | None = None
     level_name: Mapping[str, str] | None = None
+    holder_name_declared: bool = False
 
 
 def verification_url(public_url: str, credential_id: str) -> str:
@@ -173,9 +178,12 @@ def render(certificate: PrintedCertificate, lang: str, url: str) -> bytes:
     y -= 34
     if certificate.holder_name:
         _centered(pdf, certificate.holder_name, fonts, lang, 24, y, bold=True)
+        if certificate.holder_name_declared:
+            y -= 15
+            _centered(pdf, labels["declared"], fonts, lang, 9, y, color=MUTED)
     else:
         _centered(pdf, labels["anonymous"], fonts, lang, 15, y, color=MUTED)
-    y -= 28
+    y -= 26
     _centered(pdf, labels["achieved"], fonts, lang, 13, y, color=MUTED)
     y -= 36
     _centered(pdf, _pick(certificate.achievement_name, lang), fonts, lang, 22, y, bold=True,

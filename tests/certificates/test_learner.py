@@ -160,6 +160,7 @@ def test_choosing_to_show_the_name(learner_client, client, issue_credential):
     assert answer.status_code == 302
     after, _ = pdf_page(learner_client.get(f"{base}/certificate.pdf").get_data())
     assert "Alice Example" in after
+    assert "(name as given by the holder)" in after
     verify_page = client.get(f"/verify/{uuid_of(issued)}").get_data(as_text=True)
     assert "Alice Example" in verify_page
     # The signed credential is unchanged: same bytes, still valid.
@@ -259,3 +260,22 @@ def test_status_shows_revoked_and_expired(learner_client, staff_client, service_
         f"/my/{uuid_of(revoked)}?lang=en").get_data(as_text=True)
     assert 'id="status">有効期限切れ<' in learner_client.get(
         f"/my/{uuid_of(lapsed)}?lang=ja").get_data(as_text=True)
+
+
+def test_a_signed_name_is_shown_as_signed(learner_client, issue_credential):
+    """When the issuer signed the learner's name, the learner can show or hide only that name."""
+    issued = issue_credential(learner="alice", display_name="Alice Signed", show_name=True)
+    base = f"/my/{uuid_of(issued)}"
+    page = learner_client.get(f"{base}?lang=en").get_data(as_text=True)
+    assert 'name="display_name"' not in page
+    assert "The signed credential names you" in page
+    token = csrf_of(learner_client, base)
+    learner_client.post(f"{base}/name", data={"csrf_token": token})
+    hidden, _ = pdf_page(learner_client.get(f"{base}/certificate.pdf").get_data())
+    assert "Alice Signed" not in hidden
+    learner_client.post(f"{base}/name", data={"csrf_token": token, "show_name": "on",
+                                              "display_name": "Mallory"})
+    shown, _ = pdf_page(learner_client.get(f"{base}/certificate.pdf").get_data())
+    assert "Alice Signed" in shown
+    assert "Mallory" not in shown
+    assert "(name as given by the holder)" not in shown

@@ -182,3 +182,15 @@ def test_builtin_cid_font_without_an_installed_font(monkeypatch):
     assert b"HeiseiMin-W3" in document and b"/FontFile2" not in document
     assert "量子コンピューティング基礎" in page_text(document)
     assert qr_codes(document) == [url]
+
+
+def test_a_declared_name_is_marked_as_such():
+    """A name the issuer did not sign is printed with a note that the holder gave it."""
+    english = page_text(pdf.render(certificate(holder_name="Ada", holder_name_declared=True),
+                                   "en", PUBLIC_URL + "/verify/x"))
+    assert "(name as given by the holder)" in english
+    japanese = page_text(pdf.render(certificate(holder_name="Ada", holder_name_declared=True),
+                                    "ja", PUBLIC_URL + "/verify/x"))
+    assert "（氏名は本人の申告によります）" in japanese
+    signed = page_text(pdf.render(certificate(holder_name="Ada"), "en", PUBLIC_URL + "/verify/x"))
+    assert "(name as given by the holder)" not in signed
