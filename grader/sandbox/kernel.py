@@ -181,8 +181,14 @@ def serve(shell: SandboxShell, commands: int, results: int, budget: int) -> None
         if message is None:
             return
         shell.collector = Collector(remaining)
-        shell.run_cell(message["source"], store_history=True)
+        result = shell.run_cell(message["source"], store_history=True)
         collector = shell.collector
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None and not any(o["output_type"] == "error" for o in collector.outputs):
+            # As nbgrader does with a kernel's error reply: a cell that failed fails, even if
+            # learner code silenced IPython's traceback display.
+            collector.error(type(error).__name__, str(error),
+                            ["ERROR: An error occurred while showtraceback was disabled"])
         remaining = max(collector.budget, 0)
         frames.write(results, {
             "execution_count": shell.execution_count - 1,

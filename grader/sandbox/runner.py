@@ -80,7 +80,16 @@ class Sandbox:
             os.makedirs(MOUNTPOINT, mode=0o700, exist_ok=True)
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
-        self.zygote = Zygote(preload)
+        self.preload = tuple(preload)
+        self.zygote = Zygote(self.preload)
+
+    def _restart_zygote(self) -> None:
+        try:
+            os.kill(self.zygote.pid, signal.SIGKILL)
+        except ProcessLookupError:  # already gone; it is reaped by close() below
+            pass
+        self.zygote.close()
+        self.zygote = Zygote(self.preload)
 
     def close(self) -> None:
         """Stop the zygote."""
@@ -110,6 +119,7 @@ class Sandbox:
         # Isolated runs mount their private root over one fixed, empty directory, each in
         # its own mount namespace, so nothing is left on the host even if the grader dies.
         scratch = MOUNTPOINT if self.isolate else tempfile.mkdtemp(prefix="qcampus-unsafe-")
+
         commands_r, commands_w = os.pipe()
         results_r, results_w = os.pipe()
         request = {"isolate": self.isolate, "uid": self.uid, "gid": self.gid,
@@ -123,7 +133,13 @@ class Sandbox:
         pidfd = None
         killer = None
         try:
-            self.zygote.spawn(request, [commands_r, results_w])
+            try:
+                self.zygote.spawn(request, [commands_r, results_w])
+            except (OSError, SandboxUnavailableError):
+                # The zygote died (killed from outside): start a new one rather than fail
+                # every notebook after this one.
+                self._restart_zygote()
+                self.zygote.spawn(request, [commands_r, results_w])
             os.close(commands_r)
             os.close(results_w)
             commands_r = results_w = -1

@@ -269,3 +269,29 @@ def test_killing_the_grader_ends_the_sandbox(sandbox_users, uid_processes, tmp_p
     while uid_processes(uid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert uid_processes(uid) == []
+
+
+def test_silenced_tracebacks_still_fail(sandbox):
+    """Replacing IPython's showtraceback does not turn a failing cell into a passing one."""
+    run = sandbox.run([
+        "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
+        "ip._showtraceback = lambda *a, **k: None",
+        "assert 1 == 2",
+    ])
+    assert errors_of(run.cells[1]) == ["AssertionError"]
+
+
+def test_input_fails_at_once(sandbox):
+    """``input()`` has no terminal: it raises at once instead of waiting for the clock."""
+    run = sandbox.run(["input('answer? ')"])
+    assert len(errors_of(run.cells[0])) == 1
+
+
+def test_dead_zygote_is_replaced(sandbox):
+    """If the zygote is killed between notebooks, the next notebook still runs."""
+    import signal
+
+    os.kill(sandbox.zygote.pid, signal.SIGKILL)
+    run = sandbox.run(["print('after')"])
+    assert run.status == OK
+    assert text_of(run.cells[0]).strip() == "after"
