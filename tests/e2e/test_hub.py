@@ -187,6 +187,14 @@ def test_refusals(running_hub):
     # A's token-in-URL trick does not work either (no token is accepted from B's session).
     assert user_b.session.get(f"{dep.url}/user/{a_name}/api/status",
                               headers={"Authorization": "token nonsense"}).status_code == 403
+    # Cross-site form posts are refused, also when the browser marks them no-cors.
+    for headers in ({}, {"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "cross-site"}):
+        forged = user_b.session.post(
+            f"{dep.url}/user/{b_name}/assignments/submit", headers=headers,
+            data={"course_id": dep.track.id, "assignment_id": dep.track.assignments[0].id})
+        assert forged.status_code == 403, headers
+        assert bare.session.post(f"{dep.url}/hub/login", headers=headers,
+                                 data={"username": a_name, "password": password_a}).status_code == 403
     # Formgrader is not served in learners' servers.
     assert user_b.server("GET", "formgrader").status_code == 404
     assert user_b.server("GET", "formgrader/api/assignments").status_code == 404
