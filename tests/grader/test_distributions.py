@@ -80,3 +80,20 @@ def test_empirical_detection_rate_at_the_stated_distance():
     caught = sum(_trial_fails(np.random.default_rng(seed), truth, expected, 0.1, 0.05)
                  for seed in range(500))
     assert caught >= 500 - 50
+
+
+def test_empirical_false_fail_rate_over_aer_seeds():
+    """Over 200 Aer seeds a correct circuit fails at most at the stated rate δ=0.05."""
+    circuit = QuantumCircuit(2)
+    circuit.ry(1.0, 0)
+    circuit.cx(0, 1)
+    circuit.h(1)
+    expected = circuit.copy()
+    fails = 0
+    for seed in range(200):
+        try:
+            assert_distribution(circuit, expected, false_fail=0.05, seed=seed)
+        except CheckFailed:
+            fails += 1
+    # Binomial(200, 0.05) exceeds 30 with probability below 1e-6.
+    assert fails <= 30
