@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.errors import AnswerFormatError, CheckFailed
+from grader.errors import AnswerFormatError, CheckFailed, GraderError
 from grader.export import MAX_ANSWER_BYTES, STANDARD_GATES, encode_answer
 from grader.feedback import Feedback, Message
 
@@ -256,6 +256,13 @@ def decide(key: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]
         except CheckFailed as failure:
             earned = points * min(max(failure.score, 0.0), 1.0)
             feedback = failure.feedback.to_json()
+        except GraderError:
+            raise  # an instructor's key error: stop, never score it
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
+            # Well-formed JSON of the wrong shape for this check (a list where a
+            # sample belongs, say): the answer is unreadable, so it earns 0.
+            feedback = Feedback(_BAD_ANSWER, hint=_BAD_HINT, values={
+                "name": name, "reason": f"{type(error).__name__}: {error}"}).to_json()
         results.append({"answer": name, "points": earned, "max_points": points,
                         "feedback": feedback})
     return {"items": results, "score": sum(r["points"] for r in results),
