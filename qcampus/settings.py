@@ -53,18 +53,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Where the nbgrader source notebooks of the tracks live (a checkout's courses/).
         "source": "courses",
     },
-    "database": {
-        # Empty means a SQLite file in the deployment directory.
-        "url": "",
-    },
     "certificates": {
         "database_url": "",
         "public_url": "",
         "issuer_name": "qcampus",
-    },
-    "grader": {
-        "workers": 0,
-        "timeout": 30,
     },
 }
 
@@ -179,10 +171,6 @@ class Settings:
     @property
     def secrets(self) -> Path:
         return self.home / "secrets"
-
-    @property
-    def database_url(self) -> str:
-        return self["database"]["url"] or f"sqlite:///{self.home / 'qcampus.sqlite'}"
 
     @property
     def certificates_database_url(self) -> str:

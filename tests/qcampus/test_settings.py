@@ -12,7 +12,7 @@ def test_defaults_work_without_a_file(tmp_path):
     """An empty deployment directory loads with every default in place."""
     loaded = settings.load(tmp_path, environ={})
     assert loaded["hub"]["port"] == 8000
-    assert loaded.database_url == f"sqlite:///{tmp_path / 'qcampus.sqlite'}"
+    assert loaded.certificates_database_url == f"sqlite:///{tmp_path / 'certificates.sqlite'}"
 
 
 def test_file_overrides_defaults(tmp_path):
