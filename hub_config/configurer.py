@@ -13,6 +13,8 @@ Security choices (see docs/architecture.md, section "Hub"):
 - their API token carries only the scopes nbgrader needs (``server_token_scopes``);
 - kernels talk over Unix sockets in the user's 0700 home (``KernelManager.transport='ipc'``),
   not over loopback TCP that any local user can connect to;
+- failed logins are limited per client address and per account (HTTP 429,
+  ``internal.login_attempts`` within ``internal.login_window`` seconds);
 - every service has an explicit role with filtered scopes;
 - without ``subdomain_host`` (which needs a wildcard DNS record and TLS) all
   servers share one origin and users are separated by Unix uid only.
@@ -65,11 +67,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "hub_port": 0,
         "proxy_api_port": 0,
         "min_password_length": 8,
+        # Failed logins per client address and per account within login_window
+        # seconds before further attempts get HTTP 429 (see authenticator.py).
+        "login_attempts": 10,
+        "login_window": 900,
     },
     # username -> {"role": ..., "tracks": [...]}
     "roster": {},
     "tracks": {"ids": []},
 }
+
+# Keys whose value must be a whole number of at least 1.
+POSITIVE_KEYS = {"internal": ("min_password_length", "login_attempts", "login_window")}
 
 
 class HubConfigError(SettingsError):
@@ -107,6 +116,9 @@ def validate(overrides: Mapping[str, Any], base: Mapping[str, Any] = DEFAULTS) -
             if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
                 raise HubConfigError(f"Hub configuration {section}.{key} must be "
                                      f"{expected.__name__}, not {value!r}.")
+            if key in POSITIVE_KEYS.get(section, ()) and value < 1:
+                raise HubConfigError(f"Hub configuration {section}.{key} must be at least 1, "
+                                     f"not {value!r}.")
             cfg[section][key] = copy.deepcopy(value)
     return cfg
 
@@ -179,6 +191,8 @@ def update_auth(c, cfg: Mapping[str, Any]) -> None:
     c.FirstUseAuthenticator.create_users = False
     c.FirstUseAuthenticator.dbm_path = str(Path(cfg["paths"]["hub_dir"]) / "passwords.dbm")
     c.FirstUseAuthenticator.min_password_length = cfg["internal"]["min_password_length"]
+    c.RosterAuthenticator.login_attempts = cfg["internal"]["login_attempts"]
+    c.RosterAuthenticator.login_window = cfg["internal"]["login_window"]
     c.Authenticator.allow_all = False
     # Someone removed from the roster must not keep logging in because the hub remembers them.
     c.Authenticator.allow_existing_users = False
