@@ -158,6 +158,11 @@ class Issuer:
         """Return the kid of the key that signs now."""
         return self._key_state()[2]
 
+    def published_keys(self) -> tuple[TrustedKeys, str]:
+        """Return the published keys and the active kid, from one look at the key store."""
+        _, keys, kid = self._key_state()
+        return keys, kid
+
 
 # --- issuing ---------------------------------------------------------------------------
 

@@ -7,14 +7,17 @@ records a status event and appends an audit record, all in one transaction
 that holds the lists' lock, so the lists and the credential rows always agree
 (:func:`check_consistency`). The signed list is cached per version: every
 worker signs the same version identically (its ``updated_at`` is the signing
-time), and a cache hit reads only the version number.
+time), and a verification reads only both lists' version numbers, in one
+statement; the verified, decoded lists are remembered per token by
+:mod:`certificates.statuslist`, so an unchanged list is neither re-verified nor
+re-inflated.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from certificates import audit, statuslist, vcjwt
@@ -60,18 +63,46 @@ def locked_lists(session: Session, issuer: Issuer) -> dict[str, StatusList]:
     return {row.purpose: row for row in rows}
 
 
-def signed_status_list(issuer: Issuer, session: Session, purpose: str) -> str:
+#: Both lists' versions in one statement, read on every verification.
+_VERSIONS_SQL = "SELECT purpose, version FROM status_lists"
+
+
+def list_versions(engine: Engine) -> dict[str, int]:
+    """Return the current version of every status list, by purpose.
+
+    One statement on a pooled connection, outside the ORM: this is the only
+    database work a verification does while the lists are unchanged, and one
+    statement reads both versions from the same snapshot.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_VERSIONS_SQL)
+            return {purpose: int(version) for purpose, version in cursor.fetchall()}
+        finally:
+            cursor.close()
+    finally:
+        connection.close()  # back to the pool, which ends any transaction the driver began
+
+
+def signed_status_list(issuer: Issuer, session: Session, purpose: str, *,
+                       version: int | None = None, kid: str | None = None) -> str:
     """Return the signed status list credential of *purpose* (cached per list version).
 
     The list is signed with its ``updated_at`` as signing time, so every worker
-    produces the same token for the same version.
+    produces the same token for the same version. *version* (committed, read
+    by :func:`list_versions`) and *kid* let a caller that already read them for
+    this request pass them in; they are read through *session* otherwise.
     """
     # Only the version is read on a cache hit: the 16 KiB bitstring and the private
     # key are loaded when a new version has to be signed.
-    version = session.scalar(select(StatusList.version).where(StatusList.purpose == purpose))
+    if version is None:
+        version = session.scalar(select(StatusList.version)
+                                 .where(StatusList.purpose == purpose))
     if version is None:
         raise IssuanceError(f"There is no {purpose} status list yet; run `qcampus init`.")
-    token = issuer._status_tokens.get((purpose, version, issuer.active_kid()))
+    token = issuer._status_tokens.get((purpose, version, kid or issuer.active_kid()))
     if token is None:
         row = session.get(StatusList, purpose)
         key = issuer.keystore.signing_key()
@@ -87,18 +118,31 @@ def signed_status_list(issuer: Issuer, session: Session, purpose: str) -> str:
 
 
 class DatabaseStatusSource:
-    """The status lists of this issuer, read from its database (a ``StatusSource``)."""
+    """The status lists of this issuer, read from its database (a ``StatusSource``).
 
-    def __init__(self, issuer: Issuer, session: Session) -> None:
+    A source answers one verification: the first :meth:`fetch` reads both
+    lists' current versions in one query and later fetches reuse them, so a
+    credential's revocation and suspension entries are judged on the same
+    snapshot. A new source (every request makes one) reads the versions again,
+    so a status change is seen by the next verification.
+    """
+
+    def __init__(self, issuer: Issuer, session: Session, *, kid: str | None = None) -> None:
         self.issuer = issuer
         self.session = session
+        self._kid = kid
+        self._versions: dict[str, int] | None = None
 
     def fetch(self, url: str) -> statuslist.StatusListDocument:
         """Return the signed list published at *url*, or raise ``StatusUnavailable``."""
         for purpose in PURPOSES:
             if url == self.issuer.status_url(purpose):
                 try:
-                    token = signed_status_list(self.issuer, self.session, purpose)
+                    if self._versions is None:
+                        self._versions = list_versions(self.issuer.engine)
+                    token = signed_status_list(self.issuer, self.session, purpose,
+                                               version=self._versions.get(purpose),
+                                               kid=self._kid)
                 except (IssuanceError, KeyStoreError) as exc:
                     # No list or no key to sign it: the status is unknown, never "valid".
                     raise StatusUnavailable(f"The {purpose} list cannot be served: {exc}") \

@@ -35,9 +35,10 @@ HEADLINES = {
 def run_verification(text: str | bytes) -> verification.Verdict:
     """Verify *text* against this issuer's keys and its live status lists."""
     issuer = issuance.current_issuer()
+    keys, kid = issuer.published_keys()
     return verification.verify(
-        text, keys=issuer.trusted_keys(), issuer_id=issuer.public_url,
-        status=status.DatabaseStatusSource(issuer, db.session()), now=utcnow())
+        text, keys=keys, issuer_id=issuer.public_url,
+        status=status.DatabaseStatusSource(issuer, db.session(), kid=kid), now=utcnow())
 
 
 def render_verdict(verdict: verification.Verdict, *, row=None):

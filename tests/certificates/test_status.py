@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from certificates import issuance, status
 from certificates.db import write_session
@@ -86,3 +86,59 @@ def test_signed_status_list_is_cached_per_version(service_issuer, issue_credenti
                            reason_category="other", reason="x", actor="ada")
     with write_session(service_issuer.engine) as session:
         assert status.signed_status_list(service_issuer, session, "revocation") != before
+
+
+def _api_outcome(client, token: str) -> str:
+    return client.post("/api/v1/verify", data=token, content_type="application/vc+jwt") \
+        .json["outcome"]
+
+
+@BOTH_DATABASES
+def test_api_sees_each_status_change_on_the_next_request(app, client, issue_credential):
+    """Warm caches never hide a change: the very next API verification reports it."""
+    issuer = app.extensions["qcampus_issuer"]
+    revoked, suspended = issue_credential(), issue_credential()
+    for issued in (revoked, suspended):
+        assert _api_outcome(client, issued.token) == "valid"
+        assert _api_outcome(client, issued.token) == "valid"
+    status.change_status(issuer, suspended.credential_id, "suspended",
+                         reason_category="under_review", reason="x", actor="ada")
+    assert _api_outcome(client, suspended.token) == "suspended"
+    assert _api_outcome(client, revoked.token) == "valid"
+    status.change_status(issuer, revoked.credential_id, "revoked",
+                         reason_category="issued_in_error", reason="x", actor="ada")
+    assert _api_outcome(client, revoked.token) == "revoked"
+    status.change_status(issuer, suspended.credential_id, "reinstated",
+                         reason_category="other", reason="x", actor="ada")
+    assert _api_outcome(client, suspended.token) == "valid"
+    assert _api_outcome(client, revoked.token) == "revoked"
+
+
+def test_api_sees_a_change_made_by_another_process(client, service_issuer, issue_credential):
+    """A change written through another issuer object (another process) is seen at once."""
+    issued = issue_credential()
+    assert _api_outcome(client, issued.token) == "valid"
+    status.change_status(service_issuer, issued.credential_id, "revoked",
+                         reason_category="other", reason="x", actor="ada")
+    assert _api_outcome(client, issued.token) == "revoked"
+
+
+def test_warm_verification_reads_only_the_list_versions(app, client, issue_credential,
+                                                        monkeypatch):
+    """With unchanged lists a verification reads both versions once and runs no ORM query."""
+    issued = issue_credential()
+    assert _api_outcome(client, issued.token) == "valid"
+    reads, statements = [], []
+    real = status.list_versions
+    monkeypatch.setattr(status, "list_versions", lambda engine: reads.append(1) or real(engine))
+    engine = app.extensions["qcampus_engine"]
+
+    def record(_connection, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert _api_outcome(client, issued.token) == "valid"
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert reads == [1] and statements == []
