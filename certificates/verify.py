@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
-from certificates import db, issuance, status, verification
+from certificates import credential, db, issuance, pdf, status, verification
 from certificates.models import PURPOSES, REASON_CATEGORIES, utcnow
 from certificates.security import rate_limited
 
@@ -53,7 +53,21 @@ def render_verdict(verdict: verification.Verdict, *, row=None):
         "verify/verdict.html", verdict=verdict, headline=HEADLINES[verdict.outcome.value],
         achievement=achievement, row=row,
         reason=REASON_CATEGORIES.get(category) if category else None,
+        name_declared=_name_declared(verdict, row),
+        declared_note=(pdf.LABELS["en"]["declared"], pdf.LABELS["ja"]["declared"]),
     )
+
+
+def _name_declared(verdict: verification.Verdict, row) -> bool:
+    """Tell whether the holder's shown name is their own statement, not a name the issuer signed.
+
+    Only the credential whose signature this verification checked vouches for a
+    name; without one, a shown name is the holder's word.
+    """
+    if row is None or row.display_name is None:
+        return False
+    signed = credential.shown_name(verdict.credential) if verdict.credential else None
+    return row.display_name != signed
 
 
 def _credential_uuid(credential_id: str) -> str:

@@ -8,10 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from certificates import credential as cred
 from certificates import status, statuslist, vcjwt
+from certificates.db import write_session
 from certificates.keys import TrustedKeys
+from certificates.models import Credential
 from tests.certificates.conftest import SERVICE_URL, csrf_of
 
 
@@ -59,6 +62,30 @@ def test_shown_name_appears_on_the_page(client, issue_credential):
     """A learner who chose to show the name is named on the page."""
     issued = issue_credential(display_name="Alice Q.", show_name=True)
     assert "Alice Q." in client.get(f"/verify/{_uuid(issued)}").get_data(as_text=True)
+
+
+def test_signed_name_has_no_holder_note(client, issue_credential):
+    """A name the issuer signed is shown without the "as given by the holder" note."""
+    issued = issue_credential(display_name="Alice Q.", show_name=True)
+    body = client.get(f"/verify/{_uuid(issued)}").get_data(as_text=True)
+    assert "Alice Q." in body
+    assert "name as given by the holder" not in body and 'id="holder-declared"' not in body
+
+
+def test_typed_name_is_marked_as_given_by_the_holder(client, service_issuer, issue_credential):
+    """A name the learner typed after issuance carries the holder note in English and Japanese."""
+    issued = issue_credential(display_name="Alice Q.", show_name=False)
+    with write_session(service_issuer.engine) as session:
+        session.scalar(select(Credential).where(Credential.id == issued.credential_id)) \
+            .display_name = "Alice Typed"
+    page = client.get(f"/verify/{_uuid(issued)}")
+    body = page.get_data(as_text=True)
+    assert _outcome(page) == "valid"
+    holder = body.split('id="holder">', 1)[1].split("</dd>", 1)[0]
+    assert holder.startswith("Alice Typed")
+    assert "(name as given by the holder)" in holder and "（氏名は本人の申告によります）" in holder
+    uploaded = _upload(client, issued.token).get_data(as_text=True)
+    assert "(name as given by the holder)" in uploaded.split('id="holder">', 1)[1]
 
 
 def test_full_urn_in_the_link_also_works(client, issue_credential):
