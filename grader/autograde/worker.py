@@ -25,6 +25,7 @@ from grader.autograde.batch import (
 )
 from grader.autograde.engines import shared_engines
 from grader.autograde.execute import SandboxedExecute
+from grader.autograde.schema import cached_metadata_schema
 from grader.errors import SandboxUnavailableError
 from grader.sandbox.limits import Limits, MiB
 
@@ -51,7 +52,7 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
     except SandboxUnavailableError as exc:
         results.put({"fatal": str(exc)})
         return
-    with shared_engines():
+    with shared_engines(), cached_metadata_schema():
         while (student := tasks.get()) is not None:
             results.put(grade_one(app, Path(settings["course_dir"]), settings["assignment"],
                                   student))
