@@ -97,7 +97,11 @@ def rotate(home: Path) -> None:
 @click.argument("kid")
 @click.option("--at", "at", required=True, help="When the key was compromised (ISO 8601).")
 def compromise(home: Path, kid: str, at: str) -> None:
-    """Stop trusting what KID signed from the moment it was compromised."""
+    """Stop trusting what KID signed from the moment it was compromised.
+
+    A key id may begin with "-"; give it after "--": ``qcampus cert keys
+    compromise --at 2026-05-01T12:00:00+09:00 -- -Ab3…``.
+    """
     key = key_store(home).mark_compromised(kid, _moment(at))
     click.echo(f"Key {key.kid} is marked compromised from {key.compromised_at.isoformat()}; "
                f"credentials it signed from then on no longer verify. Publish the new JWKS "

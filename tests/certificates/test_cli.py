@@ -109,7 +109,8 @@ def test_rotate_and_compromise(run):
     """`keys rotate` adds an active key; `keys compromise` marks one with its moment."""
     old = json.loads(run("jwks").output)["keys"][0]["kid"]
     assert run("keys", "rotate").exit_code == 0
-    result = run("keys", "compromise", old, "--at", "2026-05-01T12:00:00+09:00")
+    # A key id is base64url and may start with "-": "--" ends the options.
+    result = run("keys", "compromise", "--at", "2026-05-01T12:00:00+09:00", "--", old)
     assert result.exit_code == 0, result.output
     statuses = {k["kid"]: (k["status"], k.get("revoked")) for k in
                 json.loads(run("jwks").output)["keys"]}
@@ -121,7 +122,7 @@ def test_rotate_and_compromise(run):
 def test_compromise_needs_an_aware_time(run, at):
     """A compromise time that is not ISO 8601 with a zone is a usage error."""
     kid = json.loads(run("jwks").output)["keys"][0]["kid"]
-    result = run("keys", "compromise", kid, "--at", at)
+    result = run("keys", "compromise", "--at", at, "--", kid)
     assert result.exit_code == 2 and "--at" in result.output
 
 
