@@ -109,11 +109,13 @@ class Batch:
     def run(self, students: Sequence[str],
             progress: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
         """Grade *students* across the workers; call *progress* after each one."""
+        from grader.autograde.schema import without_format_grammars
         from grader.sandbox.zygote import check_modules
 
         # Imported once here, shared by every forked worker and zygote.
-        for name in [*self.preload, *check_modules(), "grader.autograde.worker"]:
-            importlib.import_module(name)
+        with without_format_grammars():
+            for name in [*self.preload, *check_modules(), "grader.autograde.worker"]:
+                importlib.import_module(name)
         context = multiprocessing.get_context("fork")
         tasks, results = context.SimpleQueue(), context.SimpleQueue()
         for student in students:

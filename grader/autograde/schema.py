@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import types
 from collections.abc import Iterator
 
@@ -45,3 +46,23 @@ def cached_metadata_schema() -> Iterator[None]:
         yield
     finally:
         common.jsonschema = original
+
+
+#: Imported by jsonschema only for its optional "iri" format checker, whose grammar takes
+#: about 2 s to build at import; nbformat and nbgrader never check formats.
+UNUSED_AT_IMPORT = ("rfc3987_syntax",)
+
+
+@contextlib.contextmanager
+def without_format_grammars() -> Iterator[None]:
+    """Within the block, a first import of jsonschema skips building the IRI format grammar."""
+    blocked = [name for name in UNUSED_AT_IMPORT
+               if "jsonschema" not in sys.modules and name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # an import of it raises ImportError, which jsonschema skips
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]

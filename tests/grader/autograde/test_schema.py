@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import jsonschema
 import nbgrader.nbgraderformat.common as common
 import pytest
@@ -56,3 +59,16 @@ def test_shared_engines_reuse_the_schema_and_write_the_same_rows(tmp_path, monke
             assert sorted(s.id for s in gb.students) == ["alice", "bob"]
     with Gradebook(url, "course") as gb:
         assert sorted(s.id for s in gb.students) == ["alice", "bob"]
+
+
+def test_first_import_of_jsonschema_skips_the_iri_grammar_only_inside_the_block():
+    """A fresh process imports nbgrader without the IRI grammar, and can still import it later."""
+    code = ("import sys\n"
+            "from grader.autograde.schema import without_format_grammars\n"
+            "with without_format_grammars():\n"
+            "    import nbgrader.converters\n"
+            "assert 'rfc3987_syntax' not in sys.modules\n"
+            "import rfc3987_syntax\n"
+            "import jsonschema\n"
+            "jsonschema.validate({'a': 1}, {'type': 'object'})\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
