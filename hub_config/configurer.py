@@ -23,6 +23,7 @@ Security choices (see docs/architecture.md, section "Hub"):
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from qcampus import roster as roster_mod
 from qcampus.deployment import tracks as find_tracks
 from qcampus.errors import SettingsError
 from qcampus.settings import DEFAULTS as SETTINGS_DEFAULTS
-from qcampus.settings import Settings, merge
+from qcampus.settings import ENV_PREFIX, Settings, env_variables, merge
 
 GROUPS = {"learner": "learners", "instructor": "instructors", "examiner": "examiners"}
 # System group that owns the nbgrader course directories (setgid, 2770).
@@ -49,8 +50,10 @@ SERVER_TOKEN_SCOPES = [
 ]
 # jupyterhub-idle-culler's documented minimum.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
-# The certificates service reads who a user is and which groups they are in.
-SERVICE_SCOPES = ["list:users", "read:users:name", "read:users:groups"]
+# The certificates service makes no hub API call with its own token: HubOAuth
+# exchanges the OAuth code and reads the signed-in user's name and groups with
+# the user's token (JupyterHub's "identify" scopes). Its role is explicit and empty.
+SERVICE_SCOPES: list[str] = []
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "hub": copy.deepcopy(SETTINGS_DEFAULTS["hub"]),
@@ -71,6 +74,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # seconds before further attempts get HTTP 429 (see authenticator.py).
         "login_attempts": 10,
         "login_window": 900,
+        # QCAMPUS_* variables the hub was started with, passed on to the certificates
+        # service so it reads the same settings (e.g. QCAMPUS_HUB__PORT for its public URL).
+        "service_environment": {},
     },
     # username -> {"role": ..., "tracks": [...]}
     "roster": {},
@@ -116,6 +122,11 @@ def validate(overrides: Mapping[str, Any], base: Mapping[str, Any] = DEFAULTS) -
             if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
                 raise HubConfigError(f"Hub configuration {section}.{key} must be "
                                      f"{expected.__name__}, not {value!r}.")
+            if key == "service_environment" and not all(
+                    isinstance(n, str) and n.startswith(ENV_PREFIX) and isinstance(v, str)
+                    for n, v in value.items()):
+                raise HubConfigError(f"Hub configuration {section}.{key} may only hold text "
+                                     f"variables named {ENV_PREFIX}*.")
             if key in POSITIVE_KEYS.get(section, ()) and value < 1:
                 raise HubConfigError(f"Hub configuration {section}.{key} must be at least 1, "
                                      f"not {value!r}.")
@@ -132,8 +143,14 @@ def _validate_roster(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return roster
 
 
-def config_from_settings(settings: Settings) -> dict[str, Any]:
-    """Return the hub configuration of the deployment described by *settings*."""
+def config_from_settings(settings: Settings,
+                         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the hub configuration of the deployment described by *settings*.
+
+    *environ* (default ``os.environ``) supplies the ``QCAMPUS_*`` variables the
+    certificates service inherits.
+    """
+    environ = os.environ if environ is None else environ
     members = roster_mod.load(settings.home)
     return validate({
         "hub": settings["hub"],
@@ -144,6 +161,9 @@ def config_from_settings(settings: Settings) -> dict[str, Any]:
             "hub_dir": str(settings.hub_dir),
             "singleuser_config": str(settings.home / "jupyter"),
         },
+        "internal": {"service_environment": {
+            name: value for name, value in env_variables(environ).items()
+            if name != "QCAMPUS_HOME"}},
         "roster": {name: m.as_dict() for name, m in members.items()},
         "tracks": {"ids": find_tracks(settings.courses_source)
                    or sorted(p.name for p in settings.courses_root.glob("*") if p.is_dir())},
@@ -273,7 +293,7 @@ def update_roles(c, cfg: Mapping[str, Any]) -> None:
 
 
 def update_services(c, cfg: Mapping[str, Any]) -> None:
-    """Run the idle culler, and the certificates service when a setting enables it."""
+    """Run the idle culler and, unless a setting turns it off, the certificates service."""
     hub, venv = cfg["hub"], Path(cfg["hub"]["venv"])
     services: list[dict[str, Any]] = [{
         "name": "idle-culler",
@@ -287,7 +307,9 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
             "name": SERVICE_NAME,
             "url": f"http://127.0.0.1:{hub['certificates_port']}",
             "command": [str(venv / "bin" / "python"), "-m", "certificates"],
-            "environment": {"QCAMPUS_HOME": cfg["paths"]["home"]},
+            # It reads the deployment's settings itself, with the same overrides as the hub.
+            "environment": {**cfg["internal"]["service_environment"],
+                            "QCAMPUS_HOME": cfg["paths"]["home"]},
             "oauth_no_confirm": True,
             "display": True,
         })

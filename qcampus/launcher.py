@@ -60,9 +60,12 @@ def proxy_command(settings: Settings) -> str:
 
 
 def ports(settings: Settings) -> dict[str, int]:
-    """Return the loopback ports the hub, its API and the proxy API use."""
+    """Return the ports the hub, its API, the proxy API and the certificates service use."""
     port = settings["hub"]["port"]
-    return {"hub": port, "hub API": port + 1, "proxy API": port + 2}
+    found = {"hub": port, "hub API": port + 1, "proxy API": port + 2}
+    if settings["hub"]["certificates_service"]:
+        found["certificates service"] = settings["hub"]["certificates_port"]
+    return found
 
 
 def _port_free(ip: str, port: int) -> bool:
@@ -123,6 +126,13 @@ def stop_orphaned_services(settings: Settings) -> list[int]:
     return stopped
 
 
+def wait_gone(pids: list[int], timeout: float = 15) -> None:
+    """Wait until the processes *pids* have exited (and released their ports)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+        time.sleep(0.1)
+
+
 def preflight(settings: Settings) -> None:
     """Refuse to start, changing nothing, when the platform could not come up."""
     proxy_command(settings)
@@ -131,15 +141,16 @@ def preflight(settings: Settings) -> None:
         raise ServiceError(f"qcampus is already running on {settings.home} (hub pid {pid}). "
                            f"Stop it with Ctrl-C in its terminal, or `kill {pid}`.")
     stop_stale_proxy(settings)
-    stop_orphaned_services(settings)
-    ip = settings["hub"]["ip"]
+    wait_gone(stop_orphaned_services(settings))
     for what, port in ports(settings).items():
+        ip = settings["hub"]["ip"] if what == "hub" else "127.0.0.1"
         if not _port_free(ip, port):
+            choose = ("QCAMPUS_HUB__CERTIFICATES_PORT=<port>" if what == "certificates service"
+                      else "QCAMPUS_HUB__PORT=<port> (the hub uses that port and the next two)")
             raise ServiceError(
                 f"Port {port} on {ip} ({what}) is already in use. Stop the program using it "
                 f"(`ss -ltnp 'sport = :{port}'` shows it) or choose another port with "
-                f"QCAMPUS_HUB__PORT=<port> (the hub uses that port and the next two). "
-                f"Nothing was started or changed."
+                f"{choose}. Nothing was started or changed."
             )
 
 

@@ -45,8 +45,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Per-user subdomains (e.g. "https://hub.example.org") need a DNS wildcard and TLS;
         # without them users are separated by their Unix uid only.
         "subdomain_host": "",
-        # Run the certificates web service at /services/qcampus/ as a managed service.
-        "certificates_service": False,
+        # Run the certificates web service at /services/qcampus/ as a managed service
+        # (listening on 127.0.0.1:certificates_port behind the hub's proxy).
+        "certificates_service": True,
         "certificates_port": 10101,
     },
     "courses": {
@@ -114,6 +115,11 @@ def merge(overrides: Mapping[str, Any], base: Mapping[str, Mapping[str, Any]] = 
                 )
             result[section][key] = _coerce(section, key, value, DEFAULTS[section][key])
     return result
+
+
+def env_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the ``QCAMPUS_*`` variables of *environ* (settings overrides and service tuning)."""
+    return {name: value for name, value in environ.items() if name.startswith(ENV_PREFIX)}
 
 
 def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:

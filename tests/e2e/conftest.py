@@ -4,8 +4,8 @@
   users (``jupyter-qce...``) and their processes are removed afterwards.
 - ``deployment``: a deployment in ``qcampus_home`` with the repository's
   ``courses/`` (or a tiny synthetic track if the foundations track is absent),
-  a free port, the people enrolled (one instructor, two learners) and every
-  assignment released.
+  four free ports (hub, hub API, proxy API, certificates service), the people
+  enrolled (one instructor, two learners) and every assignment released.
 - ``running_hub``: ``qcampus up`` started as a real process on that deployment;
   stopped with SIGINT (as Ctrl-C) afterwards.
 - ``HubUser``: a ``requests`` session that logs in through the HTTP form (with XSRF).
@@ -173,7 +173,9 @@ class Deployment:
 @pytest.fixture
 def deployment_ready(qcampus_home, people) -> Deployment:
     """Return an initialised deployment with people enrolled and assignments released."""
-    environ = {**os.environ, "QCAMPUS_HUB__PORT": str(free_port_block()),
+    port = free_port_block(4)
+    environ = {**os.environ, "QCAMPUS_HUB__PORT": str(port),
+               "QCAMPUS_HUB__CERTIFICATES_PORT": str(port + 3),
                "QCAMPUS_COURSES__SOURCE": str(courses_source(qcampus_home.parent))}
     deployment.init(qcampus_home, environ)
     loaded = settings.load(qcampus_home, environ)

@@ -151,39 +151,67 @@ def test_groups_follow_roster(hub_config):
 
 
 def test_user_role_is_self_only(hub_config):
-    """Every user holds only 'self' (no access to others' servers)."""
+    """Every user holds only 'self' and access to the certificates service (no others' servers)."""
     roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
-    assert roles["user"]["scopes"] == ["self"]
+    assert roles["user"]["scopes"] == ["self", "access:services!service=qcampus"]
     for role in roles.values():
         assert not any(s.startswith(("admin", "access:servers", "servers")) for s in role["scopes"])
 
 
 def test_services_have_explicit_filtered_roles(hub_config):
-    """The culler has exactly its documented scopes; no service is unassigned."""
+    """The culler has exactly its documented scopes, the certificates service none; none is unassigned."""
     roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
     services = {s["name"] for s in hub_config.JupyterHub.services}
-    assert services == {"idle-culler"}
+    assert services == {"idle-culler", "qcampus"}
     assert roles["idle-culler"]["services"] == ["idle-culler"]
     assert set(roles["idle-culler"]["scopes"]) == {
         "list:users", "read:users:activity", "read:servers", "delete:servers"}
+    assert roles["qcampus-service"] == {
+        "name": "qcampus-service", "description": "Identify users of the service.",
+        "scopes": [], "services": ["qcampus"]}
     culler = hub_config.JupyterHub.services[0]
     assert "--timeout=3600" in culler["command"]
 
 
-def test_certificates_service_only_when_enabled(deployment_settings):
-    """The qcampus service slot appears with its OAuth access scope only when enabled."""
-    cfg = validate({"hub": {"certificates_service": True}},
+def test_certificates_service_runs_by_default(hub_config, deployment_settings):
+    """The qcampus service runs by default on loopback, reading the deployment's settings."""
+    service = next(s for s in hub_config.JupyterHub.services if s["name"] == "qcampus")
+    assert service["url"] == "http://127.0.0.1:10101"
+    assert service["command"][-2:] == ["-m", "certificates"]
+    assert service["environment"]["QCAMPUS_HOME"] == str(deployment_settings.home)
+    assert service["oauth_no_confirm"] is True
+
+
+def test_certificates_service_gets_the_settings_overrides(deployment_settings):
+    """QCAMPUS_* variables of the hub reach the service; QCAMPUS_HOME stays the deployment's."""
+    environ = {"QCAMPUS_HUB__PORT": "9000", "QCAMPUS_SERVICE_RATELIMIT_VERIFY": "5/minute",
+               "QCAMPUS_HOME": "/elsewhere", "HOME": "/root", "PATH": "/usr/bin"}
+    cfg = config_from_settings(deployment_settings, environ)
+    c = Config()
+    configurer.update_services(c, cfg)
+    service = next(s for s in c.JupyterHub.services if s["name"] == "qcampus")
+    assert service["environment"] == {
+        "QCAMPUS_HUB__PORT": "9000", "QCAMPUS_SERVICE_RATELIMIT_VERIFY": "5/minute",
+        "QCAMPUS_HOME": str(deployment_settings.home)}
+
+
+@pytest.mark.parametrize("environment", [{"HOME": "/root"}, {"QCAMPUS_HUB__PORT": 9000}])
+def test_service_environment_holds_only_qcampus_text(environment):
+    """Only text QCAMPUS_* variables may be passed to the service."""
+    with pytest.raises(HubConfigError, match=r"internal\.service_environment"):
+        validate({"internal": {"service_environment": environment}})
+
+
+def test_certificates_service_can_be_turned_off(deployment_settings):
+    """With hub.certificates_service false there is no service, role or access scope for it."""
+    cfg = validate({"hub": {"certificates_service": False}},
                    base=config_from_settings(deployment_settings))
     c = Config()
     apply_config(c, cfg)
-    service = next(s for s in c.JupyterHub.services if s["name"] == "qcampus")
-    assert service["url"] == "http://127.0.0.1:10101"
-    assert service["command"][-2:] == ["-m", "certificates"]
+    assert {s["name"] for s in c.JupyterHub.services} == {"idle-culler"}
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
-    assert "access:services!service=qcampus" in roles["user"]["scopes"]
-    assert roles["qcampus-service"] == {
-        "name": "qcampus-service", "description": "Identify users of the service.",
-        "scopes": ["list:users", "read:users:name", "read:users:groups"], "services": ["qcampus"]}
+    assert roles["user"]["scopes"] == ["self"]
+    assert "qcampus-service" not in roles
 
 
 def test_instructors_get_a_named_server_per_track(hub_config):

@@ -22,15 +22,29 @@ def busy_port():
         yield sock.getsockname()[1]
 
 
-def test_port_in_use_changes_nothing(tmp_path, busy_port, monkeypatch):
-    """A busy port gives a message naming it and creates no deployment."""
-    monkeypatch.setenv("QCAMPUS_HUB__PORT", str(busy_port))
+@pytest.mark.parametrize(("variable", "what"), [
+    ("QCAMPUS_HUB__PORT", "hub"),
+    ("QCAMPUS_HUB__CERTIFICATES_PORT", "certificates service"),
+])
+def test_port_in_use_changes_nothing(tmp_path, busy_port, monkeypatch, variable, what):
+    """A busy port gives a message naming it and the setting that moves it, and creates nothing."""
+    monkeypatch.setenv(variable, str(busy_port))
     home = tmp_path / "home"
     result = CliRunner().invoke(cli, ["up", "--home", str(home)])
     assert result.exit_code == ServiceError.exit_code
-    assert f"Port {busy_port} on 127.0.0.1 (hub) is already in use" in result.output
-    assert "QCAMPUS_HUB__PORT" in result.output
+    assert f"Port {busy_port} on 127.0.0.1 ({what}) is already in use" in result.output
+    assert variable in result.output
     assert not home.exists()
+
+
+@pytest.mark.parametrize(("service", "expected"), [
+    ("true", {"hub": 8000, "hub API": 8001, "proxy API": 8002, "certificates service": 10101}),
+    ("false", {"hub": 8000, "hub API": 8001, "proxy API": 8002}),
+])
+def test_ports_include_the_certificates_service_when_it_runs(tmp_path, service, expected):
+    """The certificates service's port is checked only when the service runs."""
+    loaded = settings.load(tmp_path, {"QCAMPUS_HUB__CERTIFICATES_SERVICE": service})
+    assert launcher.ports(loaded) == expected
 
 
 def test_missing_proxy_changes_nothing(tmp_path, monkeypatch):

@@ -54,3 +54,17 @@ def test_dump_round_trips(tmp_path):
     values = settings.merge({"hub": {"admin_users": ["ana", "ben"]}})
     (tmp_path / "settings.yaml").write_text(settings.dump(values))
     assert settings.load(tmp_path, environ={}).values == values
+
+
+def test_certificates_service_runs_by_default(tmp_path):
+    """`qcampus up` runs the certificates service unless a setting turns it off."""
+    assert settings.load(tmp_path, environ={})["hub"]["certificates_service"] is True
+    off = settings.load(tmp_path, environ={"QCAMPUS_HUB__CERTIFICATES_SERVICE": "false"})
+    assert off["hub"]["certificates_service"] is False
+
+
+def test_env_variables_are_the_qcampus_ones():
+    """Only QCAMPUS_* variables are collected for the services."""
+    assert settings.env_variables({"QCAMPUS_HUB__PORT": "1", "QCAMPUS_HOME": "/x", "HOME": "/root",
+                                   "XQCAMPUS_A": "b"}) == {"QCAMPUS_HUB__PORT": "1",
+                                                          "QCAMPUS_HOME": "/x"}
