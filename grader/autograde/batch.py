@@ -46,10 +46,39 @@ class Outcome:
 def fingerprint(directory: Path) -> str:
     """Return a digest of every file name and byte under *directory*."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(directory)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for path in sorted(directory.rglob("*")):
+        if path.is_symlink():  # never followed: its target's name stands for it
+            digest.update(str(path.relative_to(directory)).encode() + b"\0->")
+            digest.update(os.fsencode(os.readlink(path)) + b"\0")
+        elif path.is_file():
+            digest.update(str(path.relative_to(directory)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def linked_entries(course_dir: Path, student: str, assignment: str) -> tuple[str, list[str]]:
+    """Find what in a submission folder is not a regular file or directory, without following it.
+
+    nbgrader's converter copies a submission's files with ``shutil.copy``, which
+    follows symbolic links, as the grader (root): a link to ``/etc/shadow`` would
+    become a readable copy in ``autograded/``, the sandbox and feedback.
+
+    Returns:
+        Why the submission cannot be graded ("" if it can), and the paths, relative
+        to the folder, of symbolic links, FIFOs, sockets and devices to leave out.
+    """
+    from grader.sandbox.namespace import copy_regular_files
+
+    folder = course_dir / "submitted" / student / assignment
+    for path in (folder.parent, folder):
+        if path.is_symlink():
+            return f"{path.relative_to(course_dir)} is a symbolic link; not graded", []
+    skipped = copy_regular_files(str(folder))
+    for rel in skipped:
+        if "/" not in rel and (rel.endswith(".ipynb") or rel == "timestamp.txt"):
+            return (f"{rel} is a symbolic link or special file, not a file; collect the "
+                    "submission again"), skipped
+    return "", skipped
 
 
 class Batch:

@@ -13,6 +13,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
 from grader.sandbox.limits import Limits, MiB
+from grader.sandbox.namespace import copy_regular_files
 from grader.sandbox.runner import OK, Sandbox
 from grader.sandbox.zygote import DEFAULT_PRELOAD
 
@@ -75,20 +76,45 @@ class SandboxedExecute(NbGraderPreprocessor):
                                       preload=self.preload)
         return _SANDBOXES[key]
 
+    def _submitted_links(self, student: str, assignment: str, notebook: str) -> list[str]:
+        """Return the entries of the submission folder that are links or special files.
+
+        nbgrader has already copied the submission's files into the autograded
+        folder with ``shutil.copy``, following links; what was a link in
+        ``submitted/`` is left out of the sandbox. A notebook that is a link is
+        refused.
+        """
+        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
+        if coursedir is None or not (student and assignment):
+            return []
+        folder = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+        if not os.path.isdir(folder):
+            return []
+        if os.path.islink(os.path.join(folder, f"{notebook}.ipynb")):
+            raise ValueError(f"{notebook}.ipynb in {folder} is a symbolic link; not graded")
+        return copy_regular_files(folder)
+
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode,
                                                                                ResourcesDict]:
         """Run the code cells of *nb* in a fresh sandbox and record their outputs."""
         workdir = resources.get("metadata", {}).get("path") or None
+        info = resources.get("nbgrader", {})
+        key = (info.get("student", ""), info.get("assignment", ""), info.get("notebook", ""))
+        links = self._submitted_links(*key)
         code = [cell for cell in nb.cells if cell.cell_type == "code"]
-        run = self.sandbox().run([cell.source for cell in code], workdir, self.limits())
+        run = self.sandbox().run([cell.source for cell in code], workdir, self.limits(),
+                                 exclude=links)
         for cell, result in zip(code, run.cells, strict=True):
             cell.outputs = [nbformat.from_dict(output) for output in result.outputs]
             cell.execution_count = result.execution_count
-        info = resources.get("nbgrader", {})
-        key = (info.get("student", ""), info.get("assignment", ""), info.get("notebook", ""))
         reason = run.reason
         if run.truncated and not reason:
             reason = f"output truncated at the {self.output_bytes}-byte limit"
+        skipped = sorted(set(links) | set(run.skipped))
+        if skipped:
+            note = ("not copied into the sandbox (symbolic links or special files): "
+                    + ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+            reason = f"{reason}; {note}" if reason else note
         self.outcomes[key] = (run.status, reason)
         if run.status != OK:
             self.log.warning("Notebook %s stopped early: %s", "/".join(key), run.reason)

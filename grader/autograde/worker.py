@@ -5,6 +5,7 @@ Everything is imported at module level so the parent imports it once, before for
 
 from __future__ import annotations
 
+import glob
 import os
 import time
 from multiprocessing.queues import SimpleQueue
@@ -21,6 +22,7 @@ from grader.autograde.batch import (
     captured_errors,
     check_timestamp,
     course_env,
+    linked_entries,
     status_of,
 )
 from grader.autograde.engines import shared_engines
@@ -63,22 +65,31 @@ def grade_one(app, course_dir: Path, assignment: str, student: str) -> dict:
     start = time.monotonic()
     outcome = {"student": student, "status": FAILED, "reason": "", "score": None,
                "max_score": None}
-    distrust = check_timestamp(course_dir / "submitted" / student / assignment)
+    refused, links = linked_entries(course_dir, student, assignment)
+    distrust = refused or check_timestamp(course_dir / "submitted" / student / assignment)
     if distrust:
         outcome.update(reason=distrust, seconds=time.monotonic() - start)
         return outcome
     SandboxedExecute.outcomes.clear()
     app.coursedir.student_id = student
-    for _attempt in range(ATTEMPTS):
-        with captured_errors(app.log) as errors:
-            try:
-                Autograde(coursedir=app.coursedir, parent=app).start()
-                break
-            except NbGraderException:
-                if not any("database" in e for e in errors):
+    ignore = list(app.coursedir.ignore)
+    # nbgrader's converter copies every file it does not ignore with shutil.copy, which
+    # follows links; an exact, escaped path ignores just that entry of this submission.
+    folder = app.coursedir.format_path(app.coursedir.submitted_directory, student, assignment)
+    app.coursedir.ignore = ignore + [glob.escape(os.path.join(folder, rel)) for rel in links]
+    try:
+        for _attempt in range(ATTEMPTS):
+            with captured_errors(app.log) as errors:
+                try:
+                    Autograde(coursedir=app.coursedir, parent=app).start()
                     break
-            except SystemExit:  # nbgrader's CourseDirectory.fail() exits on bad input
-                break
+                except NbGraderException:
+                    if not any("database" in e for e in errors):
+                        break
+                except SystemExit:  # nbgrader's CourseDirectory.fail() exits on bad input
+                    break
+    finally:
+        app.coursedir.ignore = ignore
     if not errors:
         status, reason = status_of(SandboxedExecute.outcomes, student)
         outcome.update(status=status, reason=reason)

@@ -7,10 +7,13 @@ any learner code: it is the setup half of the sandbox.
 from __future__ import annotations
 
 import ctypes
+import fnmatch
 import os
 import platform
 import shutil
+import stat
 import sys
+from collections.abc import Collection
 
 from grader.errors import SandboxUnavailableError
 
@@ -87,12 +90,14 @@ def read_only_trees() -> list[str]:
     return trees
 
 
-def build_root(root: str, workdir: str | None, uid: int, gid: int, scratch_bytes: int) -> None:
+def build_root(root: str, workdir: str | None, uid: int, gid: int, scratch_bytes: int,
+               exclude: Collection[str] = ()) -> None:
     """Assemble the sandbox's root filesystem at *root* and switch to it.
 
     The new root is a tmpfs holding read-only binds of /usr and the Python
     prefix, a minimal /etc and /dev, a fresh /proc, and two small tmpfs mounts
-    owned by the sandbox user: /work (a copy of *workdir*) and /tmp. The host's
+    owned by the sandbox user: /work (a copy of *workdir*'s regular files, see
+    :func:`copy_regular_files`) and /tmp. The host's
     root is detached afterwards, so nothing else of the host is reachable.
     """
     mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -110,7 +115,7 @@ def build_root(root: str, workdir: str | None, uid: int, gid: int, scratch_bytes
         os.mkdir(os.path.join(root, name))
         mount("qcampus-scratch", os.path.join(root, name), "tmpfs", MS_NOSUID | MS_NODEV, scratch)
     if workdir is not None:
-        _copy_workdir(workdir, os.path.join(root, "work"), uid, gid)
+        copy_regular_files(workdir, os.path.join(root, "work"), uid=uid, gid=gid, exclude=exclude)
     _make_etc(os.path.join(root, "etc"), uid, gid)
     os.mkdir(os.path.join(root, "dev"))
     for device in DEVICES:
@@ -127,13 +132,84 @@ def build_root(root: str, workdir: str | None, uid: int, gid: int, scratch_bytes
     mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _copy_workdir(source: str, target: str, uid: int, gid: int) -> None:
-    """Copy the submission's files except notebooks (they hold the tests) into /work."""
-    shutil.copytree(source, target, dirs_exist_ok=True, symlinks=True,
-                    ignore=shutil.ignore_patterns("*.ipynb", "timestamp.txt"))
-    for dirpath, dirnames, filenames in os.walk(target):
-        for name in dirnames + filenames:
-            os.lchown(os.path.join(dirpath, name), uid, gid)
+#: Files of the submission folder that never go into the sandbox: they hold the tests.
+NOT_COPIED = ("*.ipynb", "timestamp.txt")
+
+
+def copy_regular_files(source: str, target: str | None = None, *, uid: int = -1, gid: int = -1,
+                       exclude: Collection[str] = ()) -> list[str]:
+    """Copy the regular files and directories under *source* to *target*, following no link.
+
+    Every directory and file is opened relative to its parent with ``O_NOFOLLOW``
+    and checked with ``fstat``, so a symbolic link (to ``/etc/shadow``, say) is
+    never read, even by root. Symbolic links, FIFOs, sockets and devices are
+    skipped, as are notebooks, ``timestamp.txt`` and the relative paths in
+    *exclude* (with everything under them). With *target* None nothing is
+    copied. Copies are owned by *uid*/*gid* (unchanged if -1).
+
+    Returns:
+        The relative paths skipped because they were not regular files or directories.
+    """
+    skipped: list[str] = []
+    root = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_DIRECTORY)
+    try:
+        _copy_dir(root, "", target, (uid, gid), set(exclude), skipped)
+    finally:
+        os.close(root)
+    return skipped
+
+
+def _copy_dir(dir_fd: int, prefix: str, target: str | None, owner: tuple[int, int],
+              exclude: set[str], skipped: list[str]) -> None:
+    with os.scandir(dir_fd) as entries:
+        names = sorted(entry.name for entry in entries)
+    for name in names:
+        rel = prefix + name
+        if rel in exclude:
+            continue
+        seen = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if not (stat.S_ISDIR(seen.st_mode) or stat.S_ISREG(seen.st_mode)):
+            skipped.append(rel)  # a symbolic link, FIFO, socket or device: never opened
+            continue
+        if target is None and stat.S_ISREG(seen.st_mode):
+            continue
+        if stat.S_ISREG(seen.st_mode) and any(fnmatch.fnmatch(name, p) for p in NOT_COPIED):
+            continue
+        kind = os.O_DIRECTORY if stat.S_ISDIR(seen.st_mode) else 0
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | kind,
+                         dir_fd=dir_fd)
+        except OSError:  # replaced by a link or something else since it was looked at
+            skipped.append(rel)
+            continue
+        try:
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) != (seen.st_dev, seen.st_ino):
+                skipped.append(rel)
+            elif stat.S_ISDIR(info.st_mode):
+                inside = None if target is None else os.path.join(target, name)
+                if inside is not None:
+                    os.mkdir(inside, 0o700)
+                _copy_dir(fd, rel + "/", inside, owner, exclude, skipped)
+                if inside is not None:
+                    os.chmod(inside, stat.S_IMODE(info.st_mode) & 0o755 | 0o700)
+                    os.chown(inside, *owner)
+            elif target is not None:
+                _copy_file(fd, os.path.join(target, name), info, owner)
+        finally:
+            os.close(fd)
+
+
+def _copy_file(fd: int, path: str, info: os.stat_result, owner: tuple[int, int]) -> None:
+    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(os.dup(fd), "rb") as src, os.fdopen(out, "wb", closefd=False) as dst:
+            shutil.copyfileobj(src, dst)
+        os.fchmod(out, stat.S_IMODE(info.st_mode) & 0o755 | 0o600)
+        os.utime(out, ns=(info.st_atime_ns, info.st_mtime_ns))
+        os.fchown(out, *owner)
+    finally:
+        os.close(out)
 
 
 def _make_etc(etc: str, uid: int, gid: int) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from grader.errors import SandboxProtocolError, SandboxUnavailableError
 from grader.sandbox import frames
 from grader.sandbox.limits import Limits
+from grader.sandbox.namespace import copy_regular_files
 from grader.sandbox.users import ensure_user, user_name
 from grader.sandbox.zygote import DEFAULT_PRELOAD, Zygote
 
@@ -48,6 +49,8 @@ class NotebookRun:
     status: str = OK
     reason: str = ""
     truncated: bool = False
+    #: Entries of the work directory not copied in: symbolic links and special files.
+    skipped: list[str] = field(default_factory=list)
 
 
 def error_output(ename: str, message: str) -> dict:
@@ -102,13 +105,16 @@ class Sandbox:
         self.close()
 
     def run(self, sources: Sequence[str], workdir: str | None = None,
-            limits: Limits | None = None) -> NotebookRun:
+            limits: Limits | None = None, exclude: Sequence[str] = ()) -> NotebookRun:
         """Execute *sources* in order in one fresh sandbox.
 
         Args:
             sources: The code cells' sources, sent one at a time.
-            workdir: Directory whose files (not notebooks) are copied into the sandbox.
+            workdir: Directory whose regular files (not notebooks) are copied into the
+                sandbox, never following a symbolic link
+                (:func:`~grader.sandbox.namespace.copy_regular_files`).
             limits: Overrides the sandbox's limits for this notebook.
+            exclude: Paths relative to *workdir* not to copy.
 
         Returns:
             One :class:`CellRun` per source. Cells that could not run carry an
@@ -116,6 +122,8 @@ class Sandbox:
         """
         limits = limits or self.limits
         run = NotebookRun(cells=[CellRun() for _ in sources])
+        if workdir is not None:
+            run.skipped = copy_regular_files(workdir, exclude=exclude)
         # Isolated runs mount their private root over one fixed, empty directory, each in
         # its own mount namespace, so nothing is left on the host even if the grader dies.
         scratch = MOUNTPOINT if self.isolate else tempfile.mkdtemp(prefix="qcampus-unsafe-")
@@ -123,12 +131,12 @@ class Sandbox:
         commands_r, commands_w = os.pipe()
         results_r, results_w = os.pipe()
         request = {"isolate": self.isolate, "uid": self.uid, "gid": self.gid,
-                   "limits": dataclasses.asdict(limits), "root": scratch, "workdir": workdir}
+                   "limits": dataclasses.asdict(limits), "root": scratch, "workdir": workdir,
+                   "exclude": list(exclude)}
         if not self.isolate:
             request["workdir"] = scratch
             if workdir is not None:
-                shutil.copytree(workdir, scratch, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("*.ipynb", "timestamp.txt"))
+                copy_regular_files(workdir, scratch, exclude=exclude)
         reader = _Reader(results_r, limits.output_bytes)
         pidfd = None
         killer = None

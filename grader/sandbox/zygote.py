@@ -171,7 +171,7 @@ def _sandboxed(request: dict, commands: int, results: int, shell: kernel.Sandbox
         uid, gid = request["uid"], request["gid"]
         if request["isolate"]:
             namespace.build_root(request["root"], request["workdir"], uid, gid,
-                                 limits.scratch_bytes)
+                                 limits.scratch_bytes, request.get("exclude", ()))
             os.chdir("/work")
         else:
             os.chdir(request["workdir"])

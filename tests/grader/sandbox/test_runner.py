@@ -103,6 +103,33 @@ def test_workdir_is_a_copy_without_notebooks(sandbox, tmp_path):
     assert not (tmp_path / "new.txt").exists()
 
 
+def test_links_and_special_files_in_workdir_are_not_copied(sandbox, tmp_path_factory):
+    """A link to a root-only file or folder, or a FIFO, is skipped and reported, never read."""
+    private = tmp_path_factory.mktemp("private")
+    os.chmod(private, 0o700)
+    secret = f"root-only-{uuid.uuid4().hex}"
+    (private / "key.txt").write_text(secret)
+    os.chmod(private / "key.txt", 0o600)
+    work = tmp_path_factory.mktemp("work")
+    (work / "data.csv").write_text("1,2,3\n")
+    (work / "sub").mkdir()
+    (work / "sub" / "inner.txt").write_text("inner\n")
+    (work / "sub" / "key.txt").symlink_to(private / "key.txt")
+    (work / "keys").symlink_to(private, target_is_directory=True)
+    os.mkfifo(work / "pipe")
+    run = sandbox.run([
+        "import os\nfor d, _, fs in sorted(os.walk('.')):\n    print(d, sorted(fs))",
+        "for p in ('sub/key.txt', 'keys/key.txt', 'pipe'):\n"
+        "    try:\n        print(open(p).read())\n    except OSError as e:\n"
+        "        print(p, type(e).__name__)",
+    ], workdir=str(work))
+    listing, reads = text_of(run.cells[0]), text_of(run.cells[1])
+    assert ". ['data.csv']" in listing and "./sub ['inner.txt']" in listing
+    assert secret not in listing + reads
+    assert reads.count("FileNotFoundError") == 3
+    assert sorted(run.skipped) == ["keys", "pipe", "sub/key.txt"]
+
+
 def test_no_network_even_loopback(sandbox):
     """Connections to loopback and to an outside address fail at once: there is no route."""
     run = sandbox.run([
