@@ -36,7 +36,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # "firstuse": instructors enrol a roster, learners choose a password at first login.
         # "workshop": temporary accounts without e-mail for outreach sessions.
         "authenticator": "firstuse",
-        "admin_users": ["instructor"],
+        # Hub admins can open every learner's server: none unless named here
+        # (and only enrolled instructors are kept).
+        "admin_users": [],
         "idle_timeout": 3600,
         # Directory of the Python environment learners' servers run from. It must
         # be readable by every learner, so it never lives under /root.

@@ -141,7 +141,7 @@ def test_refusals(running_hub):
     # A name nobody enrolled cannot claim an account by choosing a password.
     stranger = HubUser(dep.url, dep.people.name("x"))
     assert stranger.login(secrets.token_urlsafe(12)).status_code == 403
-    # The default admin name is not enrolled either.
+    # The demo instructor's name is not enrolled in this deployment either.
     assert HubUser(dep.url, "instructor").login(secrets.token_urlsafe(12)).status_code == 403
     # A 10 KB username is refused and never written whole into the log.
     assert HubUser(dep.url, "q" * 10_000).login("x" * 20).status_code == 403

@@ -65,9 +65,18 @@ def test_only_enrolled_users_log_in(hub_config):
     assert hub_config.Authenticator.allowed_users == {"teacher", "ada", "bob", "eve"}
 
 
-def test_unenrolled_admin_name_is_dropped(hub_config):
-    """The default admin name 'instructor' is not enrolled, so nobody can claim it."""
+def test_no_admins_by_default(hub_config):
+    """Nobody is a hub admin unless the settings name them, not even an enrolled instructor."""
     assert hub_config.Authenticator.admin_users == set()
+
+
+def test_unenrolled_admin_name_is_dropped(deployment_settings):
+    """An admin name nobody enrolled is dropped, so nobody can claim it."""
+    cfg = validate({"hub": {"admin_users": ["instructor"]}},
+                   base=config_from_settings(deployment_settings))
+    c = Config()
+    configurer.update_auth(c, cfg)
+    assert c.Authenticator.admin_users == set()
 
 
 def test_enrolled_instructor_can_be_admin(deployment_settings):

@@ -68,3 +68,10 @@ def test_env_variables_are_the_qcampus_ones():
     assert settings.env_variables({"QCAMPUS_HUB__PORT": "1", "QCAMPUS_HOME": "/x", "HOME": "/root",
                                    "XQCAMPUS_A": "b"}) == {"QCAMPUS_HUB__PORT": "1",
                                                           "QCAMPUS_HOME": "/x"}
+
+
+def test_no_hub_admins_by_default(tmp_path):
+    """No hub admin is named by default; an operator can name some."""
+    assert settings.load(tmp_path, environ={})["hub"]["admin_users"] == []
+    named = settings.load(tmp_path, environ={"QCAMPUS_HUB__ADMIN_USERS": "ana, ben"})
+    assert named["hub"]["admin_users"] == ["ana", "ben"]
