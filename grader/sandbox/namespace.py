@@ -167,7 +167,10 @@ def _copy_dir(dir_fd: int, prefix: str, target: str | None, owner: tuple[int, in
         rel = prefix + name
         if rel in exclude:
             continue
-        seen = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        try:
+            seen = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:  # removed since the folder was listed
+            continue
         if not (stat.S_ISDIR(seen.st_mode) or stat.S_ISREG(seen.st_mode)):
             skipped.append(rel)  # a symbolic link, FIFO, socket or device: never opened
             continue
