@@ -220,8 +220,8 @@ def parse(data: object, framework: Framework, origin: str = "achievements") -> C
 
 
 def default_path() -> Path:
-    """Return ``courses/achievements.yaml`` of the checkout this package runs from."""
-    return Path(__file__).resolve().parents[1] / "courses" / "achievements.yaml"
+    """Return ``achievements.yaml`` of the courses directory beside the framework."""
+    return framework_module.courses_dir() / "achievements.yaml"
 
 
 def load(path: Path | None = None, framework: Framework | None = None) -> Catalogue:

@@ -114,9 +114,24 @@ def parse(data: object, origin: str = "framework") -> Framework:
         raise FrameworkError(f"{origin} is missing or mistypes the field {exc}.") from exc
 
 
+def courses_dir() -> Path:
+    """Return the courses directory: the checkout's, else the deployment's ``courses.source``.
+
+    An editable install runs from the checkout, which holds ``courses/``; a
+    regular install (used when learners cannot read the checkout) finds it
+    through the deployment's settings, where ``qcampus init`` recorded it.
+    """
+    checkout = Path(__file__).resolve().parents[1] / "courses"
+    if (checkout / "framework.yaml").is_file():
+        return checkout
+    from qcampus import settings
+
+    return settings.load().courses_source
+
+
 def default_path() -> Path:
-    """Return ``courses/framework.yaml`` of the checkout this package runs from."""
-    return Path(__file__).resolve().parents[1] / "courses" / "framework.yaml"
+    """Return ``framework.yaml`` of the courses directory (see :func:`courses_dir`)."""
+    return courses_dir() / "framework.yaml"
 
 
 def load(path: Path | None = None) -> Framework:
