@@ -8,7 +8,6 @@ operators can use it in scripts and monitoring.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import stat
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from qcampus import DEPLOYMENT_VERSION
+from qcampus import DEPLOYMENT_VERSION, launcher
 from qcampus import settings as settings_mod
 from qcampus.courses import load_tracks
 from qcampus.errors import QcampusError
@@ -49,17 +48,6 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def proxy_command(settings: Settings) -> str | None:
-    """Return the configurable-http-proxy executable the hub will use, if found."""
-    configured = settings["hub"]["proxy_command"]
-    if configured:
-        return configured if Path(configured).is_file() or shutil.which(configured) else None
-    candidate = Path(settings["hub"]["venv"]).parent / "node_modules" / ".bin" / "configurable-http-proxy"
-    if candidate.is_file():
-        return str(candidate)
-    return shutil.which("configurable-http-proxy")
-
-
 def checks(settings: Settings) -> list[Check]:
     """Inspect the deployment described by *settings* without changing anything."""
     found: list[Check] = []
@@ -87,10 +75,10 @@ def checks(settings: Settings) -> list[Check]:
                            f"learners cannot run {venv}: move it out of a private directory."))
     else:
         found.append(Check("ok", "environment", str(venv)))
-    proxy = proxy_command(settings)
-    found.append(Check("ok", "proxy", proxy) if proxy else Check(
-        "error", "proxy", "configurable-http-proxy not found: run scripts/bootstrap "
-        "(npm install configurable-http-proxy) or set hub.proxy_command."))
+    try:
+        found.append(Check("ok", "proxy", launcher.proxy_command(settings)))
+    except QcampusError as exc:
+        found.append(Check("error", "proxy", exc.message))
     exchange = settings.exchange
     if not exchange.is_dir():
         found.append(Check("error", "exchange", f"{exchange} is missing: run `qcampus init`."))
@@ -117,9 +105,16 @@ def checks(settings: Settings) -> list[Check]:
             found.append(Check("ok", f"course {track.id}",
                                f"{course_dir}; released: {', '.join(released) or 'nothing yet'}"))
     ip, port = settings["hub"]["ip"], settings["hub"]["port"]
-    running = port_open(ip if ip not in ("", "0.0.0.0") else "127.0.0.1", port)
-    found.append(Check("ok", "hub", f"answering on http://{ip}:{port}/" if running
-                       else f"not running (would listen on http://{ip}:{port}/; start it with `qcampus up`)"))
+    pid = launcher.pid_alive(settings.hub_dir / "jupyterhub.pid")
+    answering = port_open(ip if ip not in ("", "0.0.0.0") else "127.0.0.1", port)
+    if pid and answering:
+        found.append(Check("ok", "hub", f"running (pid {pid}), answering on http://{ip}:{port}/"))
+    elif pid:
+        found.append(Check("warn", "hub", f"running (pid {pid}) but not answering on "
+                                          f"http://{ip}:{port}/; see {settings.logs / 'jupyterhub.log'}"))
+    else:
+        found.append(Check("ok", "hub", f"not running (would listen on http://{ip}:{port}/; "
+                                        f"start it with `qcampus up`)"))
     return found
 
 

@@ -56,3 +56,15 @@ def test_release_of_unknown_track_is_a_clear_error(qcampus_home, monkeypatch):
     result = CliRunner().invoke(cli, ["courses", "release", "nope", "--home", str(qcampus_home)])
     assert result.exit_code != 0
     assert "no track 'nope'" in result.output and "foundations" in result.output
+
+
+def test_status_reports_a_missing_proxy(qcampus_home, monkeypatch):
+    """status names a missing configurable-http-proxy, says how to install it, and exits 1."""
+    monkeypatch.setenv("QCAMPUS_COURSES__SOURCE", str(REPO / "courses"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--home", str(qcampus_home)]).exit_code == 0
+    monkeypatch.setenv("QCAMPUS_HUB__PROXY_COMMAND", str(qcampus_home / "no-such-proxy"))
+    result = runner.invoke(cli, ["status", "--home", str(qcampus_home)])
+    assert result.exit_code == 1
+    assert "ERROR proxy: configurable-http-proxy not found" in result.output
+    assert "scripts/bootstrap" in result.output
