@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 
@@ -13,30 +15,37 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+@contextlib.contextmanager
+def lab_page(url: str, name: str, lab_path: str, next_path: str = "") -> Iterator[Page]:
+    """Log *name* in at first use through the hub's form; yield the page once JupyterLab is ready."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{url}/hub/login" + (f"?next={next_path}" if next_path else ""))
+            page.fill("#username_input", name)
+            page.fill("#password_input", secrets.token_urlsafe(12))
+            page.click("#login_submit")
+            page.wait_for_url(f"**{lab_path}**", timeout=120_000)
+            page.wait_for_selector(".jp-LauncherCard", timeout=120_000)
+            yield page
+        finally:
+            browser.close()
+
+
 def test_login_to_assignments_tab(running_hub):
     """Headless Chromium logs a learner in and shows the released assignment, without formgrader."""
     dep = running_hub.dep
     name = dep.people.learner_a
     assignment = dep.track.assignments[0].id
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{dep.url}/hub/login")
-            page.fill("#username_input", name)
-            page.fill("#password_input", secrets.token_urlsafe(12))
-            page.click("#login_submit")
-            page.wait_for_url(f"**/user/{name}/lab**", timeout=120_000)
-            page.wait_for_selector(".jp-LauncherCard", timeout=120_000)
-            page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
-            items = [t for t in page.locator(".lm-Menu-itemLabel").all_inner_texts() if t]
-            assert items == ["Assignment List"]
-            page.click(".lm-Menu-itemLabel:text-is('Assignment List')")
-            page.wait_for_selector(".lm-TabBar-tabLabel:text-is('Assignments')", timeout=60_000)
-            page.wait_for_selector(f"text={assignment}", timeout=60_000)
-            assert page.locator(f"text={dep.track.id}").count() >= 1
-        finally:
-            browser.close()
+    with lab_page(dep.url, name, f"/user/{name}/lab") as page:
+        page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
+        items = [t for t in page.locator(".lm-Menu-itemLabel").all_inner_texts() if t]
+        assert items == ["Assignment List"]
+        page.click(".lm-Menu-itemLabel:text-is('Assignment List')")
+        page.wait_for_selector(".lm-TabBar-tabLabel:text-is('Assignments')", timeout=60_000)
+        page.wait_for_selector(f"text={assignment}", timeout=60_000)
+        assert page.locator(f"text={dep.track.id}").count() >= 1
 
 
 def test_instructor_formgrader_in_lab(running_hub):
@@ -44,19 +53,9 @@ def test_instructor_formgrader_in_lab(running_hub):
     dep = running_hub.dep
     name, track = dep.people.instructor, dep.track.id
     assignment = dep.track.assignments[0].id
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{dep.url}/hub/login?next=/hub/spawn/{name}/{track}")
-            page.fill("#username_input", name)
-            page.fill("#password_input", secrets.token_urlsafe(12))
-            page.click("#login_submit")
-            page.wait_for_url(f"**/user/{name}/{track}/lab**", timeout=120_000)
-            page.wait_for_selector(".jp-LauncherCard", timeout=120_000)
-            page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
-            page.click(".lm-Menu-itemLabel:text-is('Formgrader')")
-            frame = page.frame_locator("iframe").first
-            frame.locator(f"text={assignment}").first.wait_for(timeout=60_000)
-        finally:
-            browser.close()
+    with lab_page(dep.url, name, f"/user/{name}/{track}/lab",
+                  next_path=f"/hub/spawn/{name}/{track}") as page:
+        page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
+        page.click(".lm-Menu-itemLabel:text-is('Formgrader')")
+        frame = page.frame_locator("iframe").first
+        frame.locator(f"text={assignment}").first.wait_for(timeout=60_000)
