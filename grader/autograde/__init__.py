@@ -2,23 +2,43 @@
 
 nbgrader's own ``Autograde`` converter does everything it always does
 (sanitising, overwriting read-only and test cells from the gradebook,
-checksums, late penalties, saving grades); only its execution step is replaced
-by :class:`~grader.autograde.execute.SandboxedExecute`. To let formgrader's
-Autograde button use it too, put this in the course's ``nbgrader_config.py``::
+checksums, late penalties, saving grades); its execution step is replaced by
+:class:`~grader.autograde.execute.SandboxedExecute`, and its two gradebook
+preprocessors by subclasses that read a notebook's rows at once and save its
+grades in one transaction (:mod:`grader.autograde.gradebook`). To let
+formgrader's Autograde button use them too, put this in the course's
+``nbgrader_config.py``::
 
-    from grader.autograde import sandboxed_autograde_preprocessors
-    c.Autograde.autograde_preprocessors = sandboxed_autograde_preprocessors()
+    from grader.autograde import autograde_preprocessors, sanitize_preprocessors
+    c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()
 """
 
 from __future__ import annotations
 
 
-def sandboxed_autograde_preprocessors() -> list[type]:
-    """Return nbgrader's autograde preprocessors with ``Execute`` replaced by ``SandboxedExecute``."""
+def _replaced(trait: str, replacements: dict[type, type]) -> list[type]:
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
+
+    stock = Autograde.class_traits()[trait].default()
+    return [replacements.get(pp, pp) for pp in stock]
+
+
+def sanitize_preprocessors() -> list[type]:
+    """Return nbgrader's sanitising preprocessors with ``OverwriteCells`` batched."""
+    from nbgrader.preprocessors import OverwriteCells
+
+    from grader.autograde.gradebook import BatchedOverwriteCells
+
+    return _replaced("sanitize_preprocessors", {OverwriteCells: BatchedOverwriteCells})
+
+
+def autograde_preprocessors() -> list[type]:
+    """Return nbgrader's autograde preprocessors: ``Execute`` sandboxed, ``SaveAutoGrades`` batched."""
+    from nbgrader.preprocessors import Execute, SaveAutoGrades
 
     from grader.autograde.execute import SandboxedExecute
+    from grader.autograde.gradebook import BatchedSaveAutoGrades
 
-    stock = Autograde.class_traits()["autograde_preprocessors"].default()
-    return [SandboxedExecute if pp is Execute else pp for pp in stock]
+    return _replaced("autograde_preprocessors",
+                     {Execute: SandboxedExecute, SaveAutoGrades: BatchedSaveAutoGrades})

@@ -15,7 +15,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import AutogradeApp
 from nbgrader.converters import Autograde, NbGraderException
 
-from grader.autograde import sandboxed_autograde_preprocessors
+from grader.autograde import autograde_preprocessors, sanitize_preprocessors
 from grader.autograde.batch import (
     ATTEMPTS,
     FAILED,
@@ -40,7 +40,8 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
     app = AutogradeApp()
     app.initialize([settings["assignment"], "--log-level=WARN"])
     config = app.config
-    config.Autograde.autograde_preprocessors = sandboxed_autograde_preprocessors()
+    config.Autograde.sanitize_preprocessors = sanitize_preprocessors()
+    config.Autograde.autograde_preprocessors = autograde_preprocessors()
     config.SandboxedExecute.update(
         timeout=int(limits.cell_timeout), notebook_timeout=int(limits.notebook_timeout),
         memory_mb=limits.memory_bytes // MiB, processes=limits.processes,

@@ -14,8 +14,9 @@ from tests.grader.autograde.conftest import ASSIGNMENT, CORRECT, WRONG, nbgrader
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 CONFIG = """
-from grader.autograde import sandboxed_autograde_preprocessors
-c.Autograde.autograde_preprocessors = sandboxed_autograde_preprocessors()
+from grader.autograde import autograde_preprocessors, sanitize_preprocessors
+c.Autograde.sanitize_preprocessors = sanitize_preprocessors()
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.SandboxedExecute.timeout = 5
 """
 
