@@ -72,3 +72,27 @@ def test_first_import_of_jsonschema_skips_the_iri_grammar_only_inside_the_block(
             "import jsonschema\n"
             "jsonschema.validate({'a': 1}, {'type': 'object'})\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_shared_engines_check_each_course_once_and_restore_nbgrader(tmp_path, monkeypatch):
+    """A known course is not queried again; an unknown one is still created; nbgrader is restored."""
+    from nbgrader.api import Course, Gradebook
+    from sqlalchemy import event
+
+    monkeypatch.setenv("PATH", nbgrader_env()["PATH"])
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    original = (Gradebook.check_course, Gradebook.close)
+    statements: list[str] = []
+    with shared_engines():
+        with Gradebook(url, "course") as gb:
+            event.listen(gb.engine, "before_cursor_execute",
+                         lambda conn, cursor, sql, *args: statements.append(sql))
+        with Gradebook(url, "course"):
+            pass
+        assert statements == []
+        with Gradebook(url, "other") as gb:
+            assert statements and sorted(c.id for c in gb.db.query(Course)) == ["course",
+                                                                                 "other"]
+    assert (Gradebook.check_course, Gradebook.close) == original
+    with Gradebook(url, "third") as gb:
+        assert sorted(c.id for c in gb.db.query(Course)) == ["course", "other", "third"]
