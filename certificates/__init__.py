@@ -81,6 +81,8 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
         "HUB_AUTH": None,
         # None: the checkout's courses/achievements.yaml.
         "ACHIEVEMENTS_PATH": None,
+        # Examinations of credentials remembered per worker process (0: none).
+        "VERDICT_CACHE_SIZE": 1024,
     }
 
 
@@ -101,10 +103,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = read_or_create_secret(
             Path(app.config["SECRETS_DIR"]) / SESSION_KEY_FILE)
 
-    from certificates import admin, api, db, hub, issuance, learner, security, verify
+    from certificates import admin, api, db, hub, issuance, learner, security, verdict_cache, verify
 
     db.init_app(app)
     issuance.init_app(app)
+    verdict_cache.init_app(app)
     hub.init_app(app)
     app.register_blueprint(verify.bp)
     app.register_blueprint(api.bp)

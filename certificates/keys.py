@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -193,6 +194,20 @@ class TrustedKeys(Mapping[str, IssuerKey]):
                 or datetime.min.replace(tzinfo=UTC)
             found.append(IssuerKey(kid, public_key, status, created, compromised_at=revoked))
         return cls(found, issuer)
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """Return a SHA-256 digest of every key, its status and compromise time.
+
+        Two sets of keys that trust exactly the same signatures have the same
+        fingerprint; any rotation or compromise changes it, so results
+        remembered under one fingerprint are never used under another.
+        """
+        state = sorted((key.kid, base64url.encode(key.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)), key.status,
+            key.compromised_at.isoformat() if key.compromised_at else None)
+            for key in self._keys.values())
+        return hashlib.sha256(json.dumps(state).encode("ascii")).digest()
 
     def __getitem__(self, kid: str) -> IssuerKey:
         return self._keys[kid]

@@ -181,6 +181,11 @@ def init_app(app: Flask) -> Limiter:
     limiter = Limiter(get_remote_address, app=app,
                       storage_uri=app.config["RATELIMIT_STORAGE_URI"],
                       key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "qcampus"))
+    app.extensions["qcampus_limiter"] = limiter
+    if not limiter.enabled:
+        # RATELIMIT_ENABLED = False: the limiter checks nothing, and its view wrapper
+        # would still cost every request the work of finding no limits.
+        return limiter
     for endpoint, view in list(app.view_functions.items()):
         category = getattr(view, _RATE_ATTRIBUTE, None)
         if category is None:
@@ -190,5 +195,4 @@ def init_app(app: Flask) -> Limiter:
         limited = limiter.shared_limit(lambda setting=setting: current_app.config[setting],
                                        scope=category)(view)
         app.view_functions[endpoint] = limited
-    app.extensions["qcampus_limiter"] = limiter
     return limiter

@@ -15,6 +15,7 @@ re-inflated.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
@@ -121,17 +122,36 @@ class DatabaseStatusSource:
     """The status lists of this issuer, read from its database (a ``StatusSource``).
 
     A source answers one verification: the first :meth:`fetch` reads both
-    lists' current versions in one query and later fetches reuse them, so a
-    credential's revocation and suspension entries are judged on the same
-    snapshot. A new source (every request makes one) reads the versions again,
-    so a status change is seen by the next verification.
+    lists' current versions in one query (unless the caller already read them,
+    *versions*) and later fetches reuse them, so a credential's revocation and
+    suspension entries are judged on the same snapshot. A new source (every
+    request makes one) reads the versions again, so a status change is seen by
+    the next verification.
     """
 
-    def __init__(self, issuer: Issuer, session: Session, *, kid: str | None = None) -> None:
+    def __init__(self, issuer: Issuer, session: Session | Callable[[], Session], *,
+                 kid: str | None = None, versions: Mapping[str, int] | None = None) -> None:
+        """Read *issuer*'s lists through *session*.
+
+        Args:
+            issuer: The issuer whose lists are read.
+            session: A session, or a function returning one; it is called only
+                when a list version has to be signed or a status change looked
+                up, so a verification served from caches opens no session.
+            kid: The active key, when the caller already looked it up.
+            versions: Both lists' versions, when the caller already read them.
+        """
         self.issuer = issuer
-        self.session = session
+        self._session = session
         self._kid = kid
-        self._versions: dict[str, int] | None = None
+        self._versions = dict(versions) if versions is not None else None
+
+    @property
+    def session(self) -> Session:
+        """Return the session, opening it on first use."""
+        if not isinstance(self._session, Session):
+            self._session = self._session()
+        return self._session
 
     def fetch(self, url: str) -> statuslist.StatusListDocument:
         """Return the signed list published at *url*, or raise ``StatusUnavailable``."""

@@ -53,6 +53,19 @@ MAX_BYTES = MIN_LENGTH // 8 * 128
 STATUS_LIST_TYPES = ("VerifiableCredential", "BitstringStatusListCredential")
 
 
+def _locate(index: int, length: int) -> tuple[int, int]:
+    """Return the byte and the shift of bit *index* in a list of *length* entries."""
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < length:
+        raise StatusRangeError(f"Status index {index!r} is outside the list of {length} entries.")
+    # Bit 0 is the most significant bit of byte 0 (Bitstring Status List v1.0).
+    return index // 8, 7 - index % 8
+
+
+def _bit(bits: bytes | bytearray, index: int) -> bool:
+    byte, shift = _locate(index, len(bits) * 8)
+    return bool(bits[byte] >> shift & 1)
+
+
 class StatusList:
     """A mutable bitstring of status bits."""
 
@@ -77,21 +90,13 @@ class StatusList:
         """Return the number of entries."""
         return len(self._bits) * 8
 
-    def _locate(self, index: int) -> tuple[int, int]:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.length:
-            raise StatusRangeError(f"Status index {index!r} is outside the list of {self.length} "
-                                   f"entries.")
-        # Bit 0 is the most significant bit of byte 0 (Bitstring Status List v1.0).
-        return index // 8, 7 - index % 8
-
     def get(self, index: int) -> bool:
         """Return bit *index*.
 
         Raises:
             StatusRangeError: *index* is outside the list.
         """
-        byte, shift = self._locate(index)
-        return bool(self._bits[byte] >> shift & 1)
+        return _bit(self._bits, index)
 
     def set(self, index: int, value: bool = True) -> None:
         """Set bit *index* to *value*.
@@ -99,7 +104,7 @@ class StatusList:
         Raises:
             StatusRangeError: *index* is outside the list.
         """
-        byte, shift = self._locate(index)
+        byte, shift = _locate(index, self.length)
         if value:
             self._bits[byte] |= 1 << shift
         else:
@@ -227,28 +232,66 @@ def read_credential(token: str, *, keys: TrustedKeys, issuer_id: str, url: str, 
             URL or purpose, expired, or malformed.
         StatusListLengthError: fewer than :data:`MIN_LENGTH` entries.
     """
-    bits, valid_from, valid_until = _verified_list(token.strip(), keys, issuer_id, url, purpose)
-    if valid_from > now:
-        raise StatusVerificationError("The status list is not valid yet.")
-    if valid_until is not None and valid_until <= now:
-        raise StatusVerificationError("The status list has expired; fetch a fresh copy.")
-    return StatusList(len(bits) * 8, bits)
+    verified = verified_list(token, keys=keys, issuer_id=issuer_id, url=url, purpose=purpose)
+    verified.check_time(now)
+    return StatusList(len(verified.bits) * 8, verified.bits)
+
+
+@dataclass(frozen=True)
+class VerifiedList:
+    """A status list credential whose signature and content verified; its time not yet checked.
+
+    Attributes:
+        bits: The decoded bitstring.
+        valid_from: The list credential's ``validFrom``.
+        valid_until: Its ``validUntil``, if any.
+    """
+
+    bits: bytes
+    valid_from: datetime
+    valid_until: datetime | None
+
+    def check_time(self, now: datetime) -> None:
+        """Refuse the list at *now* if it is outside its validity period.
+
+        Raises:
+            StatusVerificationError: not valid yet, or expired.
+        """
+        if self.valid_from > now:
+            raise StatusVerificationError("The status list is not valid yet.")
+        if self.valid_until is not None and self.valid_until <= now:
+            raise StatusVerificationError("The status list has expired; fetch a fresh copy.")
+
+    def bit(self, index: int) -> bool:
+        """Return bit *index*.
+
+        Raises:
+            StatusRangeError: *index* is outside the list.
+        """
+        return _bit(self.bits, index)
 
 
 #: Verified lists by (token, trust, issuer, URL, purpose). A list version is
 #: verified once, not once per credential check; time checks still run each time.
-_VERIFIED: OrderedDict[tuple, tuple[bytes, datetime, datetime | None]] = OrderedDict()
+_VERIFIED: OrderedDict[tuple, VerifiedList] = OrderedDict()
 _VERIFIED_SIZE = 32
 _VERIFIED_LOCK = threading.Lock()
 
 
-def _verified_list(token: str, keys: TrustedKeys, issuer_id: str, url: str,
-                   purpose: str) -> tuple[bytes, datetime, datetime | None]:
-    """Verify a status list credential's signature and content, remembering the result."""
-    # The trust part of the key changes whenever a key is added or marked compromised.
-    trust = tuple(sorted((kid, key.compromised_at or datetime.max.replace(tzinfo=UTC))
-                         for kid, key in keys.items()))
-    cache_key = (token, trust, issuer_id, url, purpose)
+def verified_list(token: str, *, keys: TrustedKeys, issuer_id: str, url: str,
+                  purpose: str) -> VerifiedList:
+    """Verify a status list credential's signature and content, remembering the result.
+
+    Everything :func:`read_credential` checks except the time: the result
+    depends on nothing but the arguments, so the caller applies
+    :meth:`VerifiedList.check_time` at each verification.
+
+    Raises:
+        StatusVerificationError, StatusListLengthError: as :func:`read_credential`.
+    """
+    token = token.strip()
+    # The fingerprint changes whenever a key is added, retired or marked compromised.
+    cache_key = (token, keys.fingerprint, issuer_id, url, purpose)
     with _VERIFIED_LOCK:
         found = _VERIFIED.get(cache_key)
         if found is not None:
@@ -290,7 +333,7 @@ def _verified_list(token: str, keys: TrustedKeys, issuer_id: str, url: str,
             raise
         raise StatusVerificationError(f"The status list credential is malformed: "
                                       f"{exc.message}") from exc
-    result = (StatusList.decode(encoded).to_bytes(), valid_from, valid_until)
+    result = VerifiedList(StatusList.decode(encoded).to_bytes(), valid_from, valid_until)
     with _VERIFIED_LOCK:
         _VERIFIED[cache_key] = result
         while len(_VERIFIED) > _VERIFIED_SIZE:

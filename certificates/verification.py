@@ -36,6 +36,7 @@ from certificates.errors import (
     MalformedCredential,
     SignatureInvalid,
     StatusError,
+    StatusRangeError,
     StatusUnavailable,
     UnknownKey,
 )
@@ -193,11 +194,154 @@ def _named_kid(token: str) -> dict[str, str]:
     return {"kid": kid[:100]} if isinstance(kid, str) else {}
 
 
-def _failure(exc: CertificateError, details: dict[str, Any]) -> Verdict:
+def _failed(exc: CertificateError, details: dict[str, Any]) -> Examination:
     for kind, (outcome, message) in _FAILURES.items():
         if isinstance(exc, kind):
-            return Verdict(outcome, message, {**details, "reason": exc.message})
+            return Examination({**details, "reason": exc.message}, failure=(outcome, message))
     raise exc  # pragma: no cover - every error verify_token raises is listed above
+
+
+@dataclass(frozen=True)
+class StatusReading:
+    """What one status list says about a credential, before the time of verification is applied.
+
+    Attributes:
+        entry: The credential's status entry.
+        listed: The verified list (the live one, or the cached copy of an
+            unreachable one), or None when there is none to read.
+        fetched_at: When that copy was obtained (None: live, at the time of verification).
+        error: Why the status is not established: always raised without a
+            list; with a cached copy, raised unless the copy's bit is set.
+        detail: The issuer's record of the change, when the list's bit is set.
+    """
+
+    entry: credential_module.StatusEntry
+    listed: statuslist.VerifiedList | None = None
+    fetched_at: datetime | None = None
+    error: StatusError | None = None
+    detail: StatusDetail | None = None
+
+    def bit_at(self, now: datetime) -> tuple[bool, datetime]:
+        """Return the entry's bit at *now* and when the list was obtained.
+
+        An unreachable list whose cached copy says the bit is set still counts
+        as set: the issuer has said so, and a cache can only be older than the truth.
+
+        Raises:
+            StatusError: no list, a list outside its validity period at *now*, an
+                index out of range, or a cached copy whose bit is clear.
+        """
+        if self.listed is None:
+            raise self.error or StatusUnavailable("The status list was not read.")
+        self.listed.check_time(now)
+        is_set = self.listed.bit(self.entry.index)
+        if self.error is not None and not is_set:
+            raise self.error
+        return is_set, self.fetched_at or now
+
+
+@dataclass(frozen=True)
+class Examination:
+    """Everything a verification finds that does not depend on the time of verification.
+
+    :func:`judge` turns it into a :class:`Verdict` at a given moment: the
+    validity periods of the credential and of its status lists are decided then.
+
+    Attributes:
+        details: The verdict's details except ``checked_at``.
+        failure: The outcome and message when already decided without a time
+            (malformed, tampered, unknown key, another issuer), else None.
+        parsed: The credential once its signature and structure verified.
+        readings: One :class:`StatusReading` per status entry, revocation first.
+    """
+
+    details: dict[str, Any]
+    failure: tuple[Outcome, dict[str, str]] | None = None
+    parsed: credential_module.Credential | None = None
+    readings: tuple[StatusReading, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Tell whether the signature verified and every status list could be read.
+
+        Only a complete examination may be remembered: the rest is either free
+        for anyone to produce (a damaged or foreign token) or may change
+        without the keys or the lists changing (an unavailable list).
+        """
+        return self.parsed is not None and all(reading.error is None
+                                               for reading in self.readings)
+
+
+def examine(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
+            status: StatusSource | None) -> Examination:
+    """Examine a credential file for one trusted issuer (see :func:`verify`)."""
+    try:
+        token = extract_token(text)
+    except (MalformedCredential, UnknownKey) as exc:
+        return _failed(exc, {})
+    return examine_token(token, keys=keys, issuer_id=issuer_id, status=status)
+
+
+def examine_token(token: str, *, keys: TrustedKeys, issuer_id: str,
+                  status: StatusSource | None) -> Examination:
+    """Check a VC-JWT's signature, claims, credential, issuer and status lists.
+
+    Returns:
+        The :class:`Examination`; this function does not raise for bad input.
+    """
+    try:
+        verified = vcjwt.verify_token(token, keys)
+    except (MalformedCredential, SignatureInvalid, UnknownKey) as exc:
+        return _failed(exc, _named_kid(token))
+    details: dict[str, Any] = {"kid": verified.kid}
+    try:
+        body = vcjwt.check_claims(verified.claims)
+        parsed = credential_module.parse(body)
+    except MalformedCredential as exc:
+        return _failed(exc, details)
+    details.update(credential_id=parsed.id, issuer=parsed.issuer_id,
+                   achievement=parsed.achievement_id, valid_from=_time(parsed.valid_from),
+                   valid_until=_time(parsed.valid_until), signed_at=_time(verified.signed_at))
+    if parsed.issuer_id != issuer_id:
+        return Examination({**details, "reason": "issuer mismatch"}, failure=(
+            Outcome.UNKNOWN_KEY, _msg(
+                f"The credential names the issuer {parsed.issuer_id}, not {issuer_id}. Do not "
+                f"rely on it as a credential of {issuer_id}.",
+                f"この証明書の発行者は {parsed.issuer_id} で、{issuer_id} ではありません。"
+                f"{issuer_id} の証明書として信頼しないでください。")), parsed=parsed)
+    readings = tuple(_read_status(parsed.status[purpose], keys=keys, issuer_id=issuer_id,
+                                  status=status)
+                     for purpose in (credential_module.REVOCATION, credential_module.SUSPENSION)
+                     if purpose in parsed.status)
+    return Examination(details, parsed=parsed, readings=readings)
+
+
+def _read_status(entry: credential_module.StatusEntry, *, keys: TrustedKeys, issuer_id: str,
+                 status: StatusSource | None) -> StatusReading:
+    """Obtain and verify the list *entry* points into, without judging its time."""
+    if status is None:
+        return StatusReading(entry, error=StatusUnavailable(
+            "No status list was given, so revocation was not checked."))
+    error: StatusUnavailable | None = None
+    try:
+        document = status.fetch(entry.list_url)
+    except StatusUnavailable as exc:
+        if not isinstance(exc.cached, StatusListDocument):
+            return StatusReading(entry, error=exc)
+        document, error = exc.cached, exc
+    except StatusError as exc:
+        return StatusReading(entry, error=exc)
+    try:
+        listed = statuslist.verified_list(document.token, keys=keys, issuer_id=issuer_id,
+                                          url=entry.list_url, purpose=entry.purpose)
+    except StatusError as exc:
+        return StatusReading(entry, error=exc)
+    try:
+        is_set = listed.bit(entry.index)
+    except StatusRangeError:
+        is_set = False  # reported when judged, after the list's time
+    detail = status.detail(entry.list_url, entry.index) if is_set else None
+    return StatusReading(entry, listed, document.fetched_at, error, detail)
 
 
 def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
@@ -218,47 +362,31 @@ def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
     """
     if now.tzinfo is None:
         raise ValueError("verify() needs an aware 'now'")
+    return judge(examine(text, keys=keys, issuer_id=issuer_id, status=status), now)
+
+
+def judge(examination: Examination, now: datetime) -> Verdict:
+    """Return the verdict of *examination* at *now* (time zone required).
+
+    Status set (revoked, suspended) wins over the validity period, which wins
+    over a status that could not be established.
+    """
+    if now.tzinfo is None:
+        raise ValueError("judge() needs an aware 'now'")
     now = now.astimezone(UTC)
-    details: dict[str, Any] = {"checked_at": _time(now.replace(microsecond=0))}
-    try:
-        token = extract_token(text)
-    except (MalformedCredential, UnknownKey) as exc:
-        return _failure(exc, details)
-    try:
-        verified = vcjwt.verify_token(token, keys)
-    except (MalformedCredential, SignatureInvalid, UnknownKey) as exc:
-        return _failure(exc, details | _named_kid(token))
-    details["kid"] = verified.kid
-    try:
-        body = vcjwt.check_claims(verified.claims)
-        parsed = credential_module.parse(body)
-    except MalformedCredential as exc:
-        return _failure(exc, details)
-    details.update(credential_id=parsed.id, issuer=parsed.issuer_id,
-                   achievement=parsed.achievement_id, valid_from=_time(parsed.valid_from),
-                   valid_until=_time(parsed.valid_until), signed_at=_time(verified.signed_at))
-    if parsed.issuer_id != issuer_id:
-        return Verdict(Outcome.UNKNOWN_KEY, _msg(
-            f"The credential names the issuer {parsed.issuer_id}, not {issuer_id}. Do not rely "
-            f"on it as a credential of {issuer_id}.",
-            f"この証明書の発行者は {parsed.issuer_id} で、{issuer_id} ではありません。"
-            f"{issuer_id} の証明書として信頼しないでください。"),
-            {**details, "reason": "issuer mismatch"}, body)
-    return _judge(parsed, body, details, keys=keys, issuer_id=issuer_id, status=status, now=now)
-
-
-def _judge(parsed: credential_module.Credential, body: dict[str, Any], details: dict[str, Any],
-           *, keys: TrustedKeys, issuer_id: str, status: StatusSource | None,
-           now: datetime) -> Verdict:
-    """Decide the outcome of a credential whose signature and issuer are trusted."""
+    details: dict[str, Any] = {"checked_at": _time(now.replace(microsecond=0)),
+                               **examination.details}
+    parsed = examination.parsed
+    body = parsed.data if parsed is not None else None
+    if examination.failure is not None:
+        outcome, message = examination.failure
+        return Verdict(outcome, message, details, body)
+    assert parsed is not None and body is not None  # an examination without failure has both
     unknown: list[tuple[str, StatusError, datetime | None]] = []
-    for purpose in (credential_module.REVOCATION, credential_module.SUSPENSION):
-        entry = parsed.status.get(purpose)
-        if entry is None:
-            continue
+    for reading in examination.readings:
+        purpose = reading.entry.purpose
         try:
-            is_set, checked_at = _status_bit(entry, keys=keys, issuer_id=issuer_id,
-                                             status=status, now=now)
+            is_set, checked_at = reading.bit_at(now)
         except StatusError as exc:
             cached = exc.cached if isinstance(exc, StatusUnavailable) else None
             cached_at = cached.fetched_at if isinstance(cached, StatusListDocument) else None
@@ -266,8 +394,7 @@ def _judge(parsed: credential_module.Credential, body: dict[str, Any], details: 
             continue
         details[f"{purpose}_checked_at"] = _time(checked_at)
         if is_set:
-            detail = status.detail(entry.list_url, entry.index) if status else None
-            return _status_set(purpose, detail or StatusDetail(), details, body)
+            return _status_set(purpose, reading.detail or StatusDetail(), details, body)
     if parsed.valid_until is not None and now >= parsed.valid_until:
         return Verdict(Outcome.EXPIRED, _msg(
             f"The credential expired on {_time(parsed.valid_until)}.",
@@ -294,35 +421,6 @@ def _judge(parsed: credential_module.Credential, body: dict[str, Any], details: 
         f"suspended.",
         f"有効です。{details['issuer']} が発行し、公開された鍵で署名され、失効・停止されて"
         f"いません。"), details, body)
-
-
-def _status_bit(entry: credential_module.StatusEntry, *, keys: TrustedKeys, issuer_id: str,
-                status: StatusSource | None, now: datetime) -> tuple[bool, datetime]:
-    """Return the entry's bit and when the list was obtained.
-
-    An unreachable list whose cached copy says the bit is set still counts as
-    set: the issuer has said so, and a cache can only be older than the truth.
-
-    Raises:
-        StatusError: the list cannot be obtained or trusted, or the index is out
-            of range; a :class:`StatusUnavailable` keeps the cached copy, if any.
-    """
-    if status is None:
-        raise StatusUnavailable("No status list was given, so revocation was not checked.")
-    try:
-        document = status.fetch(entry.list_url)
-    except StatusUnavailable as exc:
-        cached = exc.cached
-        if not isinstance(cached, StatusListDocument):
-            raise
-        bits = statuslist.read_credential(cached.token, keys=keys, issuer_id=issuer_id,
-                                          url=entry.list_url, purpose=entry.purpose, now=now)
-        if bits.get(entry.index):
-            return True, cached.fetched_at or now
-        raise
-    bits = statuslist.read_credential(document.token, keys=keys, issuer_id=issuer_id,
-                                      url=entry.list_url, purpose=entry.purpose, now=now)
-    return bits.get(entry.index), document.fetched_at or now
 
 
 def _status_set(purpose: str, detail: StatusDetail, details: dict[str, Any],

@@ -8,11 +8,13 @@ here too, so any verifier can check a credential without asking anyone.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
-from certificates import credential, db, issuance, pdf, status, verification
+from certificates import credential, db, issuance, pdf, status, verdict_cache, verification
+from certificates.errors import MalformedCredential, UnknownKey
 from certificates.models import PURPOSES, REASON_CATEGORIES, utcnow
 from certificates.security import rate_limited
 
@@ -32,13 +34,32 @@ HEADLINES = {
 }
 
 
-def run_verification(text: str | bytes) -> verification.Verdict:
-    """Verify *text* against this issuer's keys and its live status lists."""
+def run_verification(text: str | bytes, *, now: datetime | None = None) -> verification.Verdict:
+    """Verify *text* against this issuer's keys and its live status lists.
+
+    What does not depend on the time is remembered per process
+    (:mod:`certificates.verdict_cache`) under the token, the keys and the lists'
+    versions, which are read on every call.
+
+    Args:
+        text: The credential file's content.
+        now: The time of verification (default: the current time).
+    """
     issuer = issuance.current_issuer()
     keys, kid = issuer.published_keys()
-    return verification.verify(
-        text, keys=keys, issuer_id=issuer.public_url,
-        status=status.DatabaseStatusSource(issuer, db.session(), kid=kid), now=utcnow())
+    now = now or utcnow()
+    try:
+        token = verification.extract_token(text)
+    except (MalformedCredential, UnknownKey):
+        # Unreadable input names no credential: nothing to look up or remember.
+        return verification.verify(text, keys=keys, issuer_id=issuer.public_url, status=None,
+                                   now=now)
+    versions = status.list_versions(issuer.engine)
+    source = status.DatabaseStatusSource(issuer, db.session, kid=kid, versions=versions)
+    examination = verdict_cache.current_cache().examine(
+        token, keys=keys, issuer_id=issuer.public_url, status=source,
+        versions=tuple(sorted(versions.items())))
+    return verification.judge(examination, now)
 
 
 def render_verdict(verdict: verification.Verdict, *, row=None):
