@@ -10,6 +10,18 @@ production factory never has it. Rate limiting is switched off for this server
 (``RATELIMIT_ENABLED = False``), as the limits would otherwise measure
 themselves.
 
+Verification is measured twice per round, because the service remembers what
+it found per process (:mod:`certificates.verdict_cache`):
+
+- *repeating*: ``--credentials`` (200) credentials, every client cycling
+  through all of them, so nearly every verification is a cache hit;
+- *distinct*: ``--distinct`` (10,000) credentials, each client thread on its
+  own share and each round continuing where the last one stopped, so a
+  credential comes back only after all the others: far more than a worker's
+  verdict cache (and signature memo) holds, so every verification does the
+  full work. The cache hits each phase had are read from every worker
+  (``GET /bench/cache``) and reported.
+
 The load comes from ``wrk`` (Debian package ``wrk``) when it is on PATH, else
 from Python threads with one ``requests.Session`` each (slower: on a small
 machine the client then competes with the server for the CPU).
@@ -36,7 +48,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +86,12 @@ def bench_app():
         body = request.get_json(silent=True) or {}
         return jsonify(outcome="bare", received=len(body.get("credential", "")))
 
+    def cache_counts():
+        cache = app.extensions["qcampus_verdicts"]
+        return jsonify(pid=os.getpid(), hits=cache.hits, misses=cache.misses)
+
     app.add_url_rule("/bench/bare", "bench_bare", bare, methods=["POST"])
+    app.add_url_rule("/bench/cache", "bench_cache", cache_counts, methods=["GET"])
     return app
 
 
@@ -82,7 +99,11 @@ def bench_app():
 
 
 def prepare(home: Path, credentials: int, issue_count: int) -> tuple[list[str], dict]:
-    """Create the deployment at *home*; return *credentials* tokens and issuance timings."""
+    """Create the deployment at *home*; return *credentials* tokens and issuance timings.
+
+    ``max(credentials, issue_count)`` credentials are issued; the first
+    *issue_count* are timed.
+    """
     from certificates import create_app, issuance
     from certificates import deployment as cert_deployment
     from qcampus import settings as settings_module
@@ -138,15 +159,21 @@ class Server:
                 self.process.wait()
 
 
-def start_server(home: Path, workers: int, threads: int) -> Server:
-    """Start gunicorn on a free loopback port and wait until it answers."""
+def start_server(home: Path, workers: int, threads: int, worker_class: str | None = None,
+                 keep_alive: float | None = None) -> Server:
+    """Start gunicorn on a free loopback port and wait until it answers.
+
+    *worker_class* defaults to ``gthread`` with more than one thread, else
+    ``sync``; *keep_alive* (seconds) to gunicorn's own default.
+    """
     import requests
 
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread" if threads > 1 else "sync",
+        "--worker-class", worker_class or ("gthread" if threads > 1 else "sync"),
+        *(["--keep-alive", f"{keep_alive:g}"] if keep_alive is not None else []),
         "--log-level", "warning", "--chdir", str(REPO), "bench.verify:bench_app()",
     ]
     env = dict(os.environ, **{HOME_ENV: str(home)})
@@ -174,7 +201,12 @@ def start_server(home: Path, workers: int, threads: int) -> Server:
 
 @dataclass
 class Result:
-    """Throughput and latency of one load phase."""
+    """Throughput and latency of one load phase.
+
+    Attributes:
+        cache: Verdict cache (hits, misses) of all workers during the phase,
+            when every worker could be asked.
+    """
 
     endpoint: str
     requests: int
@@ -182,6 +214,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cache: tuple[int, int] | None = None
 
     @property
     def rps(self) -> float:
@@ -189,14 +222,50 @@ class Result:
         return self.requests / self.seconds
 
 
+@dataclass(frozen=True)
+class Load:
+    """What one phase sends: request bodies, one JSON document a line, and how clients share them.
+
+    Attributes:
+        bodies: The file of bodies.
+        count: How many bodies it holds.
+        shared: True: every client cycles through all bodies from the start
+            (*repeating*); False: each client thread takes its own share, from
+            *offset* on (*distinct*).
+        offset: Where each client thread starts in its share.
+    """
+
+    bodies: Path
+    count: int
+    shared: bool
+    offset: int = 0
+
+
+# Each wrk thread loads the bodies in init(), from the file, before the clock starts.
 WRK_SCRIPT = """
-local bodies = {%s}
+local bodies = {}
 local counter = 0
+local threads = %(threads)d
+local shared = %(shared)s
+next_id = 0
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+function init(args)
+  local n = 0
+  for line in io.lines(%(path)s) do
+    if shared or n %% threads == id then bodies[#bodies + 1] = line end
+    n = n + 1
+  end
+  counter = %(offset)d
+end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
+  local body = bodies[(counter %% #bodies) + 1]
   counter = counter + 1
-  return wrk.format(nil, nil, nil, bodies[(counter %% #bodies) + 1])
+  return wrk.format(nil, nil, nil, body)
 end
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
@@ -208,13 +277,19 @@ end
 """
 
 
-def run_wrk(url: str, bodies: list[str], clients: int, seconds: float, endpoint: str,
+def wrk_threads(clients: int) -> int:
+    """Return how many wrk threads drive *clients* connections."""
+    return min(clients, max(1, os.cpu_count() or 1))
+
+
+def run_wrk(url: str, load: Load, clients: int, seconds: float, endpoint: str,
             workdir: Path) -> Result:
     """Drive *url* with wrk at *clients* connections for *seconds*."""
+    threads = wrk_threads(clients)
     script = workdir / "load.lua"
-    quoted = ", ".join(json.dumps(body) for body in bodies)  # JSON strings are Lua strings here
-    script.write_text(WRK_SCRIPT % quoted, encoding="utf-8")
-    threads = min(clients, max(1, os.cpu_count() or 1))
+    script.write_text(WRK_SCRIPT % {
+        "threads": threads, "shared": "true" if load.shared else "false",
+        "path": json.dumps(str(load.bodies)), "offset": load.offset}, encoding="utf-8")
     completed = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds:g}s",
          "--timeout", "10s", "-s", str(script), url],
@@ -225,21 +300,23 @@ def run_wrk(url: str, bodies: list[str], clients: int, seconds: float, endpoint:
                   data["p99"] / 1000, data["errors"])
 
 
-def run_threads(url: str, bodies: list[str], clients: int, seconds: float,
-                endpoint: str) -> Result:
+def run_threads(url: str, load: Load, clients: int, seconds: float, endpoint: str) -> Result:
     """Drive *url* from *clients* threads, each with its own ``requests.Session``."""
     import requests
 
+    bodies = load.bodies.read_text(encoding="utf-8").splitlines()
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     stop = time.perf_counter() + seconds
 
     def client(number: int) -> None:
+        # Repeating: each client from its own place through all bodies. Distinct: client
+        # n takes bodies n, n + clients, n + 2 * clients ... from the round's offset on.
+        sent, step = (number, 1) if load.shared else (load.offset * clients + number, clients)
         with requests.Session() as session:
-            sent = number
             while time.perf_counter() < stop:
                 body = bodies[sent % len(bodies)]
-                sent += 1
+                sent += step
                 began = time.perf_counter()
                 response = session.post(url, data=body, timeout=10,
                                         headers={"Content-Type": "application/json"})
@@ -260,6 +337,39 @@ def run_threads(url: str, bodies: list[str], clients: int, seconds: float,
                   sum(errors))
 
 
+def cache_counts(server: Server, workers: int) -> dict[int, tuple[int, int]] | None:
+    """Return each worker's verdict cache (hits, misses) by pid, or None if one never answered.
+
+    Every request opens a new connection, so the workers take turns at random.
+    """
+    import requests
+
+    seen: dict[int, tuple[int, int]] = {}
+    for _ in range(workers * 25):
+        answer = requests.get(server.url + "/bench/cache", timeout=10,
+                              headers={"Connection": "close"}).json()
+        seen[answer["pid"]] = (answer["hits"], answer["misses"])
+        if len(seen) == workers:
+            return seen
+    return None
+
+
+def cache_delta(before: dict[int, tuple[int, int]] | None,
+                after: dict[int, tuple[int, int]] | None) -> tuple[int, int] | None:
+    """Return the (hits, misses) all workers had between two :func:`cache_counts`."""
+    if before is None or after is None or set(before) != set(after):
+        return None
+    return (sum(after[pid][0] - before[pid][0] for pid in after),
+            sum(after[pid][1] - before[pid][1] for pid in after))
+
+
+def write_bodies(path: Path, tokens: list[str]) -> Path:
+    """Write one ``{"credential": …}`` body a line to *path*."""
+    path.write_text("".join(json.dumps({"credential": token}) + "\n" for token in tokens),
+                    encoding="utf-8")
+    return path
+
+
 def check_answers(server: Server, token: str) -> None:
     """Make sure the API verifies the token as valid before measuring anything."""
     import requests
@@ -273,33 +383,56 @@ def check_answers(server: Server, token: str) -> None:
 
 # --- report ----------------------------------------------------------------------------
 
+#: The phases of a round: name → (endpoint, how the credentials are described).
+PHASES = {
+    "bare": ("/bench/bare", "{credentials:,}, repeating"),
+    "repeat": ("/api/v1/verify", "{credentials:,}, repeating"),
+    "distinct": ("/api/v1/verify", "{distinct:,}, none repeating"),
+}
+
 
 def median_result(results: list[Result]) -> Result:
     """Return the round with the median throughput."""
     return sorted(results, key=lambda result: result.rps)[len(results) // 2]
 
 
+def _hit_rate(results: list[Result]) -> str:
+    counted = [result.cache for result in results if result.cache is not None]
+    if len(counted) != len(results) or not counted:
+        return "n/a"
+    hits, misses = sum(c[0] for c in counted), sum(c[1] for c in counted)
+    return f"{hits / (hits + misses):.1%}" if hits + misses else "n/a"
+
+
 def report(rounds: dict[str, list[Result]], issued: dict, args: argparse.Namespace,
            driver: str) -> str:
     """Return the Markdown table of the measurements."""
-    bare, verify = median_result(rounds["bare"]), median_result(rounds["verify"])
+    worker_class = args.worker_class or ("gthread" if args.threads > 1 else "sync")
     lines = [
         f"{args.clients} concurrent clients ({driver}), gunicorn {args.workers} worker(s) × "
-        f"{args.threads} thread(s), {args.rounds} rounds of {args.seconds:g} s per endpoint, "
-        f"{args.credentials} distinct credentials; median round shown.",
+        f"{args.threads} thread(s) ({worker_class}), {args.rounds} rounds of {args.seconds:g} s "
+        f"per phase; median round shown.",
         "",
-        "| endpoint | requests/s | p50 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|",
+        "| endpoint | credentials | requests/s | p50 ms | p99 ms | errors | verdict cache hits |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for result in (bare, verify):
-        lines.append(f"| `{result.endpoint}` | {result.rps:,.0f} | {result.p50_ms:.1f} | "
-                     f"{result.p99_ms:.1f} | {result.errors} |")
-    ratio = verify.rps / bare.rps
-    lines += [
-        "",
-        f"Verification throughput: {ratio:.0%} of the bare endpoint (target ≥ 80 %); "
-        f"p99 {verify.p99_ms:.1f} ms (target < 25 ms).",
-    ]
+    medians = {name: median_result(results) for name, results in rounds.items()}
+    for name, result in medians.items():
+        credentials = PHASES[name][1].format(credentials=args.credentials,
+                                             distinct=args.distinct)
+        hits = "–" if name == "bare" else _hit_rate(rounds[name])
+        lines.append(f"| `{result.endpoint}` | {credentials} | {result.rps:,.0f} | "
+                     f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} | {hits} |")
+    lines.append("")
+    bare = medians["bare"]
+    for name, label in (("repeat", "repeating credentials"), ("distinct", "distinct credentials")):
+        if name not in medians:
+            continue
+        per_round = ", ".join(f"{verify.rps / plain.rps:.0%}"
+                              for verify, plain in zip(rounds[name], rounds["bare"], strict=True))
+        lines.append(f"Verification, {label}: {medians[name].rps / bare.rps:.0%} of the bare "
+                     f"endpoint (target ≥ 80 %; per round {per_round}); p99 "
+                     f"{medians[name].p99_ms:.1f} ms (target < 25 ms).")
     if issued:
         per = issued["seconds"] / issued["count"] * 1000
         lines.append(f"Issuing {issued['count']:,} credentials through `issuance.issue`: "
@@ -316,19 +449,27 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint and round")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--credentials", type=int, default=200,
-                        help="distinct credentials the load cycles through")
+                        help="credentials the repeating load cycles through")
+    parser.add_argument("--distinct", type=int, default=10_000,
+                        help="credentials the distinct load goes through once each (0 to skip)")
     parser.add_argument("--issue", type=int, default=10_000,
                         help="credentials to issue and time (0 to skip)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default=None,
+                        help="default: gthread with more than one thread, else sync")
+    parser.add_argument("--keep-alive", type=float, default=None,
+                        help="gunicorn --keep-alive in seconds (default: gunicorn's)")
     parser.add_argument("--driver", choices=("auto", "wrk", "threads"), default="auto")
     args = parser.parse_args(argv)
     for name in ("clients", "rounds", "credentials", "workers", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.distinct < 0 or args.issue < 0:
+        parser.error("--distinct and --issue cannot be negative")
     if not 0 < args.seconds <= 300:
         parser.error("--seconds must be between 0 and 300")
 
@@ -339,24 +480,37 @@ def main(argv: list[str] | None = None) -> int:
     home = workdir / "home"
     server = None
     try:
-        print(f"Issuing {max(args.credentials, args.issue):,} credentials in {home} …",
-              flush=True)
-        tokens, issued = prepare(home, args.credentials, args.issue)
-        server = start_server(home, args.workers, args.threads)
+        print(f"Issuing {max(args.credentials, args.distinct, args.issue):,} credentials in "
+              f"{home} …", flush=True)
+        tokens, issued = prepare(home, max(args.credentials, args.distinct), args.issue)
+        server = start_server(home, args.workers, args.threads, args.worker_class,
+                              args.keep_alive)
         check_answers(server, tokens[0])
-        bodies = [json.dumps({"credential": token}) for token in tokens]
-        endpoints = {"bare": "/bench/bare", "verify": "/api/v1/verify"}
-        rounds: dict[str, list[Result]] = {name: [] for name in endpoints}
+        repeating = Load(write_bodies(workdir / "repeat.jsonl", tokens[:args.credentials]),
+                         args.credentials, shared=True)
+        loads = {"bare": repeating, "repeat": repeating}
+        if args.distinct:
+            loads["distinct"] = Load(write_bodies(workdir / "distinct.jsonl",
+                                                  tokens[:args.distinct]),
+                                     args.distinct, shared=False)
+        rounds: dict[str, list[Result]] = {name: [] for name in loads}
         for number in range(args.rounds):
-            for name, path in endpoints.items():
-                print(f"round {number + 1}/{args.rounds}: {path} …", flush=True)
+            for name, load in loads.items():
+                path = PHASES[name][0]
+                print(f"round {number + 1}/{args.rounds}: {path} ({name}) …", flush=True)
+                before = cache_counts(server, args.workers)
                 if driver == "wrk":
-                    result = run_wrk(server.url + path, bodies, args.clients, args.seconds, path,
+                    result = run_wrk(server.url + path, load, args.clients, args.seconds, path,
                                      workdir)
                 else:
-                    result = run_threads(server.url + path, bodies, args.clients, args.seconds,
+                    result = run_threads(server.url + path, load, args.clients, args.seconds,
                                          path)
+                result.cache = cache_delta(before, cache_counts(server, args.workers))
                 rounds[name].append(result)
+                if not load.shared:
+                    # The next round goes on where this one stopped, in every thread's share.
+                    threads = wrk_threads(args.clients) if driver == "wrk" else args.clients
+                    loads[name] = replace(load, offset=load.offset + result.requests // threads)
         print()
         print(report(rounds, issued, args, driver))
         command = "python bench/verify.py " + " ".join(argv if argv is not None else sys.argv[1:])

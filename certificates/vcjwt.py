@@ -247,9 +247,11 @@ def verify_token(token: str, keys: TrustedKeys) -> VerifiedToken:
 
 #: Digests of (public key, signature, signing input) triples that verified. Ed25519
 #: verification is a pure function of the three, so a match can be remembered;
-#: key trust, claims and status are still checked on every verification.
+#: key trust, claims and status are still checked on every verification. As many
+#: as the service's verdict cache holds by default: it serves the tokens whose
+#: cached verdicts a status or key change has just made unusable.
 _VERIFIED: OrderedDict[bytes, None] = OrderedDict()
-_VERIFIED_SIZE = 4096
+_VERIFIED_SIZE = 1024
 _VERIFIED_LOCK = threading.Lock()
 
 
