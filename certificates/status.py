@@ -87,7 +87,11 @@ def list_versions(engine: Engine) -> dict[str, int]:
         connection.close()  # back to the pool, which ends any transaction the driver began
 
 
-def signed_status_list(issuer: Issuer, session: Session, purpose: str, *,
+def _opened(session: Session | Callable[[], Session]) -> Session:
+    return session if isinstance(session, Session) else session()
+
+
+def signed_status_list(issuer: Issuer, session: Session | Callable[[], Session], purpose: str, *,
                        version: int | None = None, kid: str | None = None) -> str:
     """Return the signed status list credential of *purpose* (cached per list version).
 
@@ -95,17 +99,19 @@ def signed_status_list(issuer: Issuer, session: Session, purpose: str, *,
     produces the same token for the same version. *version* (committed, read
     by :func:`list_versions`) and *kid* let a caller that already read them for
     this request pass them in; they are read through *session* otherwise.
+    *session* may be a function returning one, called only when something has
+    to be read.
     """
     # Only the version is read on a cache hit: the 16 KiB bitstring and the private
     # key are loaded when a new version has to be signed.
     if version is None:
-        version = session.scalar(select(StatusList.version)
-                                 .where(StatusList.purpose == purpose))
+        version = _opened(session).scalar(select(StatusList.version)
+                                          .where(StatusList.purpose == purpose))
     if version is None:
         raise IssuanceError(f"There is no {purpose} status list yet; run `qcampus init`.")
     token = issuer._status_tokens.get((purpose, version, kid or issuer.active_kid()))
     if token is None:
-        row = session.get(StatusList, purpose)
+        row = _opened(session).get(StatusList, purpose)
         key = issuer.keystore.signing_key()
         cache_key = (purpose, row.version, key.kid)
         document = statuslist.build_credential(
@@ -146,11 +152,9 @@ class DatabaseStatusSource:
         self._kid = kid
         self._versions = dict(versions) if versions is not None else None
 
-    @property
     def session(self) -> Session:
         """Return the session, opening it on first use."""
-        if not isinstance(self._session, Session):
-            self._session = self._session()
+        self._session = _opened(self._session)
         return self._session
 
     def fetch(self, url: str) -> statuslist.StatusListDocument:
@@ -172,8 +176,9 @@ class DatabaseStatusSource:
 
     def detail(self, url: str, index: int) -> statuslist.StatusDetail | None:
         """Return when and why (category only) the credential at *index* changed status."""
-        row = self.session.scalar(select(Credential).where(Credential.status_index == index))
-        event = latest_event(self.session, row) if row is not None else None
+        session = self.session()
+        row = session.scalar(select(Credential).where(Credential.status_index == index))
+        event = latest_event(session, row) if row is not None else None
         if event is None:
             return None
         return statuslist.StatusDetail(changed_at=event.at, reason=event.reason_category)
