@@ -212,17 +212,24 @@ CHECKS: dict[str, Callable[..., None]] = {
 }
 
 
-def key_item(answer: str, check: str, expected: Any, points: float, **options: Any
-             ) -> dict[str, Any]:
+def key_item(answer: str, check: str, expected: Any, points: float, *, cell: str | None = None,
+             **options: Any) -> dict[str, Any]:
     """Return one key item, encoding ``expected`` like an answer.
+
+    Args:
+        cell: The test cell (nbgrader ``grade_id``) whose score this item decides when
+            ``qcampus grade`` scores by verdict; default: the answer's name.
 
     Raises:
         KeyError: ``check`` is not in :data:`CHECKS`.
     """
     if check not in CHECKS:
         raise KeyError(f"unknown check {check!r}; known: {sorted(CHECKS)}")
-    return {"answer": answer, "check": check, "points": points,
+    item = {"answer": answer, "check": check, "points": points,
             "expected": encode_answer(expected), "options": options}
+    if cell is not None:
+        item["cell"] = cell
+    return item
 
 
 def decide(key: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:

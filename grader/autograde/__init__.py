@@ -5,7 +5,9 @@ nbgrader's own ``Autograde`` converter does everything it always does
 checksums, late penalties, saving grades); its execution step is replaced by
 :class:`~grader.autograde.execute.SandboxedExecute`, and its two gradebook
 preprocessors by subclasses that read a notebook's rows at once and save its
-grades in one transaction (:mod:`grader.autograde.gradebook`). To let
+grades in one transaction (:mod:`grader.autograde.gradebook`); a notebook with
+an answer key has its test cells scored outside the learner's process
+(:mod:`grader.autograde.trusted`). To let
 formgrader's Autograde button use them too, put this in the course's
 ``nbgrader_config.py``::
 
@@ -34,11 +36,15 @@ def sanitize_preprocessors() -> list[type]:
 
 
 def autograde_preprocessors() -> list[type]:
-    """Return nbgrader's autograde preprocessors: ``Execute`` sandboxed, ``SaveAutoGrades`` batched."""
+    """Return nbgrader's autograde preprocessors: ``Execute`` sandboxed and followed by
+    ``TrustedVerdict``, ``SaveAutoGrades`` batched."""
     from nbgrader.preprocessors import Execute, SaveAutoGrades
 
     from grader.autograde.execute import SandboxedExecute
     from grader.autograde.gradebook import BatchedSaveAutoGrades
+    from grader.autograde.trusted import TrustedVerdict
 
-    return _replaced("autograde_preprocessors",
-                     {Execute: SandboxedExecute, SaveAutoGrades: BatchedSaveAutoGrades})
+    replaced = _replaced("autograde_preprocessors",
+                         {Execute: SandboxedExecute, SaveAutoGrades: BatchedSaveAutoGrades})
+    at = replaced.index(SandboxedExecute) + 1
+    return [*replaced[:at], TrustedVerdict, *replaced[at:]]

@@ -28,6 +28,7 @@ from grader.autograde.batch import (
 from grader.autograde.engines import shared_engines
 from grader.autograde.execute import SandboxedExecute
 from grader.autograde.schema import cached_metadata_schema
+from grader.autograde.trusted import AnswerKeyError, TrustedVerdict, check_keys
 from grader.errors import SandboxUnavailableError
 from grader.sandbox.limits import Limits, MiB
 
@@ -51,8 +52,10 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
     app.update_config(config)
     app.coursedir.assignment_id = settings["assignment"]
     try:
+        check_keys(app.coursedir.root, TrustedVerdict(parent=app).keys_directory,
+                   settings["assignment"], app.coursedir.db_url)
         SandboxedExecute(parent=app).sandbox()
-    except SandboxUnavailableError as exc:
+    except (SandboxUnavailableError, AnswerKeyError) as exc:
         results.put({"fatal": str(exc)})
         return
     with shared_engines(), cached_metadata_schema():

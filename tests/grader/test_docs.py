@@ -21,9 +21,10 @@ def test_checks_section_has_examples():
     assert len(_checks_blocks()) >= 8
 
 
-def test_checks_examples_run(capsys, monkeypatch):
+def test_checks_examples_run(capsys, monkeypatch, tmp_path):
     """Every Python block of the Checks section runs, in order, in one namespace."""
     monkeypatch.setenv("QCAMPUS_LANG", "en")
+    monkeypatch.chdir(tmp_path)  # examples that write a course's files write them here
     namespace: dict = {}
     for block in _checks_blocks():
         try:
@@ -32,3 +33,7 @@ def test_checks_examples_run(capsys, monkeypatch):
             pytest.fail(f"example failed: {error!r}\n{block}")
     printed = capsys.readouterr().out
     assert "global phase" in printed and "differ on the input" in printed
+    from grader.autograde.trusted import load_key
+
+    key = tmp_path / "keys" / "first-circuits" / "first-circuits.json"
+    assert list(load_key(key, {"test-bell": 2.0})) == ["test-bell"]

@@ -33,7 +33,8 @@ def nbgrader_env() -> dict[str, str]:
             + os.environ.get("PATH", "")}
 
 
-def _meta(grade_id: str, **fields) -> dict:
+def cell_meta(grade_id: str, **fields) -> dict:
+    """Return a cell's nbgrader metadata (schema 3) with *fields* set."""
     nbgrader = {"grade": False, "solution": False, "locked": False, "schema_version": 3,
                 "grade_id": grade_id, **fields}
     return {"nbgrader": nbgrader}
@@ -42,12 +43,12 @@ def _meta(grade_id: str, **fields) -> dict:
 def source_notebook() -> nbformat.NotebookNode:
     """Return the instructor's notebook: solution cell, then a test cell with a hidden test."""
     return new_notebook(cells=[
-        new_markdown_cell("# Squares", metadata=_meta("intro", locked=True)),
+        new_markdown_cell("# Squares", metadata=cell_meta("intro", locked=True)),
         new_code_cell("def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n"
-                      "    ### END SOLUTION", metadata=_meta("answer", solution=True)),
+                      "    ### END SOLUTION", metadata=cell_meta("answer", solution=True)),
         new_code_cell("assert square(3) == 9\n### BEGIN HIDDEN TESTS\nassert square(4) == 16\n"
                       "### END HIDDEN TESTS",
-                      metadata=_meta("test_square", grade=True, locked=True, points=2)),
+                      metadata=cell_meta("test_square", grade=True, locked=True, points=2)),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                 "language": "python"}})
 
@@ -121,10 +122,15 @@ class Course:
         return json.loads(path.read_text())
 
 
-def build_course(root: Path) -> Course:
-    """Create a course at *root* and run nbgrader generate_assignment on ``ps1``."""
+def build_course(root: Path, notebook: nbformat.NotebookNode | None = None) -> Course:
+    """Create a course at *root* and run nbgrader generate_assignment on ``ps1``.
+
+    Args:
+        notebook: The instructor's notebook (default: :func:`source_notebook`).
+    """
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
-    nbformat.write(source_notebook(), root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    nbformat.write(notebook or source_notebook(),
+                   root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     (root / "source" / ASSIGNMENT / "data.txt").write_text("instructor data\n")
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'demo'\n")

@@ -11,12 +11,14 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import OverwriteCells, SaveAutoGrades
 
 from grader.autograde import autograde_preprocessors, sanitize_preprocessors
+from grader.autograde.execute import SandboxedExecute
 from grader.autograde.gradebook import (
     BatchedOverwriteCells,
     BatchedSaveAutoGrades,
     NotebookCells,
     SubmissionRows,
 )
+from grader.autograde.trusted import TrustedVerdict
 from tests.grader.autograde.conftest import ASSIGNMENT, build_course
 
 NAMES = ["intro", "answer", "test_square", "nope"]
@@ -148,6 +150,9 @@ def test_the_preprocessor_lists_swap_only_what_they_name():
     stock_sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
     stock_autograde = Autograde.class_traits()["autograde_preprocessors"].default()
     sanitize, autograde = sanitize_preprocessors(), autograde_preprocessors()
+    at = autograde.index(TrustedVerdict)
+    assert autograde[at - 1] is SandboxedExecute
+    del autograde[at]
     assert len(sanitize) == len(stock_sanitize) and len(autograde) == len(stock_autograde)
     changed = {(a.__name__, b.__name__) for a, b in zip(stock_sanitize + stock_autograde,
                                                          sanitize + autograde, strict=True)
