@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -84,12 +85,27 @@ def scores(root: Path) -> dict[str, float]:
         return {s.student_id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
 
 
+#: One-minute load averages sampled while a timed command ran (the machine is shared).
+LOADS: list[float] = []
+
+
 def timed(command: list[str], cwd: Path) -> float:
-    """Run *command* in *cwd*; return its wall time in seconds."""
+    """Run *command* in *cwd*; return its wall time in seconds, sampling the load average."""
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(5):
+            LOADS.append(os.getloadavg()[0])
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, env=env(), check=False, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    return seconds
 
 
 def measure(n: int, stock_max: int, workers: int, base: Path) -> dict:
@@ -135,6 +151,9 @@ def main() -> None:
         stock = f"{r['stock']:.1f}" + (f" * (measured {r['stock_n']})" if r["estimated"] else "")
         print(f"| {r['n']} | {stock} | {r['ours']:.1f} | {r['speedup']:.0f}x | "
               f"yes ({r['stock_n']} compared, {r['full']} full marks) |")
+    if LOADS:
+        print(f"\nLoad average (1 min) while timing, sampled every 5 s: {min(LOADS):.1f}–"
+              f"{max(LOADS):.1f} on {os.cpu_count()} cores.")
 
 
 if __name__ == "__main__":
