@@ -40,6 +40,9 @@ CREDENTIAL_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
 
 REVOCATION = "revocation"
 SUSPENSION = "suspension"
+#: Where an issuer publishes its two status lists, under its public URL.
+REVOCATION_PATH = f"/status/{REVOCATION}"
+SUSPENSION_PATH = f"/status/{SUSPENSION}"
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,9 @@ def build(
     credential["credentialSubject"] = subject
     if consent.evidence and evidence:
         credential["evidence"] = [item.to_json() for item in evidence]
-    if status:
+    if len(status) == 1:  # Open Badges 3.0 allows one credentialStatus object
+        credential["credentialStatus"] = status[0].to_json()
+    elif status:
         credential["credentialStatus"] = [entry.to_json() for entry in status]
     parse(credential)  # what we issue must pass our own strict reader
     return credential
@@ -367,12 +372,30 @@ def parse(data: object) -> Credential:
         if entry.purpose in status:
             raise MalformedCredential(f"credentialStatus names {entry.purpose} twice.")
         status[entry.purpose] = entry
+    implied = implied_suspension(status.get(REVOCATION))
+    if implied is not None and SUSPENSION not in status:
+        status[SUSPENSION] = implied
     for key in ("evidence",):
         if key in data and (not isinstance(data[key], list)
                             or not all(isinstance(e, dict) for e in data[key])):
             raise MalformedCredential(f"{key} must be a list of objects.")
     return Credential(data=data, id=cid, issuer_id=issuer["id"], valid_from=valid_from,
                       valid_until=valid_until, achievement_id=achievement["id"], status=status)
+
+
+def implied_suspension(revocation: StatusEntry | None) -> StatusEntry | None:
+    """Return the suspension entry a qcampus revocation entry stands for, or None.
+
+    Open Badges 3.0 allows one ``credentialStatus`` object, so a qcampus
+    credential names only its revocation entry, which every Open Badges verifier
+    checks. The issuer publishes its suspension list next to the revocation list
+    (``…/status/revocation`` → ``…/status/suspension``) and sets a suspended
+    credential's bit at the same index; qcampus verifiers check both lists.
+    """
+    if revocation is None or not revocation.list_url.endswith(REVOCATION_PATH):
+        return None
+    return StatusEntry(SUSPENSION, revocation.index,
+                       revocation.list_url[: -len(REVOCATION_PATH)] + SUSPENSION_PATH)
 
 
 def format_datetime(moment: datetime) -> str:

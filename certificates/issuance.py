@@ -43,7 +43,6 @@ from certificates.errors import (
 )
 from certificates.keys import KeyStore, TrustedKeys
 from certificates.models import (
-    PURPOSES,
     Credential,
     IdempotencyKey,
     utcnow,
@@ -136,7 +135,8 @@ class Issuer:
 
     def status_url(self, purpose: str) -> str:
         """Return where the *purpose* status list is published."""
-        return f"{self.public_url}/status/{purpose}"
+        return self.public_url + {credential_mod.REVOCATION: credential_mod.REVOCATION_PATH,
+                                  credential_mod.SUSPENSION: credential_mod.SUSPENSION_PATH}[purpose]
 
     def verify_url(self, credential_id: str) -> str:
         """Return the public verification page of a credential."""
@@ -222,8 +222,10 @@ def _reserve(issuer: Issuer, request: IssueRequest, payload_hash: str,
             document = credential_mod.build(
                 issuer=issuer.profile, achievement=achievement, learner=learner,
                 base_url=issuer.public_url, valid_from=issued_at, valid_until=valid_until,
-                status=[credential_mod.StatusEntry(purpose, index, issuer.status_url(purpose))
-                        for purpose in PURPOSES],
+                # One entry, as Open Badges 3.0 allows; the suspension list at the same
+                # index is implied (credential.implied_suspension).
+                status=[credential_mod.StatusEntry(credential_mod.REVOCATION, index,
+                                                   issuer.status_url(credential_mod.REVOCATION))],
                 evidence=[credential_mod.Evidence(digest, name)
                           for digest, name in request.evidence],
                 result=request.result,

@@ -42,6 +42,24 @@ def test_status_entries_are_bitstring_entries(make_credential):
         for purpose in ("revocation", "suspension")]
 
 
+def test_one_status_entry_is_one_object_and_stands_for_suspension_too(make_credential):
+    """Open Badges 3.0 allows one credentialStatus object: qcampus names its revocation entry,
+    and the suspension list at the same index applies as well."""
+    revocation = cred.StatusEntry("revocation", INDEX, f"{BASE}/status/revocation")
+    data = make_credential(status=[revocation])
+    assert data["credentialStatus"] == revocation.to_json()
+    parsed = cred.parse(data)
+    assert parsed.status == {
+        "revocation": revocation,
+        "suspension": cred.StatusEntry("suspension", INDEX, f"{BASE}/status/suspension")}
+
+
+def test_a_revocation_list_elsewhere_implies_no_suspension(make_credential):
+    """Only a list at the issuer's .../status/revocation path implies the suspension list."""
+    revocation = cred.StatusEntry("revocation", INDEX, f"{BASE}/lists/7")
+    assert cred.parse(make_credential(status=[revocation])).status == {"revocation": revocation}
+
+
 def test_learner_is_a_salted_hash(make_credential):
     """The identifier is sha256(identity + salt), hashed, and the identity never appears."""
     data = make_credential(learner=cred.Learner("ada@example.org", "Ada Lovelace", salt="s4lt"))

@@ -44,6 +44,20 @@ def test_issued_credential_verifies_with_standard_jose(service_issuer, issue_cre
     assert _verdict(service_issuer, issued.token).outcome == "valid"
 
 
+def test_issued_status_is_the_single_object_open_badges_3_allows(service_issuer, issue_credential):
+    """OB 3.0's AchievementCredential has at most one credentialStatus, an object with id and
+    type: the revocation entry, whose index the suspension list shares."""
+    issued = issue_credential()
+    claims = jwt.decode(issued.token, options={"verify_signature": False})
+    entry = claims["credentialStatus"]
+    assert isinstance(entry, dict) and {"id", "type"} <= set(entry)
+    assert entry["type"] == "BitstringStatusListEntry" and entry["statusPurpose"] == "revocation"
+    assert entry["statusListCredential"] == f"{service_issuer.public_url}/status/revocation"
+    with write_session(service_issuer.engine) as session:
+        row = session.scalar(select(Credential).where(Credential.id == issued.credential_id))
+        assert entry["statusListIndex"] == str(row.status_index)
+
+
 @BOTH_DATABASES
 def test_issuing_writes_row_token_and_audit_record(service_issuer, issue_credential):
     """One issue leaves one row with its token and one chained audit record."""
