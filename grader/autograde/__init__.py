@@ -18,6 +18,9 @@ formgrader's Autograde button use them too, put this in the course's
 
 from __future__ import annotations
 
+#: Where answer keys live, relative to the course directory (``TrustedVerdict.keys_directory``).
+KEYS_DIRECTORY = "keys"
+
 
 def _replaced(trait: str, replacements: dict[type, type]) -> list[type]:
     from nbgrader.converters import Autograde

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from grader.autograde import KEYS_DIRECTORY
 from grader.errors import GraderError
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import TIMEOUT
@@ -104,6 +105,7 @@ class Batch:
         self.submitted = self.course_dir / "submitted"
         self.autograded = self.course_dir / "autograded"
         self.state_file = self.autograded / f".qcampus-grade-{assignment}.json"
+        self.keys = self.course_dir / KEYS_DIRECTORY / assignment
 
     def submissions(self, students: Iterable[str] = ()) -> list[str]:
         """Return the students who submitted this assignment (all, or those named)."""
@@ -126,7 +128,7 @@ class Batch:
         todo, unchanged = [], []
         for student in students:
             dest = self.autograded / student / self.assignment
-            digest = fingerprint(self.submitted / student / self.assignment)
+            digest = self._digest(student)
             if dest.exists() and state.get(student) == digest:
                 unchanged.append(Outcome(student, UNCHANGED, "not changed since it was graded"))
                 continue
@@ -178,13 +180,19 @@ class Batch:
         self._save_state(outcomes)
         return outcomes
 
+    def _digest(self, student: str) -> str:
+        """Return the fingerprint of a submission, and of the answer keys it is scored with."""
+        digest = fingerprint(self.submitted / student / self.assignment)
+        if self.keys.is_dir():
+            digest = hashlib.sha256(f"{digest} {fingerprint(self.keys)}".encode()).hexdigest()
+        return digest
+
     def _save_state(self, outcomes: Sequence[Outcome]) -> None:
         state = self._state()
         for outcome in outcomes:
             dest = self.autograded / outcome.student / self.assignment
             if outcome.status in (GRADED, TIMED_OUT) and dest.exists():
-                state[outcome.student] = fingerprint(self.submitted / outcome.student
-                                                     / self.assignment)
+                state[outcome.student] = self._digest(outcome.student)
             else:
                 state.pop(outcome.student, None)
         self.autograded.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from grader.autograde import KEYS_DIRECTORY
 from grader.errors import GraderError
 from grader.export import collect_answers
 from grader.verdict import CHECKS, decide
@@ -122,7 +123,7 @@ class TrustedVerdict(NbGraderPreprocessor):
     """Replace the outputs of keyed test cells with a verdict computed outside the sandbox."""
 
     keys_directory = Unicode(
-        "keys", help="Directory of answer keys, relative to the course directory: "
+        KEYS_DIRECTORY, help="Directory of answer keys, relative to the course directory: "
                      "<keys_directory>/<assignment>/<notebook>.json.").tag(config=True)
 
     def _course_dir(self) -> str | None:
