@@ -5,7 +5,8 @@ The spawner points ``JUPYTER_CONFIG_PATH`` at ``<config_root>/<role>`` and
 
 - ``common/nbgrader_config.py``: the exchange root, nbgrader's
   ``JupyterHubAuthPlugin`` (a learner sees only the courses of their
-  ``nbgrader-<track>`` groups), and, in an instructor's per-track named server
+  ``nbgrader-<track>`` groups), learner HTML sanitized before formgrader or
+  feedback renders it, and, in an instructor's per-track named server
   (``QCAMPUS_COURSE``), that track's course directory for formgrader;
 - ``learner/``: formgrader and the course list switched off, in the server and
   in JupyterLab; only the Assignments tab remains;
@@ -29,6 +30,11 @@ c = get_config()  # noqa: F821
 c.Exchange.root = {exchange!r}
 c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
+# Formgrader shows learners' markdown and outputs in the instructor's own server, and
+# feedback pages are rendered from them too: sanitize that HTML first, so a learner's
+# <script> or onerror= never runs in an instructor's page.
+c.HTMLExporter.preprocessors = ["nbconvert.preprocessors.sanitize.SanitizeHTML"]
+c.HTMLExporter.sanitize_html = True
 _course = os.environ.get("QCAMPUS_COURSE", "")
 if _course and os.path.isdir(os.path.join({courses_root!r}, _course)):
     c.CourseDirectory.root = os.path.join({courses_root!r}, _course)
