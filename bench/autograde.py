@@ -12,7 +12,9 @@ copies of the same course both ways, each as a fresh command. When N is larger
 than ``--stock-max``, stock nbgrader grades only the first ``--stock-max``
 submissions and its time for N is extrapolated linearly (marked ``*``). Every
 score stock nbgrader produced must equal qcampus's, or the benchmark fails.
-Prints a Markdown table.
+Prints a Markdown table, then where one submission's time goes (start-up, the
+learner's cells alone, one sandboxed notebook, the rest) and the bound the
+learner's own cells set on any speed-up.
 """
 
 from __future__ import annotations
@@ -132,6 +134,74 @@ def measure(n: int, stock_max: int, workers: int, base: Path) -> dict:
             "full": sum(1 for v in ours_scores.values() if v == max(ours_scores.values()))}
 
 
+#: Run in a fresh interpreter: the one-off start-up, then one notebook's cost two ways.
+PHASES = r"""
+import importlib, json, statistics, sys, time
+start = time.perf_counter()
+from grader.autograde.schema import without_format_grammars
+from grader.sandbox.zygote import DEFAULT_PRELOAD, check_modules
+with without_format_grammars():
+    for name in [*DEFAULT_PRELOAD, *check_modules(), "grader.autograde.worker"]:
+        importlib.import_module(name)
+startup = time.perf_counter() - start
+import nbformat
+from grader.sandbox.limits import Limits
+from grader.sandbox.runner import Sandbox
+notebook = nbformat.read(sys.argv[1], 4)
+sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+def cells_in_process():
+    namespace = {}
+    start = time.perf_counter()
+    for source in sources:
+        exec(compile(source, "<cell>", "exec"), namespace)
+    return time.perf_counter() - start
+
+cells_in_process()
+cells = statistics.median(cells_in_process() for _ in range(15))
+with Sandbox(Limits(), isolate=True, slot=0) as box:
+    box.run(sources)
+    runs = []
+    for _ in range(15):
+        start = time.perf_counter()
+        box.run(sources)
+        runs.append(time.perf_counter() - start)
+print(json.dumps({"startup": startup, "cells": cells, "sandbox": statistics.median(runs)}))
+"""
+
+
+def phases(notebook: Path) -> dict[str, float]:
+    """Measure start-up, the learner's cells alone and one sandboxed notebook (seconds)."""
+    result = subprocess.run([sys.executable, "-c", PHASES, str(notebook)], env=env(),
+                            check=True, capture_output=True, text=True, cwd="/")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def print_phases(cost: dict[str, float], row: dict, workers: int) -> None:
+    """Print where one submission's time goes, and the bound it sets on the speed-up."""
+    n = row["n"]
+    per_submission = (row["ours"] - cost["startup"]) * workers / n
+    rest = per_submission - cost["sandbox"]
+    floors = {"nothing but the learner's cells ran": cost["cells"],
+              "nbgrader's converter and gradebook cost nothing (sandbox only)": cost["sandbox"]}
+    print(f"\nWhere the time goes (reference answer, medians of 15; the rest derived from the "
+          f"N = {n} run):\n")
+    print("| phase | time |\n|---|---:|")
+    print(f"| start-up, once per run: import Qiskit, Aer, dimod, nbgrader, checks | "
+          f"{cost['startup']:.2f} s |")
+    print(f"| the learner's cells alone, in an already warm process (no fork, no sandbox) | "
+          f"{cost['cells'] * 1000:.1f} ms |")
+    print(f"| one notebook in the sandbox (fork, namespaces, private root, cells, teardown) | "
+          f"{cost['sandbox'] * 1000:.1f} ms |")
+    print(f"| the rest per submission: nbgrader's converter, gradebook, copies "
+          f"((wall - start-up) x {workers} / N - sandbox) | {rest * 1000:.1f} ms |")
+    print(f"\nLower bounds for N = {n} on {workers} workers (start-up + N x per-notebook "
+          f"time / workers), against the stock time above:\n")
+    for label, seconds in floors.items():
+        floor = cost["startup"] + n * seconds / workers
+        print(f"- if {label}: {floor:.1f} s, at most {row['stock'] / floor:.0f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[20, 200])
@@ -142,6 +212,8 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="qcampus-bench-", dir="/var/tmp"))
     try:
         rows = [measure(n, args.stock_max, args.workers, base) for n in args.n]
+        reference = base / f"ours-{args.n[0]}" / "submitted" / "learner0000" / ASSIGNMENT
+        cost = phases(reference / f"{ASSIGNMENT}.ipynb")
     finally:
         shutil.rmtree(base)
     print(f"| N | stock nbgrader autograde (s) | qcampus grade, sandboxed, {args.workers} workers "
@@ -154,6 +226,8 @@ def main() -> None:
     if LOADS:
         print(f"\nLoad average (1 min) while timing, sampled every 5 s: {min(LOADS):.1f}–"
               f"{max(LOADS):.1f} on {os.cpu_count()} cores.")
+    row = next((r for r in rows if r["n"] == 200), max(rows, key=lambda r: r["n"]))
+    print_phases(cost, row, args.workers)
 
 
 if __name__ == "__main__":
