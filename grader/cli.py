@@ -30,7 +30,9 @@ def grade(assignment: str, course_dir: Path, students: tuple[str, ...], workers:
 
     Writes the same autograded notebooks and gradebook rows as nbgrader, so
     formgrader, feedback and export work unchanged. A rerun grades only new or
-    changed submissions.
+    changed submissions. A notebook with an answer key in
+    COURSE_DIR/keys/ASSIGNMENT/NOTEBOOK.json has its keyed test cells scored
+    from exported answers, outside the learner's process (see docs/grader.md).
     """
     from grader.autograde.batch import FAILED, Batch
     from grader.autograde.report import Progress, summary
