@@ -26,6 +26,12 @@ The load comes from ``wrk`` (Debian package ``wrk``) when it is on PATH, else
 from Python threads with one ``requests.Session`` each (slower: on a small
 machine the client then competes with the server for the CPU).
 
+The server runs as ``python -m certificates`` runs the service: one gunicorn
+``sync`` worker per core, one request at a time each (``--workers``,
+``--threads``, ``--worker-class`` and ``--keep-alive`` change that, for both
+endpoints alike). Besides throughput and latency the table gives the server's
+CPU time per request, which other load on the machine disturbs far less.
+
 Also times issuing credentials through :func:`certificates.issuance.issue`.
 
 Run from the repository root::
@@ -36,6 +42,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -95,6 +102,13 @@ def bench_app():
     return app
 
 
+def served_app():
+    """Return :func:`bench_app` as gunicorn serves it: set up like :mod:`certificates.wsgi`."""
+    app = bench_app()
+    gc.freeze()  # as certificates.wsgi does: the app's own objects stay out of full collections
+    return app
+
+
 # --- the deployment --------------------------------------------------------------------
 
 
@@ -148,6 +162,20 @@ class Server:
     process: subprocess.Popen
     url: str
 
+    def cpu_seconds(self) -> float | None:
+        """Return the CPU time gunicorn and its workers have used, or None where /proc is missing."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            pids = [self.process.pid, *map(int, children.read_text().split())]
+            ticks = 0
+            for pid in pids:
+                # Fields after the command name: state is field 3, utime 14 and stime 15.
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            return None  # not Linux, or a worker restarted between the reads
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """Stop gunicorn and its workers."""
         if self.process.poll() is None:
@@ -174,7 +202,7 @@ def start_server(home: Path, workers: int, threads: int, worker_class: str | Non
         "--workers", str(workers), "--threads", str(threads),
         "--worker-class", worker_class or ("gthread" if threads > 1 else "sync"),
         *(["--keep-alive", f"{keep_alive:g}"] if keep_alive is not None else []),
-        "--log-level", "warning", "--chdir", str(REPO), "bench.verify:bench_app()",
+        "--log-level", "warning", "--chdir", str(REPO), "bench.verify:served_app()",
     ]
     env = dict(os.environ, **{HOME_ENV: str(home)})
     process = subprocess.Popen(command, env=env, cwd=REPO)
@@ -206,6 +234,8 @@ class Result:
     Attributes:
         cache: Verdict cache (hits, misses) of all workers during the phase,
             when every worker could be asked.
+        cpu_ms: CPU time the server used per request (all processes), which
+            other load on the machine disturbs far less than throughput.
     """
 
     endpoint: str
@@ -215,6 +245,7 @@ class Result:
     p99_ms: float
     errors: int
     cache: tuple[int, int] | None = None
+    cpu_ms: float | None = None
 
     @property
     def rps(self) -> float:
@@ -413,16 +444,20 @@ def report(rounds: dict[str, list[Result]], issued: dict, args: argparse.Namespa
         f"{args.threads} thread(s) ({worker_class}), {args.rounds} rounds of {args.seconds:g} s "
         f"per phase; median round shown.",
         "",
-        "| endpoint | credentials | requests/s | p50 ms | p99 ms | errors | verdict cache hits |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| endpoint | credentials | requests/s | p50 ms | p99 ms | errors | verdict cache hits "
+        "| server CPU ms/request |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     medians = {name: median_result(results) for name, results in rounds.items()}
     for name, result in medians.items():
         credentials = PHASES[name][1].format(credentials=args.credentials,
                                              distinct=args.distinct)
         hits = "–" if name == "bare" else _hit_rate(rounds[name])
+        cpu = [r.cpu_ms for r in rounds[name] if r.cpu_ms is not None]
+        cpu_text = f"{statistics.median(cpu):.2f}" if cpu else "n/a"
         lines.append(f"| `{result.endpoint}` | {credentials} | {result.rps:,.0f} | "
-                     f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} | {hits} |")
+                     f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} | {hits} | "
+                     f"{cpu_text} |")
     lines.append("")
     bare = medians["bare"]
     for name, label in (("repeat", "repeating credentials"), ("distinct", "distinct credentials")):
@@ -458,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issue", type=int, default=10_000,
                         help="credentials to issue and time (0 to skip)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--threads", type=int, default=4)
+    # One thread per worker (sync), as `python -m certificates` serves; see docs/benchmarks.md.
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default=None,
                         help="default: gthread with more than one thread, else sync")
     parser.add_argument("--keep-alive", type=float, default=None,
@@ -498,13 +534,16 @@ def main(argv: list[str] | None = None) -> int:
             for name, load in loads.items():
                 path = PHASES[name][0]
                 print(f"round {number + 1}/{args.rounds}: {path} ({name}) …", flush=True)
-                before = cache_counts(server, args.workers)
+                before, cpu_before = cache_counts(server, args.workers), server.cpu_seconds()
                 if driver == "wrk":
                     result = run_wrk(server.url + path, load, args.clients, args.seconds, path,
                                      workdir)
                 else:
                     result = run_threads(server.url + path, load, args.clients, args.seconds,
                                          path)
+                cpu_after = server.cpu_seconds()
+                if cpu_before is not None and cpu_after is not None and result.requests:
+                    result.cpu_ms = (cpu_after - cpu_before) / result.requests * 1000
                 result.cache = cache_delta(before, cache_counts(server, args.workers))
                 rounds[name].append(result)
                 if not load.shared:

@@ -374,8 +374,8 @@ def judge(examination: Examination, now: datetime) -> Verdict:
     if now.tzinfo is None:
         raise ValueError("judge() needs an aware 'now'")
     now = now.astimezone(UTC)
-    details: dict[str, Any] = {"checked_at": _time(now.replace(microsecond=0)),
-                               **examination.details}
+    checked = _time(now)
+    details: dict[str, Any] = {"checked_at": checked, **examination.details}
     parsed = examination.parsed
     body = parsed.data if parsed is not None else None
     if examination.failure is not None:
@@ -392,7 +392,7 @@ def judge(examination: Examination, now: datetime) -> Verdict:
             cached_at = cached.fetched_at if isinstance(cached, StatusListDocument) else None
             unknown.append((purpose, exc, cached_at))
             continue
-        details[f"{purpose}_checked_at"] = _time(checked_at)
+        details[f"{purpose}_checked_at"] = checked if checked_at is now else _time(checked_at)
         if is_set:
             return _status_set(purpose, reading.detail or StatusDetail(), details, body)
     if parsed.valid_until is not None and now >= parsed.valid_until:
