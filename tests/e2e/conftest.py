@@ -36,7 +36,12 @@ PREFIX = "qce"
 
 
 def free_port_block(size: int = 3) -> int:
-    """Return a port p such that p .. p+size-1 are free on loopback."""
+    """Return a port p such that p .. p+size-1 are free on loopback.
+
+    Probes bind with ``SO_REUSEADDR``, as the hub, the proxy and the services do, so
+    ports that only hold closed connections in TIME_WAIT (after a load test on
+    loopback, say) count as free, and ports someone listens on do not.
+    """
     for _ in range(200):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -48,6 +53,7 @@ def free_port_block(size: int = 3) -> int:
             for port in range(base, base + size):
                 sock = socket.socket()
                 held.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind(("127.0.0.1", port))
         except OSError:
             continue
