@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import signal
 import socket
 import subprocess
@@ -38,16 +39,15 @@ PREFIX = "qce"
 def free_port_block(size: int = 3) -> int:
     """Return a port p such that p .. p+size-1 are free on loopback.
 
-    Probes bind with ``SO_REUSEADDR``, as the hub, the proxy and the services do, so
-    ports that only hold closed connections in TIME_WAIT (after a load test on
-    loopback, say) count as free, and ports someone listens on do not.
+    The block is drawn below the kernel's ephemeral range, where no outgoing
+    connection (a load test on loopback, say) can take a port between this check
+    and the servers' start. Probes bind with ``SO_REUSEADDR``, as the hub, the proxy
+    and the services do, so ports holding only TIME_WAIT connections count as free.
     """
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
     for _ in range(200):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = sock.getsockname()[1]
-        if base + size > 65535:
-            continue
+        base = rng.randrange(max(1024, low - 12000), low - size)
         try:
             held = []
             for port in range(base, base + size):
@@ -209,7 +209,9 @@ class HubProcess:
         self.banner = self.proc.stdout.readline()
         if "is running" not in self.banner:
             self.proc.wait(30)
-            raise RuntimeError(f"qcampus up failed: {self.banner}{self.proc.stdout.read()}")
+            rest = self.proc.stdout.read()
+            self.proc.stdout.close()
+            raise RuntimeError(f"qcampus up failed: {self.banner}{rest}")
 
     def hub_pid(self) -> int:
         return int((self.dep.settings.hub_dir / "jupyterhub.pid").read_text())
