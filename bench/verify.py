@@ -376,7 +376,7 @@ def cache_counts(server: Server, workers: int) -> dict[int, tuple[int, int]] | N
     import requests
 
     seen: dict[int, tuple[int, int]] = {}
-    for _ in range(workers * 25):
+    for _ in range(workers * 100):
         answer = requests.get(server.url + "/bench/cache", timeout=10,
                               headers={"Connection": "close"}).json()
         seen[answer["pid"]] = (answer["hits"], answer["misses"])
