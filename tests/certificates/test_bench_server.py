@@ -60,7 +60,7 @@ def test_cache_delta_sums_every_worker_and_needs_them_all():
 
 
 def _result(endpoint: str, requests: int, p99: float, cache=None) -> bench.Result:
-    return bench.Result(endpoint, requests, 1.0, 2.0, p99, 0, cache)
+    return bench.Result(endpoint, requests, 1.0, 2.0, p99, 0, cache, cpu_ms=100 / requests)
 
 
 def test_report_states_ratio_latency_and_issuance():
@@ -69,13 +69,14 @@ def test_report_states_ratio_latency_and_issuance():
               "repeat": [_result("/api/v1/verify", 850, 12.0, (840, 10)),
                          _result("/api/v1/verify", 880, 12.0, (880, 0))],
               "distinct": [_result("/api/v1/verify", 500, 30.0, (0, 500)),
-                           _result("/api/v1/verify", 400, 30.0, (0, 400))]}
+                           _result("/api/v1/verify", 420, 30.0, (0, 420))]}
     args = argparse.Namespace(clients=32, workers=2, threads=4, worker_class=None, rounds=2,
                               seconds=1.0, credentials=200, distinct=10_000)
     text = bench.report(rounds, {"count": 10_000, "seconds": 50.0}, args, "wrk")
-    assert "| `/bench/bare` | 200, repeating | 1,000 | 2.0 | 9.0 | 0 | – |" in text
-    assert "| `/api/v1/verify` | 200, repeating | 880 | 2.0 | 12.0 | 0 | 99.4% |" in text
-    assert "| `/api/v1/verify` | 10,000, none repeating | 500 | 2.0 | 30.0 | 0 | 0.0% |" in text
+    assert "| `/bench/bare` | 200, repeating | 1,000 | 2.0 | 9.0 | 0 | – | 0.11 |" in text
+    assert "| `/api/v1/verify` | 200, repeating | 880 | 2.0 | 12.0 | 0 | 99.4% | 0.12 |" in text
+    assert "| `/api/v1/verify` | 10,000, none repeating | 500 | 2.0 | 30.0 | 0 | 0.0% | 0.22 |" \
+        in text
     assert "repeating credentials: 88% of the bare endpoint" in text
     assert "per round 85%, 110%" in text
     assert "distinct credentials: 50% of the bare endpoint" in text
@@ -95,6 +96,8 @@ def test_benchmark_runs_both_loads_against_one_server(capsys):
     assert "| `/api/v1/verify` | 5, repeating |" in text
     assert "| `/api/v1/verify` | 40, none repeating |" in text
     assert "n/a" not in text
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| `/")]
+    assert all(float(row[8]) > 0 for row in rows)
     for line in text.splitlines():
         if line.startswith("| `/"):
             assert line.split("|")[6].strip() == "0", line
