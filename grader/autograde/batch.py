@@ -141,9 +141,10 @@ class Batch:
             progress: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
         """Grade *students* across the workers; call *progress* after each one."""
         from grader.autograde.schema import without_format_grammars
-        from grader.sandbox.zygote import check_modules
+        from grader.sandbox.zygote import check_modules, single_threaded_native_pools
 
         # Imported once here, shared by every forked worker and zygote.
+        single_threaded_native_pools()
         with without_format_grammars():
             for name in [*self.preload, *check_modules(), "grader.autograde.worker"]:
                 importlib.import_module(name)

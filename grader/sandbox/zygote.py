@@ -40,9 +40,23 @@ NOT_CHECKS = {"autograde", "sandbox", "cli"}
 PR_SET_PDEATHSIG = 1
 NAMESPACES = (namespace.CLONE_NEWNS | namespace.CLONE_NEWPID | namespace.CLONE_NEWNET
               | namespace.CLONE_NEWIPC | namespace.CLONE_NEWUTS)
+#: One thread for the native pools of NumPy's BLAS and of OpenMP (Qiskit Aer): the grader
+#: already runs one worker per core, and a pool's idle threads spin in every forked notebook
+#: (about a third of a notebook's CPU on the first assignment).
+SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 #: Environment of learner code: nothing inherited from the grader.
 SANDBOX_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "agg"}
+               "MPLBACKEND": "agg", **SINGLE_THREADED}
+
+
+def single_threaded_native_pools() -> None:
+    """Ask BLAS and OpenMP for one thread per process, unless the operator chose otherwise.
+
+    The pools read these variables when NumPy (or Aer) is first imported, so this
+    must run before that; afterwards it changes nothing.
+    """
+    for name, value in SINGLE_THREADED.items():
+        os.environ.setdefault(name, value)
 
 
 class Zygote:
@@ -89,6 +103,7 @@ def _zygote_main(sock: socket.socket, preload: Sequence[str]) -> None:
     # Children (keepers) are reaped by the kernel; the grader learns their fate from the pipe.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
+        single_threaded_native_pools()
         for name in [*preload, *check_modules()]:
             importlib.import_module(name)
         shell = kernel.make_shell()
