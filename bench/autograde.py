@@ -139,7 +139,8 @@ PHASES = r"""
 import importlib, json, statistics, sys, time
 start = time.perf_counter()
 from grader.autograde.schema import without_format_grammars
-from grader.sandbox.zygote import DEFAULT_PRELOAD, check_modules
+from grader.sandbox.zygote import DEFAULT_PRELOAD, check_modules, single_threaded_native_pools
+single_threaded_native_pools()  # as qcampus grade does
 with without_format_grammars():
     for name in [*DEFAULT_PRELOAD, *check_modules(), "grader.autograde.worker"]:
         importlib.import_module(name)
