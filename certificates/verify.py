@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
-from certificates import credential, db, issuance, pdf, status, verdict_cache, verification
+from certificates import credential, db, envelope, issuance, pdf, status, verdict_cache, verification
 from certificates.errors import MalformedCredential, UnknownKey
 from certificates.models import PURPOSES, REASON_CATEGORIES, utcnow
 from certificates.security import rate_limited
@@ -49,7 +49,7 @@ def run_verification(text: str | bytes, *, now: datetime | None = None) -> verif
     keys, kid = issuer.published_keys()
     now = now or utcnow()
     try:
-        token = verification.extract_token(text)
+        token = envelope.extract_token(text)
     except (MalformedCredential, UnknownKey):
         # Unreadable input names no credential: nothing to look up or remember.
         return verification.verify(text, keys=keys, issuer_id=issuer.public_url, status=None,
@@ -135,7 +135,7 @@ def upload():
     """Verify an uploaded credential file (VC-JWT or JSON) or pasted text."""
     sent = request.files.get("credential")
     if sent is not None and sent.filename:
-        text: str | bytes = sent.read(verification.MAX_INPUT + 1)
+        text: str | bytes = sent.read(envelope.MAX_INPUT + 1)
     else:
         text = request.form.get("text", "")
     if not text:

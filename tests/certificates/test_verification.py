@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from certificates import statuslist, vcjwt
 from certificates.credential import StatusEntry
+from certificates.envelope import extract_token
 from certificates.errors import StatusUnavailable
 from certificates.keys import TrustedKeys, public_jwk
 from certificates.statuslist import StatusDetail, StatusListDocument
-from certificates.verification import EXIT_CODES, Outcome, extract_token, verify
+from certificates.verification import EXIT_CODES, Outcome, verify
 
 from .conftest import BASE, INDEX, NOW, list_url
 
