@@ -135,8 +135,7 @@ class Issuer:
 
     def status_url(self, purpose: str) -> str:
         """Return where the *purpose* status list is published."""
-        return self.public_url + {credential_mod.REVOCATION: credential_mod.REVOCATION_PATH,
-                                  credential_mod.SUSPENSION: credential_mod.SUSPENSION_PATH}[purpose]
+        return f"{self.public_url}/status/{purpose}"
 
     def verify_url(self, credential_id: str) -> str:
         """Return the public verification page of a credential."""

@@ -22,6 +22,14 @@ from __future__ import annotations
 KEYS_DIRECTORY = "keys"
 
 
+def converter_coursedir(preprocessor):
+    """Return the ``CourseDirectory`` of the nbgrader converter running *preprocessor*, or None.
+
+    A preprocessor's parent is the converter's exporter, whose parent is the converter.
+    """
+    return getattr(getattr(preprocessor.parent, "parent", None), "coursedir", None)
+
+
 def _replaced(trait: str, replacements: dict[type, type]) -> list[type]:
     from nbgrader.converters import Autograde
 

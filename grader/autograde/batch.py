@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import importlib
 import json
@@ -181,11 +182,16 @@ class Batch:
         self._save_state(outcomes)
         return outcomes
 
+    @functools.cached_property
+    def _keys_fingerprint(self) -> str | None:
+        """Return the fingerprint of the assignment's answer keys, read once per run."""
+        return fingerprint(self.keys) if self.keys.is_dir() else None
+
     def _digest(self, student: str) -> str:
         """Return the fingerprint of a submission, and of the answer keys it is scored with."""
         digest = fingerprint(self.submitted / student / self.assignment)
-        if self.keys.is_dir():
-            digest = hashlib.sha256(f"{digest} {fingerprint(self.keys)}".encode()).hexdigest()
+        if self._keys_fingerprint is not None:
+            digest = hashlib.sha256(f"{digest} {self._keys_fingerprint}".encode()).hexdigest()
         return digest
 
     def _save_state(self, outcomes: Sequence[Outcome]) -> None:

@@ -12,6 +12,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, List, Unicode
 
+from grader.autograde import converter_coursedir
 from grader.sandbox.limits import Limits, MiB
 from grader.sandbox.namespace import copy_regular_files
 from grader.sandbox.runner import OK, Sandbox
@@ -84,7 +85,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         ``submitted/`` is left out of the sandbox. A notebook that is a link is
         refused.
         """
-        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
+        coursedir = converter_coursedir(self)
         if coursedir is None or not (student and assignment):
             return []
         folder = coursedir.format_path(coursedir.submitted_directory, student, assignment)

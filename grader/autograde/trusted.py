@@ -37,7 +37,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from grader.autograde import KEYS_DIRECTORY
+from grader.autograde import KEYS_DIRECTORY, converter_coursedir
 from grader.errors import GraderError
 from grader.export import collect_answers
 from grader.verdict import CHECKS, decide
@@ -126,15 +126,11 @@ class TrustedVerdict(NbGraderPreprocessor):
         KEYS_DIRECTORY, help="Directory of answer keys, relative to the course directory: "
                      "<keys_directory>/<assignment>/<notebook>.json.").tag(config=True)
 
-    def _course_dir(self) -> str | None:
-        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
-        return getattr(coursedir, "root", None)
-
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode,
                                                                                ResourcesDict]:
         """Score every test cell the notebook's key names; leave other cells as they are."""
         info = resources.get("nbgrader", {})
-        course_dir = self._course_dir()
+        course_dir = getattr(converter_coursedir(self), "root", None)
         if course_dir is None or not info.get("assignment"):
             return nb, resources
         path = key_path(course_dir, self.keys_directory, info["assignment"], info["notebook"])
