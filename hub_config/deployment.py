@@ -4,6 +4,11 @@ Course directories hold solutions, hidden tests and the gradebook: they belong
 to root and the system group ``qcampus-instructors`` (setgid 2770, so files
 made inside stay in the group), which every instructor's system user joins on
 first spawn. Learners reach assignments only through the exchange.
+
+The course sources themselves (``courses.source``, usually the checkout's
+``courses/``) are closed to other users by the core's ``init``; here the
+instructors' group gets read access to them (directories 0750, files 0640
+when root owns the checkout), so instructors read but only the owner edits.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 from hub_config.configurer import INSTRUCTORS_SYSTEM_GROUP
 from hub_config.singleuser import write_config
+from qcampus.permissions import close_tree
 from qcampus.settings import Settings
 
 
@@ -46,6 +52,9 @@ def share_course_dirs(courses_root: Path, gid: int) -> None:
 
 
 def init_deployment(settings: Settings) -> None:
-    """Set course directory ownership and write the users' servers' configuration."""
-    share_course_dirs(settings.courses_root, ensure_group())
+    """Set course directory and source ownership, and write the users' servers' configuration."""
+    gid = ensure_group()
+    share_course_dirs(settings.courses_root, gid)
+    if settings.courses_source.is_dir():
+        close_tree(settings.courses_source, gid)
     write_config(settings.home / "jupyter", settings.exchange, settings.courses_root)

@@ -22,6 +22,7 @@ import click
 from qcampus import DEPLOYMENT_VERSION
 from qcampus import settings as settings_mod
 from qcampus.errors import DeploymentError
+from qcampus.permissions import close_history, close_tree
 from qcampus.settings import Settings
 
 INIT_HOOKS = "qcampus.init"
@@ -66,14 +67,29 @@ def tracks(source: Path) -> list[str]:
     return sorted(p.name for p in source.iterdir() if p.is_dir() and (p / "track.yaml").is_file())
 
 
-def _ensure_dir(path: Path, mode: int, report: InitReport) -> None:
+def _ensure_dir(path: Path, mode: int, report: InitReport, *, keep_group: bool = False) -> None:
     created = not path.exists()
     if path.exists() and not path.is_dir():
         raise DeploymentError(f"{path} exists but is not a directory. Move it away and run init again.")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     # mkdir honours the umask; the mode is part of the security model, so set it.
+    if keep_group and not created:
+        # A course directory: the hub's step gave it to the instructors' group (2770);
+        # only others' bits are ours to remove.
+        mode = path.stat().st_mode & 0o7777 & ~0o007
     os.chmod(path, mode)
     report.note(path, created)
+
+
+def close_course_sources(source: Path) -> None:
+    """Close the course sources (solutions, hidden tests, answer keys) and their git history.
+
+    Learners are local users: with the checkout's default modes (0644 files,
+    0755 directories) each of them reads every solution and hidden test. The
+    hub's init step then lets the instructors' group read the sources.
+    """
+    close_tree(source)
+    close_history(source)
 
 
 def _ensure_file(path: Path, text: str, mode: int, report: InitReport) -> None:
@@ -132,9 +148,11 @@ def init(home: Path, environ: dict[str, str] | None = None, *, hooks=None) -> In
         # nbgrader's exchange: every learner writes into its inbound folders.
         os.chmod(exchange, 0o777)
         report.note(exchange, created)
+        close_course_sources(settings.courses_source)
         for track in tracks(settings.courses_source):
             course_dir = settings.courses_root / track
-            _ensure_dir(course_dir, 0o755, report)
+            # Solutions, hidden tests and the gradebook: never open to learners.
+            _ensure_dir(course_dir, 0o750, report, keep_group=True)
             _ensure_file(course_dir / "nbgrader_config.py",
                          nbgrader_course_config(track, exchange), 0o644, report)
         run_hooks(settings, hooks)

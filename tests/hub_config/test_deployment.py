@@ -84,3 +84,23 @@ def test_course_dirs_belong_to_instructors_group(tmp_path):
         subprocess.run(["groupdel", group], capture_output=True, check=False)
     with pytest.raises(KeyError):
         grp.getgrnam(group)
+
+
+def test_course_sources_readable_by_instructors_only(tmp_path, monkeypatch):
+    """The hub's init step gives the closed sources to the instructors' group, read-only."""
+    from hub_config.deployment import init_deployment
+    from qcampus import deployment, settings
+
+    source = tmp_path / "courses" / "alpha" / "source" / "one"
+    source.mkdir(parents=True)
+    (tmp_path / "courses" / "alpha" / "track.yaml").write_text("title: {en: t, ja: t}\nlevel: A1\n")
+    (source / "one.ipynb").write_text("### BEGIN SOLUTION")
+    os.chmod(source / "one.ipynb", 0o644)
+    monkeypatch.setenv("QCAMPUS_COURSES__SOURCE", str(tmp_path / "courses"))
+    deployment.init(tmp_path / "home", hooks=[])
+    init_deployment(settings.load(tmp_path / "home"))
+    gid = grp.getgrnam("qcampus-instructors").gr_gid
+    for path in (tmp_path / "courses", source):
+        assert (path.stat().st_gid, path.stat().st_mode & 0o777) == (gid, 0o750)
+    assert ((source / "one.ipynb").stat().st_gid, (source / "one.ipynb").stat().st_mode & 0o777) \
+        == (gid, 0o640)
