@@ -8,10 +8,17 @@ read snapshot half-way ("database is locked"). PostgreSQL is used by setting
 ``certificates.database_url``; its writers serialise on row and table locks.
 
 The schema is owned by the Alembic migrations in ``certificates/migrations``.
+
+The SQLite file holds every credential, name, salt and the audit log: it is
+created 0600 before SQLite first opens it, and SQLite gives its ``-wal``,
+``-shm`` and ``-journal`` files the mode of the database, so no local user
+but root reads any of them.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +29,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from qcampus.permissions import open_private, private_umask
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -48,13 +57,33 @@ def _sqlite_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+#: Files SQLite keeps beside a database, created with the database's own mode.
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def create_private_database(database: Path) -> None:
+    """Create the SQLite file *database* 0600 (or tighten it and its side files) before use.
+
+    SQLite creates a missing file with the process umask (0644 under the usual
+    022) and copies that mode onto its side files; creating it first fixes the
+    mode of all of them.
+    """
+    with private_umask():
+        database.parent.mkdir(parents=True, exist_ok=True)
+    os.close(open_private(database, os.O_RDWR | os.O_CREAT))
+    for suffix in SIDE_FILES:
+        side = database.with_name(database.name + suffix)
+        if side.exists() and stat.S_IMODE(side.stat().st_mode) & 0o077:
+            os.chmod(side, 0o600)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Return an engine for *url* with this service's SQLite settings applied."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_database(Path(database))
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -117,6 +146,8 @@ def backup(url: str, destination: Path) -> Path:
     if destination.exists():
         raise CertificateError(f"{destination} exists; choose a new file for the backup.")
     source = sqlite3.connect(parsed.database, timeout=BUSY_TIMEOUT_MS / 1000)
+    # The copy holds the same credentials and names as the database: 0600 too.
+    os.close(open_private(destination, os.O_RDWR | os.O_CREAT | os.O_EXCL))
     target = sqlite3.connect(destination)
     try:
         with target:

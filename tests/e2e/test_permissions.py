@@ -1,0 +1,112 @@
+"""Learners' system users cannot read what decides grades and certificates.
+
+Each test reproduces an attack seen on a demo deployment: a learner's account
+(the real system user ``jupyter-<name>`` the spawner creates) tries to read the
+course sources (solutions, hidden tests), answer keys, gradebooks, the
+certificates database with its WAL side files, and the deployment's secrets.
+Reading runs through ``setpriv`` with the learner's uid and gid and no
+supplementary groups, exactly what the learner's own processes hold.
+"""
+
+from __future__ import annotations
+
+import pwd
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+from hub_config.spawner import ensure_system_user, system_username
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def read_as(name: str, path: Path) -> subprocess.CompletedProcess[bytes]:
+    """Try to read *path* as system user *name* (no supplementary groups)."""
+    entry = pwd.getpwnam(name)
+    return subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                           "--clear-groups", "cat", "--", str(path)],
+                          capture_output=True, check=False, timeout=30)
+
+
+def list_as(name: str, path: Path) -> subprocess.CompletedProcess[bytes]:
+    """Try to list the directory *path* as system user *name*."""
+    entry = pwd.getpwnam(name)
+    return subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                           "--clear-groups", "ls", "-a", "--", str(path)],
+                          capture_output=True, check=False, timeout=30)
+
+
+def assert_unreadable(name: str, path: Path) -> None:
+    """Fail naming *path* if system user *name* can read it."""
+    assert path.exists(), f"{path} should exist for this test to mean anything"
+    attempt = list_as(name, path) if path.is_dir() else read_as(name, path)
+    assert attempt.returncode != 0, f"{name} could read {path}: {attempt.stdout[:200]!r}"
+    assert b"Permission denied" in attempt.stderr, attempt.stderr
+
+
+def git_dir_of(path: Path) -> Path | None:
+    """Return the ``.git`` directory of the work tree holding *path*, if any."""
+    for parent in [path, *path.parents]:
+        if (parent / ".git").is_dir():
+            return parent / ".git"
+    return None
+
+
+@pytest.fixture
+def learner(deployment_ready) -> str:
+    """Return the system user of learner A, created as the spawner creates it."""
+    name = system_username(deployment_ready.people.learner_a)
+    ensure_system_user(name)
+    return name
+
+
+def test_learner_cannot_read_solutions_hidden_tests_or_gradebook(deployment_ready, learner):
+    """After init, a learner's uid reads no source notebook, answer key, gradebook or git object."""
+    dep = deployment_ready
+    source = dep.settings.courses_source
+    track = dep.track
+    assignment = track.assignments[0].id
+    notebooks = sorted((track.path / "source" / assignment).glob("*.ipynb"))
+    assert notebooks and b"BEGIN SOLUTION" in notebooks[0].read_bytes()
+    # The checkout's sources: solutions and hidden tests, and the answer-key lists.
+    assert_unreadable(learner, notebooks[0])
+    assert_unreadable(learner, source)
+    assert_unreadable(learner, track.path / "track.yaml")
+    for mistakes in (track.path / "wrong-answers").glob("*.yaml"):
+        assert_unreadable(learner, mistakes)
+    # The deployment's course directory: its copy of the sources and the gradebook.
+    course = dep.course_dir()
+    assert_unreadable(learner, course / "source" / assignment / notebooks[0].name)
+    assert_unreadable(learner, course / "gradebook.db")
+    # A checkout's history holds every solution ever committed.
+    git = git_dir_of(source)
+    if git is not None:
+        assert_unreadable(learner, git)
+        assert_unreadable(learner, git / "HEAD")
+    # What learners legitimately read stays readable: the released assignment.
+    released = dep.settings.exchange / track.id / "outbound" / assignment / notebooks[0].name
+    attempt = read_as(learner, released)
+    assert attempt.returncode == 0, attempt.stderr
+    assert b"BEGIN SOLUTION" not in attempt.stdout
+
+
+def test_learner_cannot_read_certificates_database_or_secrets(running_hub, learner):
+    """With the service using its database, a learner's uid reads neither it, its WAL files, nor secrets."""
+    dep = running_hub.dep
+    # The service opens the database (and SQLite its -wal/-shm files) to answer.
+    port = dep.settings["hub"]["certificates_port"]
+    response = requests.get(f"http://127.0.0.1:{port}/services/qcampus/status/revocation", timeout=30)
+    assert response.status_code == 200, response.status_code
+    database = Path(dep.settings.certificates_database_url.removeprefix("sqlite:///"))
+    assert_unreadable(learner, database)
+    for suffix in ("-wal", "-shm"):
+        side = database.with_name(database.name + suffix)
+        if side.exists():
+            assert_unreadable(learner, side)
+    secrets_dir = dep.settings.secrets
+    for path in [p for p in secrets_dir.rglob("*") if p.is_file()]:
+        assert_unreadable(learner, path)
+    assert_unreadable(learner, dep.settings.hub_dir)
+    assert_unreadable(learner, dep.settings.logs / "jupyterhub.log")
