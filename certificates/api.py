@@ -164,7 +164,8 @@ VERDICT_SCHEMA = {
     "properties": {
         "outcome": {"type": "string", "enum": ["valid", "revoked", "suspended", "expired",
                                                "not_yet_valid", "tampered", "unknown_key",
-                                               "malformed", "status_unknown"]},
+                                               "malformed", "status_unknown",
+                                               "key_compromised", "not_issued"]},
         "valid": {"type": "boolean", "description": "True only for outcome `valid`."},
         "message": {"type": "object", "properties": {"en": {"type": "string"},
                                                      "ja": {"type": "string"}}},

@@ -5,8 +5,10 @@ JWKS file (or the deployment's key store) and, if given, a local copy of the
 status list. It prints the verdict in English and Japanese and exits with the
 code of its outcome (:data:`certificates.verification.EXIT_CODES`): 0 valid,
 2 malformed, 3 tampered, 4 unknown key or issuer, 5 revoked, 6 suspended,
-7 expired, 8 not yet valid, 9 status unknown. Without ``--status-list`` a
-credential with a status entry is at best "status unknown" (exit 9).
+7 expired, 8 not yet valid, 9 status unknown, 10 signed by a key since
+reported compromised (not confirmed offline; verify online). Without
+``--status-list`` a credential with a status entry is at best "status
+unknown" (exit 9).
 """
 
 from __future__ import annotations

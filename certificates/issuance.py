@@ -27,7 +27,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -262,6 +262,7 @@ def _commit(issuer: Issuer, serial: int, token: str) -> str:
             # Another worker finished this reservation first; its token stands.
             return row.token
         row.token = token
+        row.token_sha256 = token_sha256(token)
         audit.append(session, actor=row.issued_by, action="issue", reason=row.reason,
                      credential_id=row.id, details={
                          "achievement": row.achievement_id,
@@ -269,7 +270,7 @@ def _commit(issuer: Issuer, serial: int, token: str) -> str:
                          "source": row.source,
                          "serial": row.serial,
                          "status_index": row.status_index,
-                         "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
+                         "token_sha256": row.token_sha256,
                      })
         return token
 
@@ -308,6 +309,21 @@ def finish_pending(issuer: Issuer) -> list[str]:
     for row in pending:
         _commit(issuer, row.serial, _sign(issuer, row))
     return [row.id for row in pending]
+
+
+def token_sha256(token: str) -> str:
+    """Return the SHA-256 (hex) under which the issuer records a token it issued."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def recorded_issue_time(session: Session, token: str) -> datetime | None:
+    """Return when this issuer recorded issuing exactly *token*, or None if it never did.
+
+    The record, not the token, says when it was signed: a forger with a stolen
+    key chooses the token's ``iat`` and ``validFrom`` but cannot add a row here.
+    """
+    return session.scalar(select(Credential.issued_at)
+                          .where(Credential.token_sha256 == token_sha256(token)))
 
 
 def find(session: Session, credential_id: str) -> Credential | None:

@@ -117,6 +117,9 @@ class Credential(Model):
     reason: Mapped[str] = mapped_column(String(200))
     #: The signed VC-JWT; NULL while reserved.
     token: Mapped[str | None] = mapped_column(Text)
+    #: SHA-256 (hex) of ``token``: the issuer's own record that it issued exactly these bytes,
+    #: which online verification requires (a stolen key can sign, but not write here).
+    token_sha256: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     events: Mapped[list[StatusEvent]] = relationship(
         back_populates="credential", order_by="StatusEvent.id")

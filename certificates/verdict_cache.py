@@ -61,7 +61,8 @@ class VerdictCache:
         return len(self._entries)
 
     def examine(self, token: str, *, keys: TrustedKeys, issuer_id: str, status: StatusSource,
-                versions: tuple[Hashable, ...]) -> verification.Examination:
+                versions: tuple[Hashable, ...],
+                records: verification.IssueRecords | None = None) -> verification.Examination:
         """Return the examination of *token*, remembered or made now.
 
         Args:
@@ -71,6 +72,10 @@ class VerdictCache:
             status: The status source, reading the lists at *versions*.
             versions: The status lists' versions *status* reads, as read for
                 this verification.
+            records: The issuer's records of what it issued. A token's record
+                never changes once written (rows are not deleted), so it is
+                asked only when the examination has to be made; a token without
+                one is never remembered.
         """
         key = (token, keys.fingerprint, issuer_id, versions)
         with self._lock:
@@ -81,7 +86,7 @@ class VerdictCache:
                 return found
             self.misses += 1
         examination = verification.examine_token(token, keys=keys, issuer_id=issuer_id,
-                                                 status=status)
+                                                 status=status, records=records)
         if examination.complete and self.size:
             with self._lock:
                 self._entries[key] = examination

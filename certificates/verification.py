@@ -9,13 +9,23 @@ compact VC-JWT, JSON ``{"credential": …}`` or an ``EnvelopedVerifiableCredenti
 
 Checks, in order, each failing closed: encoding and JWS header → trusted key
 (by ``kid`` only) and signature → credential structure and claims → issuer id →
-status (revoked / suspended) → validity period → status availability. A
+the issuer's record of the token (online) → status (revoked / suspended) →
+validity period → a compromised key (offline) → status availability. A
 credential whose status could not be established is never ``valid``.
+
+Online, the service passes its own records (:data:`IssueRecords`): a token it
+never issued is ``not_issued`` however good its signature, and a compromised
+key is trusted only for what the records say it issued before the compromise.
+Offline there are no records; a token's own signing time is chosen by whoever
+signed it, so a credential signed by a key later reported compromised is
+``key_compromised``, never ``valid``: the verifier says what it confirmed and
+sends the reader to the issuer's page.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,7 +58,12 @@ class Outcome(enum.StrEnum):
     UNKNOWN_KEY = "unknown_key"
     MALFORMED = "malformed"
     STATUS_UNKNOWN = "status_unknown"
+    KEY_COMPROMISED = "key_compromised"
+    NOT_ISSUED = "not_issued"
 
+
+#: The issuer's records (online only): when it issued exactly this token, or None if never.
+IssueRecords = Callable[[str], datetime | None]
 
 #: Exit code of ``qcampus cert verify`` per outcome (0 only for valid).
 EXIT_CODES: dict[Outcome, int] = {
@@ -61,6 +76,8 @@ EXIT_CODES: dict[Outcome, int] = {
     Outcome.EXPIRED: 7,
     Outcome.NOT_YET_VALID: 8,
     Outcome.STATUS_UNKNOWN: 9,
+    Outcome.KEY_COMPROMISED: 10,
+    Outcome.NOT_ISSUED: 11,
 }
 
 
@@ -195,12 +212,16 @@ class Examination:
             (malformed, tampered, unknown key, another issuer), else None.
         parsed: The credential once its signature and structure verified.
         readings: One :class:`StatusReading` per status entry, revocation first.
+        key_compromised_at: When the signing key was reported compromised, if
+            it was and no issuer record vouches for when the token was signed
+            (offline): the verdict can then never be ``valid``.
     """
 
     details: dict[str, Any]
     failure: tuple[Outcome, dict[str, str]] | None = None
     parsed: credential_module.Credential | None = None
     readings: tuple[StatusReading, ...] = ()
+    key_compromised_at: datetime | None = None
 
     @property
     def complete(self) -> bool:
@@ -215,18 +236,36 @@ class Examination:
 
 
 def examine(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
-            status: StatusSource | None) -> Examination:
+            status: StatusSource | None, records: IssueRecords | None = None) -> Examination:
     """Examine a credential file for one trusted issuer (see :func:`verify`)."""
     try:
         token = extract_token(text)
     except (MalformedCredential, UnknownKey) as exc:
         return _failed(exc, {})
-    return examine_token(token, keys=keys, issuer_id=issuer_id, status=status)
+    return examine_token(token, keys=keys, issuer_id=issuer_id, status=status, records=records)
+
+
+_NOT_ISSUED = _msg(
+    "The signature matches one of the issuer's keys, but the issuer has no record of issuing "
+    "this credential: it may have been made with a stolen key. Do not rely on it; ask the "
+    "holder for the verification link the issuer gave them.",
+    "署名は発行者の鍵と一致しますが、発行者にはこの証明書を発行した記録がありません。盗まれた鍵で"
+    "作られた可能性があります。信頼せず、発行者が発行した検証リンクを保持者に依頼してください。")
 
 
 def examine_token(token: str, *, keys: TrustedKeys, issuer_id: str,
-                  status: StatusSource | None) -> Examination:
-    """Check a VC-JWT's signature, claims, credential, issuer and status lists.
+                  status: StatusSource | None, records: IssueRecords | None = None) -> Examination:
+    """Check a VC-JWT's signature, claims, credential, issuer, records and status lists.
+
+    Args:
+        token: The compact VC-JWT.
+        keys: The trusted issuer's keys.
+        issuer_id: The trusted issuer's id.
+        status: Where to get status lists, or None.
+        records: The issuer's own records of what it issued (the service has
+            them, an offline verifier does not). With records, a token they do
+            not hold is ``not_issued`` and a compromised key is judged by the
+            recorded issuing time instead of the token's own claims.
 
     Returns:
         The :class:`Examination`; this function does not raise for bad input.
@@ -251,11 +290,30 @@ def examine_token(token: str, *, keys: TrustedKeys, issuer_id: str,
                 f"rely on it as a credential of {issuer_id}.",
                 f"この証明書の発行者は {parsed.issuer_id} で、{issuer_id} ではありません。"
                 f"{issuer_id} の証明書として信頼しないでください。")), parsed=parsed)
+    key_compromised_at = keys[verified.kid].compromised_at
+    if records is not None:
+        recorded_at = records(token)
+        if recorded_at is None:
+            # Nothing from the forged body is handed back, and the result is not
+            # remembered: anyone with a stolen key can vary such tokens for free.
+            return Examination({**details, "reason": "no issuer record of this token"},
+                               failure=(Outcome.NOT_ISSUED, _NOT_ISSUED))
+        try:
+            # The record says when the issuer signed; the token's iat only says what its
+            # signer claimed.
+            keys.key_for(verified.kid, max(recorded_at, verified.signed_at))
+        except UnknownKey as exc:
+            return _failed(exc, details)
+        details["issued_at"] = _time(recorded_at)
+        key_compromised_at = None
+    elif key_compromised_at is not None:
+        details["key_compromised_at"] = _time(key_compromised_at)
     readings = tuple(_read_status(parsed.status[purpose], keys=keys, issuer_id=issuer_id,
                                   status=status)
                      for purpose in (credential_module.REVOCATION, credential_module.SUSPENSION)
                      if purpose in parsed.status)
-    return Examination(details, parsed=parsed, readings=readings)
+    return Examination(details, parsed=parsed, readings=readings,
+                       key_compromised_at=key_compromised_at)
 
 
 def _read_status(entry: credential_module.StatusEntry, *, keys: TrustedKeys, issuer_id: str,
@@ -287,7 +345,8 @@ def _read_status(entry: credential_module.StatusEntry, *, keys: TrustedKeys, iss
 
 
 def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
-           status: StatusSource | None, now: datetime) -> Verdict:
+           status: StatusSource | None, now: datetime,
+           records: IssueRecords | None = None) -> Verdict:
     """Verify a credential for one trusted issuer.
 
     Args:
@@ -298,20 +357,23 @@ def verify(text: str | bytes, *, keys: TrustedKeys, issuer_id: str,
         status: Where to get status lists, or None (then a credential with a
             status entry is at best ``status_unknown``).
         now: The time of verification (time zone required).
+        records: The issuer's own records (online only; see :func:`examine_token`).
 
     Returns:
         The :class:`Verdict`; this function does not raise for bad input.
     """
     if now.tzinfo is None:
         raise ValueError("verify() needs an aware 'now'")
-    return judge(examine(text, keys=keys, issuer_id=issuer_id, status=status), now)
+    return judge(examine(text, keys=keys, issuer_id=issuer_id, status=status, records=records),
+                 now)
 
 
 def judge(examination: Examination, now: datetime) -> Verdict:
     """Return the verdict of *examination* at *now* (time zone required).
 
     Status set (revoked, suspended) wins over the validity period, which wins
-    over a status that could not be established.
+    over a compromised signing key (offline), which wins over a status that
+    could not be established.
     """
     if now.tzinfo is None:
         raise ValueError("judge() needs an aware 'now'")
@@ -348,6 +410,10 @@ def judge(examination: Examination, now: datetime) -> Verdict:
     if unknown:
         purpose, exc, cached_at = unknown[0]
         details.update(code=exc.code, reason=exc.message, status_purpose=purpose)
+    if examination.key_compromised_at is not None:
+        return _unconfirmed(examination.key_compromised_at, parsed, details, body,
+                            status_checked=not unknown)
+    if unknown:
         cached = f" (cached at {_time(cached_at)})" if cached_at else ""
         cached_ja = f"（{_time(cached_at)} 時点のキャッシュ）" if cached_at else ""
         if cached_at:
@@ -363,6 +429,29 @@ def judge(examination: Examination, now: datetime) -> Verdict:
         f"suspended.",
         f"有効です。{details['issuer']} が発行し、公開された鍵で署名され、失効・停止されて"
         f"いません。"), details, body)
+
+
+def _unconfirmed(compromised_at: datetime, parsed: credential_module.Credential,
+                 details: dict[str, Any], body: dict[str, Any], *,
+                 status_checked: bool) -> Verdict:
+    """Say what a check without the issuer's records confirms of a compromised key's credential."""
+    when = _time(compromised_at)
+    signed = details.get("signed_at") or _time(parsed.valid_from)
+    page = f"{parsed.issuer_id}/verify/{parsed.id.removeprefix('urn:uuid:')}"
+    status_en = ("its status lists show it neither revoked nor suspended"
+                 if status_checked else "its revocation status could not be checked")
+    status_ja = ("ステータスリスト上は失効・停止されていません" if status_checked
+                 else "失効状態は確認できませんでした")
+    return Verdict(Outcome.KEY_COMPROMISED, _msg(
+        f"Not confirmed: the signature matches a key {details['issuer']} published, and "
+        f"{status_en}, but the issuer reported that key compromised on {when}. The credential "
+        f"says it was signed on {signed}, before that, yet whoever signed it chose that date, "
+        f"so this check cannot tell it from a forgery. Verify it online at {page}, where the "
+        f"issuer checks its own record of what it issued.",
+        f"未確認：署名は {details['issuer']} が公開した鍵と一致し、{status_ja}。しかし発行者は"
+        f"その鍵が {when} に漏えいしたと報告しています。証明書には {signed} に署名したとありますが、"
+        f"この日付は署名した者が決められるため、偽造と区別できません。発行者が自らの発行記録と"
+        f"照合する {page} でオンライン検証してください。"), details, body)
 
 
 def _status_set(purpose: str, detail: StatusDetail, details: dict[str, Any],

@@ -31,11 +31,17 @@ HEADLINES = {
     "unknown_key": ("Unknown issuer or key", "不明な発行者または鍵"),
     "malformed": ("Not a credential", "証明書として読み取れません"),
     "status_unknown": ("Status could not be checked", "失効状態を確認できません"),
+    "key_compromised": ("Not confirmed: signing key compromised", "未確認：署名鍵が漏えい"),
+    "not_issued": ("Not issued by this issuer", "この発行者による発行記録なし"),
 }
 
 
 def run_verification(text: str | bytes, *, now: datetime | None = None) -> verification.Verdict:
-    """Verify *text* against this issuer's keys and its live status lists.
+    """Verify *text* against this issuer's keys, its records and its live status lists.
+
+    Only a token this issuer recorded issuing can be valid here, and a
+    compromised key is judged by the recorded issuing time, never by the
+    token's own claims (see :func:`certificates.verification.examine_token`).
 
     What does not depend on the time is remembered per process
     (:mod:`certificates.verdict_cache`) under the token, the keys and the lists'
@@ -58,7 +64,8 @@ def run_verification(text: str | bytes, *, now: datetime | None = None) -> verif
     source = status.DatabaseStatusSource(issuer, db.session, kid=kid, versions=versions)
     examination = verdict_cache.current_cache().examine(
         token, keys=keys, issuer_id=issuer.public_url, status=source,
-        versions=tuple(sorted(versions.items())))
+        versions=tuple(sorted(versions.items())),
+        records=lambda signed: issuance.recorded_issue_time(db.session(), signed))
     return verification.judge(examination, now)
 
 

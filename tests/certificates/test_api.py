@@ -159,7 +159,7 @@ def test_openapi_description(client):
     schemas = document["components"]["schemas"]
     assert set(schemas["Verdict"]["properties"]["outcome"]["enum"]) == {
         "valid", "revoked", "suspended", "expired", "not_yet_valid", "tampered",
-        "unknown_key", "malformed", "status_unknown"}
+        "unknown_key", "malformed", "status_unknown", "key_compromised", "not_issued"}
     assert set(schemas["IssueRequest"]["required"]) == {"learner", "achievement", "source",
                                                         "reason"}
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from certificates import db, status, statuslist, verification
+from certificates import db, issuance, status, statuslist, verification
 from certificates.models import utcnow
 from certificates.verdict_cache import VerdictCache
 from certificates.verification import Outcome
@@ -38,7 +38,8 @@ def _uncached(app, token: str, now) -> verification.Verdict:
         keys, kid = issuer.published_keys()
         source = status.DatabaseStatusSource(issuer, db.session, kid=kid)
         return verification.verify(token, keys=keys, issuer_id=issuer.public_url,
-                                   status=source, now=now)
+                                   status=source, now=now, records=lambda signed: (
+                                       issuance.recorded_issue_time(db.session(), signed)))
 
 
 def test_a_repeated_verification_is_answered_from_the_cache(verify_at, cache,

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from certificates import credential as cred
 from certificates import statuslist, vcjwt
 from certificates.credential import StatusEntry
 from certificates.envelope import extract_token
@@ -326,7 +327,7 @@ def test_retired_key_still_verifies(issue, check, keystore):
 
 def test_compromised_key_stops_verifying_what_it_signed_after(issue, check, keystore,
                                                               status_source):
-    """After a compromise at T, credentials signed before T verify and those after do not."""
+    """After a compromise at T, what claims to be signed after T is refused; before, unconfirmed."""
     old_key = keystore.signing_key()
     before = issue()
     after = issue(key=old_key, signed_at=NOW + timedelta(days=2),
@@ -334,10 +335,50 @@ def test_compromised_key_stops_verifying_what_it_signed_after(issue, check, keys
     backdated = issue(key=old_key, signed_at=NOW, valid_from=NOW + timedelta(days=2))
     keystore.mark_compromised(old_key.kid, NOW + timedelta(days=1))
     source = status_source()  # re-signed with the new key
-    assert check(before, status=source).outcome is Outcome.VALID
+    assert check(before, status=source).outcome is Outcome.KEY_COMPROMISED
     verdict = check(after, status=source)
     assert verdict.outcome is Outcome.UNKNOWN_KEY and "compromised" in verdict.details["reason"]
     assert check(backdated, status=source).outcome is Outcome.UNKNOWN_KEY
+
+
+def test_backdated_forgery_with_a_compromised_key_is_not_called_valid(
+        issue, check, keystore, status_source, make_credential):
+    """Offline, a forgery back-dated before the compromise is key_compromised, never valid.
+
+    Without the issuer's records nothing tells it from a genuine credential of
+    that time, so the verdict says what was confirmed and sends the reader online.
+    """
+    stolen = keystore.signing_key()
+    keystore.mark_compromised(stolen.kid, NOW + timedelta(days=1))
+    forged = issue(make_credential(learner=cred.Learner("mallory")), key=stolen,
+                   signed_at=NOW - timedelta(days=10))
+    verdict = check(forged, status=status_source(), now=NOW + timedelta(days=2))
+    assert verdict.outcome is Outcome.KEY_COMPROMISED and not verdict.valid
+    assert verdict.exit_code not in (0, EXIT_CODES[Outcome.STATUS_UNKNOWN])
+    assert verdict.details["key_compromised_at"] == "2026-06-02T09:00:00Z"
+    page = f"{BASE}/verify/{verdict.details['credential_id'].removeprefix('urn:uuid:')}"
+    assert "Not confirmed" in verdict.message["en"] and "online" in verdict.message["en"]
+    assert page in verdict.message["en"] and page in verdict.message["ja"]
+    assert "2026-06-02T09:00:00Z" in verdict.message["en"] and "未確認" in verdict.message["ja"]
+    assert not verdict.message["en"].startswith("Valid")
+
+
+def test_compromised_key_with_status_unknown_is_still_key_compromised(issue, check, keystore):
+    """Without status lists the verdict names both gaps: the key and the unchecked status."""
+    stolen = keystore.signing_key()
+    token = issue()
+    keystore.mark_compromised(stolen.kid, NOW + timedelta(days=1))
+    verdict = check(token, status=None)
+    assert verdict.outcome is Outcome.KEY_COMPROMISED
+    assert "could not be checked" in verdict.message["en"]
+
+
+def test_revoked_outranks_a_compromised_key(issue, check, keystore, status_source):
+    """A credential the issuer revoked is reported revoked, whatever its key."""
+    stolen = keystore.signing_key()
+    token = issue()
+    keystore.mark_compromised(stolen.kid, NOW + timedelta(days=1))
+    assert check(token, status=status_source(revoked=(INDEX,))).outcome is Outcome.REVOKED
 
 
 def test_status_list_signed_after_compromise_is_refused(issue, check, keystore, issuer):
@@ -350,8 +391,10 @@ def test_status_list_signed_after_compromise_is_refused(issue, check, keystore, 
         valid_from=signed_at), old_key, signed_at=signed_at) for p in ("revocation", "suspension")}
     keystore.mark_compromised(old_key.kid, NOW + timedelta(days=1))
     verdict = check(token, status=statuslist.MappingStatusSource(tokens))
-    assert verdict.outcome is Outcome.STATUS_UNKNOWN
+    # The credential's own key is the compromised one, so it is unconfirmed offline too.
+    assert verdict.outcome is Outcome.KEY_COMPROMISED
     assert verdict.details["code"] == "STATUS_VERIFICATION_ERROR"
+    assert "could not be checked" in verdict.message["en"]
 
 
 # --- dates -------------------------------------------------------------------------------

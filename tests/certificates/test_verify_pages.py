@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -180,6 +181,8 @@ def test_expired_and_not_yet_valid(client, service_issuer, catalogue):
     expired = _sign(service_issuer, catalogue, valid_from=now - timedelta(days=30),
                     valid_until=now - timedelta(days=1))
     future = _sign(service_issuer, catalogue, valid_from=now + timedelta(days=30))
+    _record(service_issuer, expired)
+    _record(service_issuer, future)
     assert _outcome(_upload(client, expired)) == "expired"
     assert _outcome(_upload(client, future)) == "not_yet_valid"
 
@@ -188,6 +191,7 @@ def test_status_list_elsewhere_is_status_unknown(client, service_issuer, catalog
     """A signed credential whose status list this service cannot serve is never valid."""
     token = _sign(service_issuer, catalogue, valid_from=datetime.now(UTC) - timedelta(days=1),
                   list_base="https://unreachable.example")
+    _record(service_issuer, token)
     page = _upload(client, token)
     assert _outcome(page) == "status_unknown"
     assert "Valid" not in page.get_data(as_text=True).split("<main>")[1].split("</h1>")[0]
@@ -228,6 +232,80 @@ def test_published_keys_did_and_achievement(client, service_issuer):
     achievement = client.get("/achievements/gate-engineer-b1").json
     assert achievement["id"] == f"{SERVICE_URL}/achievements/gate-engineer-b1"
     assert client.get("/achievements/nope").status_code == 404
+
+
+def _record(service_issuer, token: str) -> None:
+    """Store *token* as if this issuer had issued it (the record online verification requires)."""
+    from certificates import issuance
+
+    body = vcjwt.check_claims(vcjwt.verify_token(token, service_issuer.trusted_keys()).claims)
+    with write_session(service_issuer.engine) as session:
+        session.add(Credential(
+            id=body["id"], learner_hash="sha256$test", learner="carol",
+            achievement_id="gate-engineer-b1", status_index=secrets.randbelow(131_072) + 131_072,
+            status="active",
+            issued_at=datetime.fromisoformat(body["validFrom"]), valid_until=None,
+            source=f"test:{body['id']}", document=json.dumps(body), issued_by="test",
+            reason="test", token=token, token_sha256=issuance.token_sha256(token)))
+
+
+def _verify_api(client, token: str) -> dict:
+    return client.post("/api/v1/verify", data=token, content_type="application/vc+jwt").json
+
+
+def test_backdated_forgery_with_a_compromised_key_is_refused(client, service_issuer, catalogue,
+                                                             issue_credential):
+    """A stolen key's forgery, dated before the compromise, is refused by page, upload and API."""
+    genuine = issue_credential()
+    stolen = service_issuer.keystore.signing_key()
+    service_issuer.keystore.mark_compromised(stolen.kid, datetime.now(UTC) + timedelta(seconds=2))
+    forged = _sign(service_issuer, catalogue, key=stolen,
+                   valid_from=datetime.now(UTC).replace(microsecond=0) - timedelta(days=30))
+    page = _upload(client, forged)
+    assert _outcome(page) == "not_issued"
+    assert "no record" in page.get_data(as_text=True)
+    verdict = _verify_api(client, forged)
+    assert verdict["outcome"] == "not_issued" and verdict["valid"] is False
+    assert set(verdict["message"]) == {"en", "ja"}
+    # Forged with the id of a real credential: still refused, and nothing of the real row shown.
+    body = json.loads(service_issuer.engine.connect().exec_driver_sql(
+        "SELECT document FROM credentials").scalar())
+    assert body["id"] == genuine.credential_id
+    twin = vcjwt.sign(body, stolen, signed_at=datetime.fromisoformat(body["validFrom"])
+                      - timedelta(days=1))
+    assert twin != genuine.token and _verify_api(client, twin)["outcome"] == "not_issued"
+
+
+def test_genuine_credential_issued_before_the_compromise_still_verifies(
+        client, service_issuer, issue_credential):
+    """What the issuer recorded issuing before the compromise stays valid, online."""
+    issued = issue_credential()
+    kid = service_issuer.keystore.active().kid
+    service_issuer.keystore.mark_compromised(kid, datetime.now(UTC) + timedelta(seconds=2))
+    assert _outcome(client.get(f"/verify/{_uuid(issued)}")) == "valid"
+    assert _outcome(_upload(client, issued.token)) == "valid"
+    verdict = _verify_api(client, issued.token)
+    assert verdict["outcome"] == "valid" and verdict["details"]["kid"] == kid
+
+
+def test_recorded_time_not_the_token_decides_a_compromised_key(client, service_issuer,
+                                                              issue_credential):
+    """A credential recorded as issued after the compromise moment is refused online."""
+    issued = issue_credential()
+    kid = service_issuer.keystore.active().kid
+    service_issuer.keystore.mark_compromised(kid, datetime.now(UTC) - timedelta(days=1))
+    assert _verify_api(client, issued.token)["outcome"] == "unknown_key"
+
+
+def test_credential_signed_with_a_valid_key_but_never_issued_is_refused(client, service_issuer,
+                                                                        catalogue):
+    """A token the active key signed but the issuer never recorded is not_issued online."""
+    token = _sign(service_issuer, catalogue, valid_from=datetime.now(UTC) - timedelta(days=1))
+    assert _outcome(_upload(client, token)) == "not_issued"
+    assert _outcome(_upload(client, token, as_file=True)) == "not_issued"
+    assert _verify_api(client, token)["valid"] is False
+    _record(service_issuer, token)
+    assert _verify_api(client, token)["outcome"] == "valid"
 
 
 def test_rotation_and_compromise_take_effect_at_once(client, service_issuer, issue_credential):
