@@ -36,6 +36,13 @@ MNT_DETACH = 0x2
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
 
+#: keyctl(2) operations and special keyring ids (linux/keyctl.h).
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_CLEAR = 7
+KEY_SPEC_USER_KEYRING = -4
+#: keyctl has no glibc wrapper; its system call number per architecture.
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
+
 #: pivot_root has no glibc wrapper on bookworm; its system call number per architecture.
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 
@@ -226,6 +233,32 @@ def _make_etc(etc: str, uid: int, gid: int) -> None:
     for name, text in files.items():
         with open(os.path.join(etc, name), "w") as handle:
             handle.write(text)
+
+
+def _keyctl(operation: int, argument: int | None, what: str) -> None:
+    number = SYS_KEYCTL.get(platform.machine())
+    if number is None:
+        raise SandboxUnavailableError(f"keyctl is not known on {platform.machine()}")
+    _check(0 if _libc.syscall(number, operation, argument) >= 0 else -1, what)
+
+
+def forget_keyrings() -> None:
+    """Leave the grader's session keyring for a new, empty one of this process alone.
+
+    Run as root before the privilege drop: otherwise the sandbox would still
+    possess the grader's session keyring, and possession grants access to its keys.
+    """
+    _keyctl(KEYCTL_JOIN_SESSION_KEYRING, None, "keyctl(JOIN_SESSION_KEYRING)")
+
+
+def clear_user_keyring() -> None:
+    """Empty the keyring of the calling user, which outlives its processes.
+
+    Run as the sandbox user, after the privilege drop: whatever an earlier run as
+    this user left there is gone before learner code starts (the system-call
+    filter keeps learner code from storing anything new).
+    """
+    _keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING, "keyctl(CLEAR, user keyring)")
 
 
 def drop_privileges(uid: int, gid: int) -> None:

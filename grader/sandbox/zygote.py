@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Sequence
 
 from grader.errors import SandboxUnavailableError
-from grader.sandbox import frames, kernel, namespace
+from grader.sandbox import frames, kernel, namespace, seccomp
 from grader.sandbox.limits import Limits, image_bytes
 
 #: Modules imported once in the zygote, so notebooks start with them loaded.
@@ -107,6 +107,7 @@ def _zygote_main(sock: socket.socket, preload: Sequence[str]) -> None:
         for name in [*preload, *check_modules()]:
             importlib.import_module(name)
         shell = kernel.make_shell()
+        program = seccomp.compile_filter()
     except Exception as exc:  # reported to the grader, which refuses to start
         sock.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
         return
@@ -118,7 +119,7 @@ def _zygote_main(sock: socket.socket, preload: Sequence[str]) -> None:
         pid = os.fork()
         if pid == 0:
             sock.close()
-            _keeper(json.loads(message), fds, shell)
+            _keeper(json.loads(message), fds, shell, program)
         for fd in fds:
             os.close(fd)
         sock.send(json.dumps({"pid": pid}).encode())
@@ -136,7 +137,7 @@ def check_modules() -> list[str]:
             if m.name not in NOT_CHECKS and not m.name.startswith("_")]
 
 
-def _keeper(request: dict, fds: list[int], shell: kernel.SandboxShell) -> None:
+def _keeper(request: dict, fds: list[int], shell: kernel.SandboxShell, program: bytes) -> None:
     """Enter the namespaces, fork their init, report its pid and later its exit status."""
     commands, results = fds
     code = 70
@@ -150,7 +151,7 @@ def _keeper(request: dict, fds: list[int], shell: kernel.SandboxShell) -> None:
             os.close(gate_w)
             os.read(gate_r, 1)
             os.close(gate_r)
-            _sandboxed(request, commands, results, shell)
+            _sandboxed(request, commands, results, shell, program)
         os.close(gate_r)
         os.close(commands)
         # If the zygote dies (the grader was killed), take the sandbox down with us.
@@ -177,8 +178,13 @@ def _keeper(request: dict, fds: list[int], shell: kernel.SandboxShell) -> None:
         os._exit(code)
 
 
-def _sandboxed(request: dict, commands: int, results: int, shell: kernel.SandboxShell) -> None:
-    """Confine this process, then serve cells; never returns."""
+def _sandboxed(request: dict, commands: int, results: int, shell: kernel.SandboxShell,
+               program: bytes) -> None:
+    """Confine this process, then serve cells; never returns.
+
+    *program* is the system-call filter (:func:`grader.sandbox.seccomp.compile_filter`),
+    installed last, once nothing of the setup needs a denied call any more.
+    """
     code = 0
     try:
         os.setsid()
@@ -198,8 +204,11 @@ def _sandboxed(request: dict, commands: int, results: int, shell: kernel.Sandbox
             hard = value + 1 if which == resource.RLIMIT_CPU else value
             resource.setrlimit(which, (value, hard))
         if request["isolate"]:
+            namespace.forget_keyrings()
             namespace.drop_privileges(uid, gid)
+            namespace.clear_user_keyring()
         _reset_warnings()
+        seccomp.install(program)
     except BaseException as exc:  # setup failed before any learner code ran: tell the grader
         frames.write(results, {"error": f"sandbox setup failed: {type(exc).__name__}: {exc}"})
         os._exit(71)
