@@ -22,7 +22,7 @@ import click
 from qcampus import DEPLOYMENT_VERSION
 from qcampus import settings as settings_mod
 from qcampus.errors import DeploymentError
-from qcampus.permissions import close_history, close_tree
+from qcampus.permissions import close_history, close_tree, make_private
 from qcampus.settings import Settings
 
 INIT_HOOKS = "qcampus.init"
@@ -140,6 +140,9 @@ def init(home: Path, environ: dict[str, str] | None = None, *, hooks=None) -> In
     try:
         for rel, mode in _DIRECTORIES:
             _ensure_dir(home / rel, mode, report)
+            if mode == 0o700:
+                # Hub state, logs and secrets written under a looser umask by older versions.
+                make_private(home / rel)
         _ensure_file(home / settings_mod.SETTINGS_FILE, settings_mod.dump(values), 0o644, report)
         settings = settings_mod.load(home, os.environ if environ is None else environ)
         exchange = settings.exchange
@@ -154,7 +157,7 @@ def init(home: Path, environ: dict[str, str] | None = None, *, hooks=None) -> In
             # Solutions, hidden tests and the gradebook: never open to learners.
             _ensure_dir(course_dir, 0o750, report, keep_group=True)
             _ensure_file(course_dir / "nbgrader_config.py",
-                         nbgrader_course_config(track, exchange), 0o644, report)
+                         nbgrader_course_config(track, exchange), 0o640, report)
         run_hooks(settings, hooks)
     except PermissionError as exc:
         raise DeploymentError(f"Cannot write {exc.filename}: permission denied. Run init as root.") from exc

@@ -98,6 +98,21 @@ def close_tree(root: Path, gid: int | None = None) -> int:
     return changed
 
 
+def make_private(root: Path) -> int:
+    """Remove group and others' bits from *root* and everything below; return how many changed.
+
+    For trees only root uses (hub state, logs, secrets): files an older qcampus,
+    or a process with a looser umask, left readable are closed at the next init.
+    """
+    changed = 0
+    for path, info in _walk(root):
+        mode = stat.S_IMODE(info.st_mode)
+        if not stat.S_ISLNK(info.st_mode) and mode & 0o077:
+            os.chmod(path, mode & ~0o077)
+            changed += 1
+    return changed
+
+
 def git_dirs(path: Path) -> list[Path]:
     """Return the git directories holding the history of the work tree around *path*.
 

@@ -1,7 +1,8 @@
 """Report what runs, where its data is and what is misconfigured (``qcampus status``).
 
 Each finding is a :class:`Check` with a level (``ok``, ``warn``, ``error``) and a
-message that says what to do. ``status`` exits 1 when any check is an error, so
+message that says what to do. Paths learners could read or change, and settings
+that weaken the separation of users, come from :mod:`qcampus.exposure`. ``status`` exits 1 when any check is an error, so
 operators can use it in scripts and monitoring.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from qcampus import DEPLOYMENT_VERSION, launcher
+from qcampus import DEPLOYMENT_VERSION, exposure, launcher
 from qcampus import settings as settings_mod
 from qcampus.courses import load_tracks
 from qcampus.errors import QcampusError
@@ -87,9 +88,6 @@ def checks(settings: Settings) -> list[Check]:
                            f"{exchange} must be writable by every learner (mode 0777): run `qcampus init`."))
     else:
         found.append(Check("ok", "exchange", str(exchange)))
-    secrets = settings.secrets
-    if secrets.is_dir() and stat.S_IMODE(secrets.stat().st_mode) & 0o077:
-        found.append(Check("error", "secrets", f"{secrets} is readable by others: chmod 700 it."))
     try:
         tracks = load_tracks(settings.courses_source)
     except QcampusError as exc:
@@ -115,6 +113,11 @@ def checks(settings: Settings) -> list[Check]:
     else:
         found.append(Check("ok", "hub", f"not running (would listen on http://{ip}:{port}/; "
                                         f"start it with `qcampus up`)"))
+    exposed = exposure.checks(settings)
+    found += exposed
+    if not any(c.level == "error" for c in exposed):
+        found.append(Check("ok", "permissions", "course sources, course directories, databases, "
+                                                "secrets, hub state and logs are closed to learners"))
     return found
 
 

@@ -135,3 +135,15 @@ def test_private_umask(tmp_path):
         (tmp_path / "f").write_text("x")
     assert mode(tmp_path / "d") == 0o700
     assert mode(tmp_path / "f") == 0o600
+
+
+def test_init_closes_hub_state_logs_and_secrets_left_open(qcampus_home, tmp_path):
+    """Files an older version left 0644 in hub/, logs/ and secrets/ are 0600 after init."""
+    courses = make_sources(tmp_path / "checkout")
+    init(qcampus_home, {"QCAMPUS_COURSES__SOURCE": str(courses)}, hooks=[])
+    for rel in ("hub/jupyterhub.sqlite", "logs/jupyterhub.log", "secrets/demo-accounts.txt"):
+        (qcampus_home / rel).write_text("x")
+        os.chmod(qcampus_home / rel, 0o644)
+    init(qcampus_home, {"QCAMPUS_COURSES__SOURCE": str(courses)}, hooks=[])
+    for rel in ("hub/jupyterhub.sqlite", "logs/jupyterhub.log", "secrets/demo-accounts.txt"):
+        assert mode(qcampus_home / rel) == 0o600

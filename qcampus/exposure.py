@@ -1,0 +1,161 @@
+"""Find what a deployment exposes to learners, for ``qcampus status``.
+
+Each unsafe path becomes an error naming the path, its mode and owner, and the
+command that fixes it; unsafe settings and the exchange (whose redesign is
+pending) become warnings. Packages add their own checks through the
+``qcampus.status`` entry-point group: each entry point is a callable taking the
+:class:`~qcampus.settings.Settings` and returning :class:`~qcampus.status.Check`
+objects, so the core never imports them.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from qcampus.permissions import MAX_NAMED, OTHERS, Exposure, git_dirs, inspect_tree, trusted_gids
+
+if TYPE_CHECKING:
+    from qcampus.settings import Settings
+    from qcampus.status import Check
+
+STATUS_HOOKS = "qcampus.status"
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _check(level: str, subject: str, message: str) -> Check:
+    from qcampus.status import Check
+
+    return Check(level, subject, message)
+
+
+def _report(subject: str, exposures: list[Exposure], level: str = "error") -> list[Check]:
+    """Name the first few exposures of one tree and count the rest."""
+    found = [_check(level, subject, e.describe()) for e in exposures[:MAX_NAMED]]
+    if len(exposures) > MAX_NAMED:
+        found.append(_check(level, subject, f"and {len(exposures) - MAX_NAMED} more path(s) like "
+                                            f"these; the same command fixes them."))
+    return found
+
+
+def sqlite_path(url: str) -> Path | None:
+    """Return the file of a ``sqlite:///`` URL, or None for other databases and memory."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:"):
+        return None
+    return Path(url[len(prefix):].split("?", 1)[0])
+
+
+def database_files(database: Path) -> list[Path]:
+    """Return an SQLite database and those of its side files that exist."""
+    sides = [database.with_name(database.name + s) for s in SQLITE_SIDE_FILES]
+    return [database, *(p for p in sides if p.exists())]
+
+
+def course_checks(settings: Settings) -> list[Check]:
+    """Course sources, their git history and the course directories (gradebooks included)."""
+    found: list[Check] = []
+    source, trusted = settings.courses_source, trusted_gids()
+    if source.exists():
+        found += _report("course sources", inspect_tree(
+            source, f"`qcampus init` (or chmod -R o-rwx {source})", group_may_read=trusted,
+            check_owner=False))
+        for git in git_dirs(source):
+            mode = stat.S_IMODE(git.stat().st_mode)
+            if mode & OTHERS:
+                found.append(_check("error", "course sources",
+                                    f"{git} (mode {mode:04o}) holds every committed solution and "
+                                    f"is open to every local user; fix: `qcampus init` (or "
+                                    f"chmod o-rwx {git})"))
+    root = settings.courses_root
+    for course in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        found += _report(f"course {course.name}", inspect_tree(
+            course, f"`qcampus init` (or chmod -R o-rwx {course})", group_may_read=trusted))
+    return found
+
+
+def private_file_checks(settings: Settings) -> list[Check]:
+    """Databases, secrets, hub state, logs and the roster: root's alone."""
+    found: list[Check] = []
+    database = sqlite_path(settings.certificates_database_url)
+    if database is not None and database.exists():
+        for path in database_files(database):
+            found += _report("certificates database",
+                             inspect_tree(path, f"chmod 600 {path}", recursive=False))
+    for subject, directory in (("secrets", settings.secrets), ("hub", settings.hub_dir),
+                               ("logs", settings.logs)):
+        if directory.exists():
+            found += _report(subject, inspect_tree(directory, f"chmod -R go-rwx {directory}"))
+    roster = settings.home / "roster.yaml"
+    if roster.exists():
+        found += _report("roster", inspect_tree(roster, f"chmod 600 {roster}", recursive=False))
+    url = settings["certificates"]["database_url"]
+    if urlsplit(url).password and settings.settings_file.exists() \
+            and stat.S_IMODE(settings.settings_file.stat().st_mode) & OTHERS:
+        found.append(_check("error", "settings",
+                            f"{settings.settings_file} is readable by every local user and "
+                            f"certificates.database_url holds a password; fix: chmod 600 "
+                            f"{settings.settings_file}, or pass the URL as "
+                            f"QCAMPUS_CERTIFICATES__DATABASE_URL"))
+    return found
+
+
+def exchange_checks(settings: Settings) -> list[Check]:
+    """What the current (nbgrader) exchange lets one learner do to another: warnings."""
+    exchange = settings.exchange
+    if not exchange.is_dir():
+        return []
+    found: list[Check] = []
+    mode = exchange.stat().st_mode
+    if stat.S_IMODE(mode) & 0o002 and not mode & stat.S_ISVTX:
+        found.append(_check("warn", "exchange",
+                            f"{exchange} (mode {stat.S_IMODE(mode):04o}) is writable by every "
+                            f"learner without the sticky bit: one learner can rename or replace "
+                            f"a course's exchange directory. Until the exchange is redesigned, "
+                            f"`chmod +t {exchange}` limits that."))
+    for inbound in sorted(exchange.glob("*/inbound")):
+        inbound_mode = stat.S_IMODE(inbound.stat().st_mode)
+        if inbound_mode & 0o004:
+            found.append(_check("warn", "exchange",
+                                f"{inbound} (mode {inbound_mode:04o}) lets every learner list "
+                                f"and read the others' submissions; fix: chmod o-r {inbound}"))
+    return found
+
+
+def setting_checks(settings: Settings) -> list[Check]:
+    """Settings that weaken the separation between users."""
+    found: list[Check] = []
+    if not settings["hub"]["subdomain_host"]:
+        found.append(_check("warn", "origins",
+                            "hub.subdomain_host is empty: every user's server shares one origin "
+                            "with the hub and the certificates service, so a learner's page can "
+                            "act with a staff member's session. Set it (\"auto\" on one machine)."))
+    return found
+
+
+def run_hooks(settings: Settings,
+              hooks: Iterable[Callable[[Settings], Iterable[Check]]] | None = None) -> list[Check]:
+    """Run every package's status checks; a check that cannot load is itself reported."""
+    found: list[Check] = []
+    if hooks is None:
+        loaded = []
+        for ep in entry_points(group=STATUS_HOOKS):
+            try:
+                loaded.append(ep.load())
+            except ImportError as exc:
+                found.append(_check("warn", ep.name, f"its status checks cannot load ({exc}); "
+                                                     f"reinstall qcampus with its extras."))
+        hooks = loaded
+    for hook in hooks:
+        found.extend(hook(settings))
+    return found
+
+
+def checks(settings: Settings, hooks=None) -> list[Check]:
+    """Return every exposure of the deployment (errors) and weak settings (warnings)."""
+    return [*course_checks(settings), *private_file_checks(settings), *exchange_checks(settings),
+            *setting_checks(settings), *run_hooks(settings, hooks)]
