@@ -32,6 +32,7 @@ from qcampus import courses as courses_mod
 from qcampus import deployment, roster
 from qcampus import settings as settings_mod
 from qcampus.errors import ServiceError
+from qcampus.permissions import open_private
 from qcampus.settings import Settings
 
 DEFAULT_PROXY = "/opt/qcampus/node_modules/.bin/configurable-http-proxy"
@@ -254,10 +255,14 @@ def launch(settings: Settings) -> Hub:
     log = settings.logs / "jupyterhub.log"
     env = {**os.environ, "QCAMPUS_HOME": str(settings.home),
            "CONFIGPROXY_AUTH_TOKEN": proxy_token(settings)}
-    with open(log, "ab") as out:
+    # The log records every user's activity and OAuth codes: root's alone. The hub runs
+    # under umask 077, so its database, pid files and the services' files are private
+    # too; users' servers set their own umask and get their own log (see the spawner).
+    with os.fdopen(open_private(log), "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(hub_config_file())],
-            cwd=settings.hub_dir, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=settings.hub_dir, env=env, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, umask=0o077,
             start_new_session=True,  # Ctrl-C reaches the launcher, which stops the hub in order
         )
     hub = Hub(settings, proc, log)
