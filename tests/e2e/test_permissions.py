@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from hub_config.spawner import ensure_system_user, system_username
+from tests.e2e.conftest import VENV
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -110,3 +111,14 @@ def test_learner_cannot_read_certificates_database_or_secrets(running_hub, learn
         assert_unreadable(learner, path)
     assert_unreadable(learner, dep.settings.hub_dir)
     assert_unreadable(learner, dep.settings.logs / "jupyterhub.log")
+
+
+def test_status_finds_no_exposure_on_a_running_deployment(running_hub):
+    """`qcampus status` on a running deployment reports no path open to learners."""
+    dep = running_hub.dep
+    result = subprocess.run([str(VENV / "bin" / "qcampus"), "status", "--home", str(dep.settings.home)],
+                            env=dep.environ, capture_output=True, text=True, check=False, timeout=120)
+    exposed = [line for line in result.stdout.splitlines()
+               if line.startswith("ERROR") and "(mode " in line]
+    assert exposed == [], result.stdout
+    assert "ok    permissions:" in result.stdout
