@@ -10,6 +10,7 @@ gunicorn (``certificates.wsgi:app``) or ``python -m certificates``.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +73,17 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         # Number of proxies (configurable-http-proxy) whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": 1,
+        # Sessions live in the database (certificates.sessions); the cookie holds a random id,
+        # scoped to the service's path (set from SERVICE_PREFIX by create_app) and host.
+        # "__Host-" would need Path=/, which would send the cookie to every path of the host.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
-        "SESSION_COOKIE_NAME": ("__Host-qcampus-certificates" if public_url.startswith("https://")
-                                else "qcampus-certificates"),
-        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_NAME": ("__Secure-qcampus-certificates"
+                                if public_url.startswith("https://") else "qcampus-certificates"),
+        "SESSION_COOKIE_DOMAIN": None,
+        # A session, signed in or not, ends this long after it began.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "HUB_AUTH": None,
         # None: the checkout's courses/achievements.yaml.
         "ACHIEVEMENTS_PATH": None,
@@ -103,9 +109,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = read_or_create_secret(
             Path(app.config["SECRETS_DIR"]) / SESSION_KEY_FILE)
 
-    from certificates import admin, api, db, hub, issuance, learner, security, verdict_cache, verify
+    prefix = app.config["SERVICE_PREFIX"].rstrip("/")
+    if not app.config.get("SESSION_COOKIE_PATH"):
+        # No trailing slash: browsers match "/services/qcampus" to ".../qcampus/..." and to
+        # the bare prefix, and never to a sibling such as "/services/qcampus-evil".
+        app.config["SESSION_COOKIE_PATH"] = prefix or "/"
+
+    from certificates import (
+        admin,
+        api,
+        db,
+        hub,
+        issuance,
+        learner,
+        security,
+        sessions,
+        verdict_cache,
+        verify,
+    )
 
     db.init_app(app)
+    sessions.init_app(app)
     issuance.init_app(app)
     verdict_cache.init_app(app)
     hub.init_app(app)
@@ -119,7 +143,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-    prefix = app.config["SERVICE_PREFIX"].rstrip("/")
     if prefix:
         # Under the hub the proxy forwards /services/qcampus/...; serve below that prefix.
         from werkzeug.exceptions import NotFound

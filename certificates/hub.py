@@ -2,9 +2,10 @@
 
 The service runs as a JupyterHub-managed service; a browser that opens a
 logged-in page is sent to the hub's OAuth authorisation page and comes back to
-``oauth_callback``. The OAuth state and the PKCE verifier live in the signed
-session cookie, not in process memory, so any worker can finish a login that
-another began. The session holds only the hub token; the user model is asked
+``oauth_callback``. The OAuth state and the PKCE verifier live in the
+server-side session (:mod:`certificates.sessions`), not in process memory, so
+any worker can finish a login that another began. The session holds only the
+hub token, never sent to the browser; the user model is asked
 of the hub (and cached by ``HubOAuth``) on each request, so a token the hub
 revokes stops working here too.
 
@@ -28,6 +29,7 @@ from flask import Blueprint, Flask, abort, current_app, g, redirect, request, se
 from certificates import db
 from certificates.models import EndedSession, utcnow
 from certificates.security import log_field, rate_limited, safe_next
+from certificates.sessions import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,7 +134,7 @@ def authenticated(view: F) -> F:
     def decorated(*args: Any, **kwargs: Any):
         user = current_user()
         if user is None:
-            if request.method != "GET" or "hub_token" in session:
+            if request.method != "GET" or "hub_token" in session or current_session().ended:
                 # A session that signed out (or that the hub no longer honours) is refused
                 # outright; only a browser with no session is sent to sign in.
                 session.clear()
@@ -173,9 +175,10 @@ def oauth_callback():
         abort(403, "The login state does not match this browser's session. Start again from "
                    "the page you wanted. / ログイン状態が一致しません。")
     token = ask_hub(hub_auth().token_for_code, code, code_verifier=verifier)
-    # A fresh session at login: nothing set before it survives (session fixation).
+    # A fresh session at login: a new id, and nothing set before it survives (session fixation).
     session.clear()
     session["hub_token"] = token
+    current_session().rotate()
     return redirect(safe_next(next_url, url_for("verify.index")))
 
 
@@ -187,7 +190,8 @@ def logout():
         with db.write_session(db.engine()) as write:
             if write.get(EndedSession, _token_hash(token)) is None:
                 write.add(EndedSession(token_hash=_token_hash(token), ended_at=utcnow()))
-    session.clear()
+    # The id is refused from now on, even if a copy of the cookie survives somewhere.
+    current_session().end()
     return redirect(url_for("verify.index"))
 
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import re
+import zlib
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from certificates.db import write_session
+from certificates.models import ServiceSession, utcnow
 from tests.certificates.conftest import csrf_of
 
 
@@ -101,17 +112,122 @@ def test_cookie_replayed_after_sign_out_gets_401(staff_client):
     assert "Your session has ended" in replayed.get_data(as_text=True)
 
 
-def test_session_cookie_flags(app, deployment, monkeypatch):
-    """The session cookie is HttpOnly and SameSite=Lax, Secure with __Host- on https."""
+def _set_cookies(response) -> list[str]:
+    return response.headers.getlist("Set-Cookie")
+
+
+def _sign_in(client, hub, name: str = "ada", groups=("instructors",), prefix: str = ""):
+    """Sign in through the OAuth round trip; return the hub token and the callback response."""
+    token = hub.add_user(name, groups)
+    query = _start_login(client, f"{prefix}/admin/")
+    done = client.get(f"{prefix}/oauth_callback",
+                      query_string={"code": hub.code_for(token), "state": query["state"]})
+    assert done.status_code == 302
+    return token, done
+
+
+def _readings(value: str) -> list[bytes]:
+    """Return every decoding of a cookie value a reader could try (base64url parts, zlib)."""
+    found = [value.encode()]
+    for part in value.lstrip(".").split("."):
+        try:
+            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except ValueError:
+            continue
+        found.append(raw)
+        try:
+            found.append(zlib.decompress(raw))
+        except zlib.error:
+            pass
+    return found
+
+
+def test_session_cookie_holds_no_token(client, hub):
+    """After sign-in the cookie is a bare random id: no hub or CSRF token, not even encoded."""
+    token, done = _sign_in(client, hub)
+    csrf = csrf_of(client, "/admin/")
+    cookies = _set_cookies(done) + _set_cookies(client.get("/"))
+    value = client.get_cookie("qcampus-certificates").value
+    for header in [*cookies, value]:
+        for reading in _readings(header.split(";")[0].partition("=")[2] or header):
+            assert token.encode() not in reading and csrf.encode() not in reading
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value)
+
+
+def test_session_lives_server_side(app, client, hub):
+    """The hub token is kept in the service's database, under the hash of the cookie's id."""
+    token, _ = _sign_in(client, hub)
+    value = client.get_cookie("qcampus-certificates").value
+    with Session(app.extensions["qcampus_engine"]) as db:
+        row = db.get(ServiceSession, hashlib.sha256(value.encode()).hexdigest())
+        assert row is not None and json.loads(row.data)["hub_token"] == token
+        assert db.scalar(select(ServiceSession).where(ServiceSession.id_hash == value)) is None
+
+
+def test_session_cookie_flags(deployment, hub, monkeypatch):
+    """The cookie is scoped to the service: its path, HttpOnly, Lax, no Domain, Secure on TLS."""
     from certificates import create_app
 
-    cookie = app.test_client().get("/").headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    app = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://",
+                      "SERVICE_PREFIX": "/services/qcampus/", "HUB_AUTH": hub})
+    _, done = _sign_in(app.test_client(), hub, prefix="/services/qcampus")
+    (cookie,) = _set_cookies(done)
+    attributes = {part.strip().split("=")[0].lower(): part.strip().partition("=")[2]
+                  for part in cookie.split(";")[1:]}
+    assert cookie.startswith("qcampus-certificates=")
+    assert attributes["path"] == "/services/qcampus"
+    assert "httponly" in attributes and attributes["samesite"] == "Lax"
+    assert "domain" not in attributes and "secure" not in attributes
+    expires = parsedate_to_datetime(attributes["expires"])
+    assert expires <= datetime.now(UTC) + timedelta(hours=8, minutes=1)
+    app.extensions["qcampus_engine"].dispose()
+
     monkeypatch.setenv("QCAMPUS_CERTIFICATES__PUBLIC_URL",
                        "https://campus.example.org/services/qcampus")
-    secure = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://"})
-    cookie = secure.test_client().get("/", base_url="https://localhost").headers["Set-Cookie"]
-    assert cookie.startswith("__Host-") and "Secure" in cookie and "Path=/;" in cookie
+    secure = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://",
+                         "SERVICE_PREFIX": "/services/qcampus/"})
+    cookie = secure.test_client().get("/services/qcampus/",
+                                      base_url="https://localhost").headers["Set-Cookie"]
+    # "__Host-" needs Path=/; the service's own path is worth more than the prefix.
+    assert cookie.startswith("__Secure-qcampus-certificates=") and "; Secure" in cookie
+    assert "Path=/services/qcampus;" in cookie and "Domain" not in cookie
+    secure.extensions["qcampus_engine"].dispose()
+
+
+def test_sign_in_issues_a_fresh_session_id(client, hub):
+    """The id a browser had before sign-in (perhaps planted) is worthless after it."""
+    csrf_of(client)
+    before = client.get_cookie("qcampus-certificates").value
+    _sign_in(client, hub)
+    after = client.get_cookie("qcampus-certificates").value
+    assert after != before
+    client.set_cookie("qcampus-certificates", before)
+    assert client.get("/admin/").status_code == 401
+
+
+def test_copied_session_id_stops_working_after_sign_out(app, client, hub):
+    """A copy of the session id taken while signed in gets 401 after sign-out, GET and POST."""
+    _sign_in(client, hub)
+    copied = client.get_cookie("qcampus-certificates").value
+    csrf = csrf_of(client, "/admin/")
+    assert client.post("/logout", data={"csrf_token": csrf}).status_code == 302
+    assert client.get_cookie("qcampus-certificates") is None
+    thief = app.test_client()
+    thief.set_cookie("qcampus-certificates", copied)
+    assert thief.get("/admin/").status_code == 401
+    assert thief.post("/admin/issue", data={"csrf_token": csrf}).status_code in (400, 401)
+    with Session(app.extensions["qcampus_engine"]) as db:
+        row = db.get(ServiceSession, hashlib.sha256(copied.encode()).hexdigest())
+        assert row.ended_at is not None and row.data == "{}"
+
+
+def test_session_expires(app, client, hub):
+    """A session past its lifetime is refused like a signed-out one."""
+    _sign_in(client, hub)
+    assert client.get("/admin/").status_code == 200
+    with write_session(app.extensions["qcampus_engine"]) as db:
+        db.execute(update(ServiceSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert client.get("/admin/").status_code == 401
 
 
 def test_hub_that_cannot_answer_gives_503(app, hub, staff_client):
