@@ -53,8 +53,8 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
     from qcampus import settings as settings_mod
 
     settings = settings or settings_mod.load(home)
-    public_url = settings["certificates"]["public_url"] or (
-        f"http://{settings['hub']['ip']}:{settings['hub']['port']}/services/qcampus")
+    # By default the URL JupyterHub serves the service at: its own origin with subdomains.
+    public_url = settings["certificates"]["public_url"] or settings.service_url("qcampus")
     return {
         "QCAMPUS_HOME": settings.home,
         "DATABASE_URL": settings.certificates_database_url,

@@ -16,8 +16,10 @@ Security choices (see docs/architecture.md, section "Hub"):
 - failed logins are limited per client address and per account (HTTP 429,
   ``internal.login_attempts`` within ``internal.login_window`` seconds);
 - every service has an explicit role with filtered scopes;
-- without ``subdomain_host`` (which needs a wildcard DNS record and TLS) all
-  servers share one origin and users are separated by Unix uid only.
+- every user's server and every service has its own origin (``subdomain_host``,
+  ``http://localhost:<port>`` by default, whose subdomains browsers resolve to
+  loopback); without it all servers share one origin and a learner's page could
+  use a staff member's sessions.
 """
 
 from __future__ import annotations
@@ -153,7 +155,8 @@ def config_from_settings(settings: Settings,
     environ = os.environ if environ is None else environ
     members = roster_mod.load(settings.home)
     return validate({
-        "hub": settings["hub"],
+        # "auto" resolved here, so the hub and the certificates service agree on origins.
+        "hub": {**settings["hub"], "subdomain_host": settings.subdomain_host},
         "paths": {
             "home": str(settings.home),
             "courses_root": str(settings.courses_root),
@@ -317,12 +320,24 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
 
 
 def update_security(c, cfg: Mapping[str, Any]) -> None:
-    """Set the origin separation the deployment can afford."""
+    """Give every user's server and every service its own origin (``subdomain_host``).
+
+    Everything under ``/user/<name>/`` is served by a process the learner controls;
+    in a shared origin a page there could use the sessions that a staff member's
+    browser holds for the hub or the certificates service. With subdomains the hub
+    stays on the host itself, users on ``<name>.<host>`` and services on
+    ``<service>--service.<host>`` (JupyterHub's ``subdomain_hook_idna``).
+    """
     subdomain_host = cfg["hub"]["subdomain_host"]
+    if subdomain_host == "auto":
+        raise HubConfigError("hub.subdomain_host must be resolved (config_from_settings) "
+                             "before the hub is configured.")
     c.JupyterHub.subdomain_host = subdomain_host
-    # `__Host-` cookies must live on path "/", shared by every server unless each
-    # user has their own subdomain: only worth it together with subdomains.
-    c.JupyterHub.cookie_host_prefix_enabled = bool(subdomain_host)
+    # `__Host-` cookies need `Secure`, which HTTP clients only send over TLS; with
+    # per-user subdomains they also stop a learner's subdomain from tossing cookies
+    # onto the hub (CVE-2024-28233). On plain http (the one-machine demo) the
+    # service's session is server-side and rotated at login instead.
+    c.JupyterHub.cookie_host_prefix_enabled = subdomain_host.startswith("https://")
     c.JupyterHub.cookie_max_age_days = 1
     # Added to the hub's own pages; JupyterHub keeps its CSP (frame-ancestors 'none').
     c.JupyterHub.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff",

@@ -233,6 +233,12 @@ class Hub:
 
     @property
     def url(self) -> str:
+        """Return the hub's public URL, as browsers open it."""
+        return self.settings.hub_url + "/"
+
+    @property
+    def probe_url(self) -> str:
+        """Return the proxy's address on this machine (the hub answers there on any host)."""
         hub = self.settings["hub"]
         return f"http://{hub['ip']}:{hub['port']}/"
 
@@ -267,7 +273,7 @@ def launch(settings: Settings) -> Hub:
         )
     hub = Hub(settings, proc, log)
     try:
-        wait_ready(hub.url, proc, log)
+        wait_ready(hub.probe_url, proc, log)
     except BaseException:
         hub.stop()
         raise

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import yaml
 
@@ -44,9 +45,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # be readable by every learner, so it never lives under /root.
         "venv": "/opt/qcampus/venv",
         "proxy_command": "",
-        # Per-user subdomains (e.g. "https://hub.example.org") need a DNS wildcard and TLS;
-        # without them users are separated by their Unix uid only.
-        "subdomain_host": "",
+        # Origin isolation: every user's server and every service on its own subdomain
+        # (JupyterHub's subdomain_host), so a page a learner controls can never act in
+        # the hub's or the certificates service's origin. "auto" is
+        # http://localhost:<port>, whose subdomains browsers resolve to loopback (one
+        # machine); production names its wildcard host, e.g. "https://hub.example.org"
+        # (DNS wildcard and TLS). "" puts everything in one origin: unsafe with learners.
+        "subdomain_host": "auto",
         # Run the certificates web service at /services/qcampus/ as a managed service
         # (listening on 127.0.0.1:certificates_port behind the hub's proxy).
         "certificates_service": True,
@@ -116,7 +121,25 @@ def merge(overrides: Mapping[str, Any], base: Mapping[str, Mapping[str, Any]] = 
                     f"Unknown setting {section}.{key} in {origin}; known keys of {section}: {known}."
                 )
             result[section][key] = _coerce(section, key, value, DEFAULTS[section][key])
+            if (section, key) == ("hub", "subdomain_host"):
+                _check_subdomain_host(result[section][key], origin)
     return result
+
+
+def _check_subdomain_host(value: str, origin: str) -> None:
+    """Refuse a ``hub.subdomain_host`` that is not "", "auto" or a bare http(s) origin."""
+    if value in ("", "auto"):
+        return
+    parsed = urlparse(value)
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        parsed = parsed._replace(netloc="")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path.strip("/") \
+            or parsed.query or parsed.fragment or parsed.username:
+        raise SettingsError(
+            f"Setting hub.subdomain_host in {origin} must be \"auto\", \"\" or an origin such as "
+            f"https://hub.example.org (scheme and host, no path), not {value!r}.")
 
 
 def env_variables(environ: Mapping[str, str]) -> dict[str, str]:
@@ -179,6 +202,31 @@ class Settings:
     @property
     def secrets(self) -> Path:
         return self.home / "secrets"
+
+    @property
+    def subdomain_host(self) -> str:
+        """Return the origin users' subdomains hang from, or ``""`` when all share one origin."""
+        value = self["hub"]["subdomain_host"].rstrip("/")
+        if value == "auto":
+            return f"http://localhost:{self['hub']['port']}"
+        return value
+
+    @property
+    def hub_url(self) -> str:
+        """Return the hub's public URL as browsers open it (no trailing slash)."""
+        return self.subdomain_host or f"http://{self['hub']['ip']}:{self['hub']['port']}"
+
+    def service_url(self, name: str) -> str:
+        """Return the public URL of the hub-managed service *name* (no trailing slash).
+
+        With subdomains JupyterHub serves each service on its own origin,
+        ``<name>--service.<domain>`` (its ``subdomain_hook_idna`` for names that
+        are already DNS-safe, as service names here are).
+        """
+        if not self.subdomain_host:
+            return f"{self.hub_url}/services/{name}"
+        scheme, _, host = self.subdomain_host.partition("://")
+        return f"{scheme}://{name}--service.{host}/services/{name}"
 
     @property
     def certificates_database_url(self) -> str:

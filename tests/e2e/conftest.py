@@ -8,11 +8,16 @@
   enrolled (one instructor, two learners) and every assignment released.
 - ``running_hub``: ``qcampus up`` started as a real process on that deployment;
   stopped with SIGINT (as Ctrl-C) afterwards.
-- ``HubUser``: a ``requests`` session that logs in through the HTTP form (with XSRF).
+- ``HubUser``: a ``requests`` session that logs in through the HTTP form (with XSRF)
+  and reaches the user's own server on the user's subdomain.
+- ``localhost_subdomains`` (autouse): ``*.localhost`` resolves to loopback in this
+  process, as browsers resolve it (glibc does not), so ``requests`` reaches the
+  users' and services' origins.
 """
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import pwd
 import random
@@ -24,9 +29,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from jupyterhub.utils import subdomain_hook_idna
 
 from hub_config.spawner import system_username
 from qcampus import courses, deployment, roster, settings
@@ -34,6 +41,47 @@ from qcampus import courses, deployment, roster, settings
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path("/opt/qcampus/venv")
 PREFIX = "qce"
+
+
+_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, str) and host.lower().rstrip(".").endswith(".localhost"):
+        host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+def _to_localhost(domain: str, request) -> bool:
+    return domain == ".localhost" and urlsplit(request.get_full_url()).hostname == "localhost"
+
+
+_policy = http.cookiejar.DefaultCookiePolicy
+_stock_domain_return_ok = _policy.domain_return_ok
+_stock_return_ok_domain = _policy.return_ok_domain
+
+
+def _domain_return_ok(self, domain, request):
+    return _to_localhost(domain, request) or _stock_domain_return_ok(self, domain, request)
+
+
+def _return_ok_domain(self, cookie, request):
+    return _to_localhost(cookie.domain, request) or _stock_return_ok_domain(self, cookie, request)
+
+
+@pytest.fixture(autouse=True)
+def localhost_subdomains(monkeypatch) -> None:
+    """Reach ``*.localhost`` and share its cookies with ``localhost`` as browsers do.
+
+    glibc does not resolve ``*.localhost`` (RFC 6761; Chromium does), and
+    http.cookiejar files the dotless host ``localhost`` as ``localhost.local``, so the
+    hub's ``jupyterhub-session-id`` (``Domain=localhost``, shared with the users'
+    subdomains) would never return to the hub, whose XSRF check is bound to it.
+    requests builds a fresh cookie jar per request, so the policy is patched on the class.
+    """
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_getaddrinfo)
+    monkeypatch.setattr(_policy, "domain_return_ok", _domain_return_ok)
+    monkeypatch.setattr(_policy, "return_ok_domain", _return_ok_domain)
 
 
 def free_port_block(size: int = 3) -> int:
@@ -166,7 +214,17 @@ class Deployment:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings['hub']['port']}"
+        """The hub's public URL (its own origin; users and services have theirs)."""
+        return self.settings.hub_url
+
+    @property
+    def service_url(self) -> str:
+        """The certificates service's public URL."""
+        return self.settings.service_url("qcampus")
+
+    def user_origin(self, name: str) -> str:
+        """Return the origin of *name*'s servers, as JupyterHub names it."""
+        return user_origin(self.url, name)
 
     @property
     def track(self) -> courses.Track:
@@ -234,6 +292,28 @@ def running_hub(deployment_ready) -> Iterator[HubProcess]:
         hub.stop()
 
 
+def wait_for_service(url: str) -> None:
+    """Wait until *url* answers 200 (the hub starts its services after itself)."""
+    for _ in range(120):
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass  # the hub starts the service; not listening yet
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never answered")
+
+
+def user_origin(hub_url: str, name: str) -> str:
+    """Return the origin of *name*'s servers below the hub at *hub_url*."""
+    scheme, _, host = hub_url.partition("://")
+    hostname, _, port = host.partition(":")
+    if hostname in ("127.0.0.1", "::1"):
+        return hub_url  # a shared origin: subdomains are off
+    domain = subdomain_hook_idna(name, hostname, "user")
+    return f"{scheme}://{domain}" + (f":{port}" if port else "")
+
+
 class HubUser:
     """A browser-like session of one user against the hub."""
 
@@ -241,10 +321,20 @@ class HubUser:
         self.base, self.name = base, name
         self.session = requests.Session()
 
+    @property
+    def origin(self) -> str:
+        """The origin of this user's servers."""
+        return user_origin(self.base, self.name)
+
+    def url(self, path: str = "", server: str = "") -> str:
+        """Return the URL of *path* in this user's (named) server."""
+        prefix = f"/user/{self.name}/" + (f"{server}/" if server else "")
+        return f"{self.origin}{prefix}{path}"
+
     def login(self, password: str) -> requests.Response:
         """Post the login form with its XSRF token; return the final response."""
         self.session.get(f"{self.base}/hub/login")
-        xsrf = self.session.cookies.get("_xsrf", path="/hub/")
+        xsrf = self.hub_xsrf()
         return self.session.post(f"{self.base}/hub/login",
                                  data={"username": self.name, "password": password, "_xsrf": xsrf})
 
@@ -252,13 +342,23 @@ class HubUser:
         """Open the user's JupyterLab, waiting while the server spawns."""
         deadline = time.monotonic() + timeout
         while True:
-            response = self.session.get(f"{self.base}/user/{self.name}/lab")
-            if response.url.endswith(f"/user/{self.name}/lab") and response.status_code == 200:
+            response = self.session.get(self.url("lab"))
+            if response.url == self.url("lab") and response.status_code == 200:
                 return response
             if time.monotonic() > deadline:
                 raise AssertionError(f"server of {self.name} not ready: {response.status_code} "
                                      f"{response.url}")
             time.sleep(0.5)
+
+    def hub_xsrf(self) -> str:
+        """Return the hub's XSRF cookie (not the one a user's subdomain may also hold)."""
+        host = urlsplit(self.base).hostname or ""
+        # http.cookiejar files cookies of a dotless host such as "localhost" under "<host>.local".
+        domains = {host, f"{host}.local"}
+        for cookie in self.session.cookies:
+            if cookie.name == "_xsrf" and cookie.path == "/hub/" and cookie.domain in domains:
+                return cookie.value
+        return ""
 
     def xsrf(self) -> str:
         return self.session.cookies.get("_xsrf", path=f"/user/{self.name}/")
@@ -266,5 +366,4 @@ class HubUser:
     def server(self, method: str, path: str, **kwargs) -> requests.Response:
         """Call the user's own server with its XSRF header."""
         headers = {"X-XSRFToken": self.xsrf(), **kwargs.pop("headers", {})}
-        return self.session.request(method, f"{self.base}/user/{self.name}/{path}",
-                                    headers=headers, **kwargs)
+        return self.session.request(method, self.url(path), headers=headers, **kwargs)

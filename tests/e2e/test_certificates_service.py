@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.e2e.conftest import HubUser
+from tests.e2e.conftest import HubUser, wait_for_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -20,22 +20,14 @@ def _hidden(page: str, name: str) -> str:
     return match.group(1)
 
 
-def _wait_for_service(url: str) -> None:
-    for _ in range(120):
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass  # the hub starts the service; not listening yet
-        time.sleep(0.5)
-    raise AssertionError(f"{url} never answered")
-
-
 def test_staff_issue_and_revoke_through_the_hub(running_hub):
     """The service runs by default; an instructor issues and revokes; anyone sees the verdict."""
     dep = running_hub.dep
-    service = f"{dep.url}/services/qcampus"
-    _wait_for_service(f"{service}/")
+    # The service has its own origin, apart from the hub's and every user's.
+    service = dep.service_url
+    assert urlsplit(service).netloc not in (urlsplit(dep.url).netloc,
+                                            urlsplit(dep.user_origin(dep.people.learner_a)).netloc)
+    wait_for_service(f"{service}/")
     # The hub's port reached the service: its public URL names it.
     described = requests.get(f"{service}/api/v1/openapi.json", timeout=30).json()
     assert described["servers"] == [{"url": f"{service}/api/v1"}]

@@ -158,12 +158,17 @@ def test_refusals(running_hub):
         response = redirector.session.post(
             f"{dep.url}/hub/login", params={"next": evil}, allow_redirects=False,
             data={"username": a_name, "password": password_a,
-                  "_xsrf": redirector.session.cookies.get("_xsrf", path="/hub/")})
+                  "_xsrf": redirector.hub_xsrf()})
         assert response.status_code == 302
         location = response.headers["Location"]
-        # A same-origin path: no scheme, no host, no "//" or raw backslash a browser reads as one.
-        assert location.startswith("/") and not location.startswith("//"), (evil, location)
-        assert "\\" not in location and not urlsplit(location).netloc, (evil, location)
+        # A path on the hub, or the user's own server on its subdomain; never "//", a raw
+        # backslash a browser reads as one, or another host.
+        assert "\\" not in location, (evil, location)
+        parts = urlsplit(location)
+        if parts.netloc:
+            assert f"{parts.scheme}://{parts.netloc}" in (dep.url, user_a.origin), (evil, location)
+        else:
+            assert location.startswith("/") and not location.startswith("//"), (evil, location)
     # A login without the XSRF token is refused.
     bare = HubUser(dep.url, a_name)
     assert bare.session.post(f"{dep.url}/hub/login",
@@ -181,16 +186,18 @@ def test_refusals(running_hub):
     assert "/hub/login" in replay.session.get(f"{dep.url}/hub/home").url
     # Learner B cannot open learner A's running server, by page or by API.
     for path in ("lab", "api/contents", f"api/contents/{dep.track.id}"):
-        response = user_b.session.get(f"{dep.url}/user/{a_name}/{path}")
-        assert response.status_code in (403, 404), (path, response.status_code)
-        assert "jupyterlab" not in response.text.lower() or response.status_code != 200
+        # On A's own origin, and through the hub's (which sends the browser there).
+        for url in (user_a.url(path), f"{dep.url}/user/{a_name}/{path}"):
+            response = user_b.session.get(url)
+            assert response.status_code in (403, 404), (url, response.status_code)
+            assert "jupyterlab" not in response.text.lower() or response.status_code != 200
     # A's token-in-URL trick does not work either (no token is accepted from B's session).
-    assert user_b.session.get(f"{dep.url}/user/{a_name}/api/status",
+    assert user_b.session.get(user_a.url("api/status"),
                               headers={"Authorization": "token nonsense"}).status_code == 403
     # Cross-site form posts are refused, also when the browser marks them no-cors.
     for headers in ({}, {"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Site": "cross-site"}):
         forged = user_b.session.post(
-            f"{dep.url}/user/{b_name}/assignments/submit", headers=headers,
+            user_b.url("assignments/submit"), headers=headers,
             data={"course_id": dep.track.id, "assignment_id": dep.track.assignments[0].id})
         assert forged.status_code == 403, headers
         assert bare.session.post(f"{dep.url}/hub/login", headers=headers,
@@ -200,7 +207,7 @@ def test_refusals(running_hub):
     assert user_b.server("GET", "formgrader/api/assignments").status_code == 404
     # The hub API refuses a learner reading another user.
     api = user_b.session.get(f"{dep.url}/hub/api/users/{a_name}",
-                             headers={"X-XSRFToken": user_b.session.cookies.get("_xsrf", path="/hub/")})
+                             headers={"X-XSRFToken": user_b.hub_xsrf()})
     assert api.status_code in (403, 404)
     # Homes are private between learners.
     home_a = Path(pwd.getpwnam(system_username(a_name)).pw_dir)
@@ -215,11 +222,11 @@ def test_instructor_reaches_formgrader(running_hub):
     track = dep.track.id
     started = user.session.post(
         f"{dep.url}/hub/api/users/{user.name}/servers/{track}",
-        headers={"X-XSRFToken": user.session.cookies.get("_xsrf", path="/hub/")})
+        headers={"X-XSRFToken": user.hub_xsrf()})
     assert started.status_code in (201, 202), started.text
     deadline = time.monotonic() + 120
     while True:
-        response = user.session.get(f"{dep.url}/user/{user.name}/{track}/formgrader/api/assignments")
+        response = user.session.get(user.url("formgrader/api/assignments", server=track))
         if response.status_code == 200 and response.url.endswith("/formgrader/api/assignments"):
             break
         assert time.monotonic() < deadline, (response.status_code, response.url)
@@ -228,7 +235,7 @@ def test_instructor_reaches_formgrader(running_hub):
     assert dep.track.assignments[0].id in names
     # A learner cannot start a named (formgrader) server: the spawn fails and nothing runs.
     learner, _ = login_and_spawn(dep, dep.people.learner_b)
-    hub_xsrf = {"X-XSRFToken": learner.session.cookies.get("_xsrf", path="/hub/")}
+    hub_xsrf = {"X-XSRFToken": learner.hub_xsrf()}
     learner.session.post(f"{dep.url}/hub/api/users/{learner.name}/servers/{track}", headers=hub_xsrf)
     deadline = time.monotonic() + 60
     while True:
@@ -239,7 +246,7 @@ def test_instructor_reaches_formgrader(running_hub):
         assert time.monotonic() < deadline
         time.sleep(0.5)
     assert named is None or not named.get("ready")
-    assert learner.session.get(f"{dep.url}/user/{learner.name}/{track}/api/status").status_code != 200
+    assert learner.session.get(learner.url("api/status", server=track)).status_code != 200
 
 
 def test_sigkill_and_restart_keep_everything(running_hub):
@@ -316,7 +323,7 @@ def test_workshop_mode_gives_temporary_accounts(deployment_ready):
             visitor = HubUser(dep.url, "")
             response = visitor.session.get(f"{dep.url}/hub/tmplogin")
             assert response.status_code == 200
-            xsrf = {"X-XSRFToken": visitor.session.cookies.get("_xsrf", path="/hub/")}
+            xsrf = {"X-XSRFToken": visitor.hub_xsrf()}
             visitor.name = visitor.session.get(f"{dep.url}/hub/api/user", headers=xsrf).json()["name"]
             names.append(visitor.name)
             visitor.open_lab()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from traitlets.config import Config
 
 from hub_config import configurer
 from hub_config.configurer import HubConfigError, apply_config, config_from_settings, validate
+from qcampus import settings
 
 
 def test_unknown_section_is_named():
@@ -125,10 +128,54 @@ def test_server_token_scopes_are_minimal(hub_config):
     assert all("!" in scope for scope in scopes)
 
 
-def test_without_subdomains_no_host_prefix(hub_config):
-    """Without subdomain_host, __Host- cookies are off (they would span every server)."""
-    assert hub_config.JupyterHub.subdomain_host == ""
+def test_every_user_has_an_origin_by_default(hub_config):
+    """By default users and services get their own subdomains of localhost."""
+    assert hub_config.JupyterHub.subdomain_host == "http://localhost:8000"
+    # Plain HTTP: `__Host-` cookies need `Secure`, which clients send over TLS only.
     assert hub_config.JupyterHub.cookie_host_prefix_enabled is False
+
+
+def test_subdomains_follow_the_hub_port(deployment_settings, monkeypatch):
+    """The default subdomain host names the hub's real port."""
+    monkeypatch.setenv("QCAMPUS_HUB__PORT", "9123")
+    c = Config()
+    apply_config(c, config_from_settings(settings.load(deployment_settings.home)))
+    assert c.JupyterHub.subdomain_host == "http://localhost:9123"
+
+
+def test_shared_origin_only_when_asked(deployment_settings):
+    """An empty subdomain_host puts everything in one origin, without __Host- cookies."""
+    cfg = validate({"hub": {"subdomain_host": ""}}, base=config_from_settings(deployment_settings))
+    c = Config()
+    configurer.update_security(c, cfg)
+    assert c.JupyterHub.subdomain_host == ""
+    assert c.JupyterHub.cookie_host_prefix_enabled is False
+
+
+def test_unresolved_auto_is_refused():
+    """'auto' must be resolved from the settings before the hub is configured."""
+    with pytest.raises(HubConfigError, match="resolved"):
+        configurer.update_security(Config(), validate({}))
+
+
+@pytest.mark.parametrize("value", ["hub.example.org", "ftp://hub.example.org",
+                                   "https://hub.example.org/prefix", "https://h:port"])
+def test_subdomain_host_must_be_an_origin(value):
+    """A subdomain host that is not a bare http(s) origin is refused, naming the setting."""
+    with pytest.raises(HubConfigError, match=r"hub\.subdomain_host"):
+        validate({"hub": {"subdomain_host": value}})
+
+
+def test_service_url_matches_jupyterhub():
+    """The certificates service's public URL is the origin JupyterHub gives the service."""
+    from jupyterhub.utils import subdomain_hook_idna
+
+    loaded = settings.Settings(home=Path("/srv/q"), values=settings.merge({}))
+    assert loaded.service_url("qcampus") == (
+        f"http://{subdomain_hook_idna('qcampus', 'localhost', 'service')}:8000/services/qcampus")
+    shared = settings.Settings(home=Path("/srv/q"), values=settings.merge(
+        {"hub": {"subdomain_host": ""}}))
+    assert shared.service_url("qcampus") == "http://127.0.0.1:8000/services/qcampus"
 
 
 def test_hub_pages_send_security_headers(hub_config):
