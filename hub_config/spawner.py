@@ -4,6 +4,13 @@ A hub user ``alice`` runs as the system user ``jupyter-alice`` (as The Littlest
 JupyterHub does), so no hub name can map onto an existing account such as
 ``root``. Homes are created 0700: Debian's ``useradd -m`` default of 0755 would
 let every learner read every other learner's notebooks.
+
+A server does not inherit the hub's stdout and stderr: through
+``/proc/<pid>/fd/1`` its user could reopen them and read (or write) the hub's
+log, which records every user's activity and OAuth codes. Each server writes
+to its own file, ``<QCAMPUS_HOME>/logs/servers/<system user>[-<server>].log``,
+created by root (0600) in a root-only (0700) directory before the spawn; its
+stdin is ``/dev/null``.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ import pwd
 import subprocess
 
 from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
-from traitlets import List, Unicode
+from traitlets import List, Unicode, default
+
+from qcampus.permissions import open_private, private_umask
 
 PREFIX = "jupyter-"
 # useradd accepts at most 32 bytes; longer names keep a readable head and a hash.
@@ -62,6 +71,16 @@ class QcampusSpawner(LocalProcessSpawner):
         "qcampus-instructors", help="System group that may write the nbgrader course directories."
     ).tag(config=True)
     system_user_prefix = Unicode(PREFIX, help="Prefix of system account names.").tag(config=True)
+    log_dir = Unicode(
+        help="Root-only directory of the servers' own logs (stdout and stderr of each server "
+             "and its kernels); default <QCAMPUS_HOME>/logs/servers."
+    ).tag(config=True)
+
+    @default("log_dir")
+    def _default_log_dir(self) -> str:
+        from qcampus.settings import default_home
+
+        return str(default_home() / "logs" / "servers")
 
     @property
     def system_user(self) -> str:
@@ -98,6 +117,18 @@ class QcampusSpawner(LocalProcessSpawner):
             env["QCAMPUS_COURSE"] = self.name
         return env
 
+    @property
+    def log_path(self) -> str:
+        suffix = f"-{self.name}" if self.name else ""
+        return os.path.join(self.log_dir, f"{self.system_user}{suffix}.log")
+
+    def open_log(self) -> int:
+        """Open (as root) this server's own log for appending and return the descriptor."""
+        with private_umask():
+            os.makedirs(self.log_dir, mode=0o700, exist_ok=True)
+        os.chmod(self.log_dir, 0o700)
+        return open_private(self.log_path)
+
     async def start(self):
         if self.name and not (self.is_instructor and self.name in self.tracks):
             raise ValueError(f"Named server {self.name!r} is for instructors only, one per track "
@@ -107,4 +138,13 @@ class QcampusSpawner(LocalProcessSpawner):
             self.notebook_dir = os.path.join(self.courses_root, self.name)
         groups = [self.instructors_system_group] if self.is_instructor else []
         ensure_system_user(self.system_user, groups)
-        return await super().start()
+        log = self.open_log()
+        inherited = self.popen_kwargs
+        self.popen_kwargs = {**inherited, "stdin": subprocess.DEVNULL, "stdout": log,
+                             "stderr": subprocess.STDOUT}
+        try:
+            return await super().start()
+        finally:
+            # The child holds its own copy; the hub keeps no descriptor per server.
+            os.close(log)
+            self.popen_kwargs = inherited

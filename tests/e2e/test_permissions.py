@@ -10,7 +10,10 @@ supplementary groups, exactly what the learner's own processes hold.
 
 from __future__ import annotations
 
+import os
 import pwd
+import secrets
+import stat
 import subprocess
 from pathlib import Path
 
@@ -18,7 +21,8 @@ import pytest
 import requests
 
 from hub_config.spawner import ensure_system_user, system_username
-from tests.e2e.conftest import VENV
+from tests.e2e.conftest import VENV, HubUser
+from tests.e2e.test_hub import processes_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -122,3 +126,38 @@ def test_status_finds_no_exposure_on_a_running_deployment(running_hub):
                if line.startswith("ERROR") and "(mode " in line]
     assert exposed == [], result.stdout
     assert "ok    permissions:" in result.stdout
+
+
+def output_of(pid: int, fd: int) -> tuple[int, int]:
+    """Return (device, inode) of what process *pid* writes to as file descriptor *fd*."""
+    info = os.stat(f"/proc/{pid}/fd/{fd}")
+    return info.st_dev, info.st_ino
+
+
+def test_learner_server_has_its_own_log_not_the_hubs(running_hub):
+    """A learner's server writes to its own 0600 log; it can neither read nor write the hub's."""
+    dep = running_hub.dep
+    name = dep.people.learner_a
+    user = HubUser(dep.url, name)
+    assert user.login(secrets.token_urlsafe(12)).status_code == 200
+    user.open_lab()
+    system = system_username(name)
+    [server] = processes_of(pwd.getpwnam(system).pw_uid, "jupyterhub-singleuser")
+    hub = running_hub.hub_pid()
+    for fd in (1, 2):
+        assert output_of(server, fd) != output_of(hub, 1), f"server fd {fd} is the hub's output"
+        assert output_of(server, fd) != output_of(hub, 2)
+    # Reopening its own descriptors (as /proc allows) gives the learner nothing of the hub's log.
+    hub_log = dep.settings.logs / "jupyterhub.log"
+    for fd in (1, 2):
+        attempt = read_as(system, Path(f"/proc/{server}/fd/{fd}"))
+        assert f"{dep.people.learner_b}".encode() not in attempt.stdout
+        assert b"JupyterHub app" not in attempt.stdout and b"oauth" not in attempt.stdout.lower()
+    assert_unreadable(system, hub_log)
+    assert stat.S_IMODE(hub_log.stat().st_mode) == 0o600
+    # The server's own log, root's to read, says the server started.
+    [log] = list((dep.settings.logs / "servers").glob(f"{system}*.log"))
+    assert output_of(server, 1) == (log.stat().st_dev, log.stat().st_ino)
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert b"Jupyter Server" in log.read_bytes()
+    assert_unreadable(system, log.parent)

@@ -41,3 +41,25 @@ def test_new_system_user_has_private_home():
         subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
     with pytest.raises(KeyError):
         pwd.getpwnam(name)
+
+
+def test_server_log_is_private_and_per_server(tmp_path, monkeypatch):
+    """Each server's log is root's 0600 file in a 0700 directory, one per named server."""
+    from types import SimpleNamespace
+
+    from hub_config.spawner import QcampusSpawner
+
+    monkeypatch.setenv("QCAMPUS_HOME", str(tmp_path / "home"))
+    spawner = QcampusSpawner(user=SimpleNamespace(name="ada", groups=[], url="/user/ada/"))
+    assert spawner.log_dir == str(tmp_path / "home" / "logs" / "servers")
+    old = os.umask(0)
+    try:
+        os.close(spawner.open_log())
+    finally:
+        os.umask(old)
+    log = tmp_path / "home" / "logs" / "servers" / "jupyter-ada.log"
+    assert spawner.log_path == str(log)
+    assert (log.parent.stat().st_mode & 0o777, log.stat().st_mode & 0o777) == (0o700, 0o600)
+    named = QcampusSpawner(user=spawner.user, orm_spawner=SimpleNamespace(name="foundations",
+                                                                         server=None))
+    assert named.log_path == str(log.parent / "jupyter-ada-foundations.log")
