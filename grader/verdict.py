@@ -9,9 +9,12 @@ parses OpenQASM only after checking every statement against the small subset
 definitions, no classical control), with size caps first.
 
 A key is ``{"items": [{"answer": NAME, "check": CHECK, "points": P,
-"expected": PAYLOAD, "options": {...}}]}`` where ``expected`` is encoded like an
-answer (:func:`grader.export.encode_answer`; :func:`key_item` builds one) and
-``CHECK`` is one of :data:`CHECKS`. Run it as::
+"expected": PAYLOAD, "options": {...}, "limits": {...}}]}`` where ``expected``
+is encoded like an answer (:func:`grader.export.encode_answer`; :func:`key_item`
+builds one), ``CHECK`` is one of :data:`CHECKS` and the optional ``limits``
+replace :data:`DEFAULT_LIMITS` for that item. A circuit answer over its item's
+limits scores 0 with feedback naming the limit, before anything simulates it.
+Run it as::
 
     python -I -m grader.verdict KEY.json ANSWERS.json
 
@@ -27,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.errors import AnswerFormatError, CheckFailed, GraderError
+from grader.errors import AnswerFormatError, CheckFailed, GraderError, InvalidCheckError
 from grader.export import MAX_ANSWER_BYTES, STANDARD_GATES, encode_answer
 from grader.feedback import Feedback, Message
 
@@ -39,6 +42,10 @@ MAX_STATEMENTS = 20_000
 #: Largest exported model, in variables and interactions.
 MAX_VARIABLES = 5_000
 MAX_INTERACTIONS = 100_000
+#: Largest learner circuit an item simulates, unless the item's key sets its own ``limits``:
+#: a state vector of 16 qubits over 2,000 gates takes a few seconds; 22 qubits over 200
+#: gates took 29 s, and every qubit more doubles time and memory.
+DEFAULT_LIMITS = {"qubits": 16, "gates": 2_000}
 
 _NO_ANSWER = Message(
     "No answer named '{name}' was exported.",
@@ -51,6 +58,23 @@ _BAD_ANSWER = Message(
 _BAD_HINT = Message(
     "Run the test cell unchanged after your solution, and export the object the task asks for.",
     "解答のあとでテストセルを変更せずに実行し、課題が求めるオブジェクトを出力してください。",
+)
+
+_TOO_MANY = {
+    "qubits": Message(
+        "Your answer '{name}' has {found} qubits; this item accepts circuits of at most {limit} "
+        "qubits (the grader's size limit), so it scores 0.",
+        "解答 '{name}' は {found} 量子ビットです。この問題で受け付ける回路は {limit} 量子ビットまで"
+        "です（採点のサイズ上限）。そのため 0 点です。"),
+    "gates": Message(
+        "Your answer '{name}' has {found} gates; this item accepts circuits of at most {limit} "
+        "gates (the grader's size limit), so it scores 0.",
+        "解答 '{name}' のゲート数は {found} です。この問題で受け付ける回路は {limit} ゲートまで"
+        "です（採点のサイズ上限）。そのため 0 点です。"),
+}
+_SMALLER_HINT = Message(
+    "Solve the task with the qubits it gives you, and simplify the circuit before exporting it.",
+    "課題で与えられた量子ビットだけを使い、回路を簡単にしてから出力してください。",
 )
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -213,12 +237,14 @@ CHECKS: dict[str, Callable[..., None]] = {
 
 
 def key_item(answer: str, check: str, expected: Any, points: float, *, cell: str | None = None,
-             **options: Any) -> dict[str, Any]:
+             limits: Mapping[str, int] | None = None, **options: Any) -> dict[str, Any]:
     """Return one key item, encoding ``expected`` like an answer.
 
     Args:
         cell: The test cell (nbgrader ``grade_id``) whose score this item decides when
             ``qcampus grade`` scores by verdict; default: the answer's name.
+        limits: The most ``qubits`` and ``gates`` a learner's circuit may have for
+            this item; default: :data:`DEFAULT_LIMITS`.
 
     Raises:
         KeyError: ``check`` is not in :data:`CHECKS`.
@@ -229,7 +255,42 @@ def key_item(answer: str, check: str, expected: Any, points: float, *, cell: str
             "expected": encode_answer(expected), "options": options}
     if cell is not None:
         item["cell"] = cell
+    if limits is not None:
+        item["limits"] = dict(limits)
+        item_limits(item)
     return item
+
+
+def item_limits(item: Mapping[str, Any]) -> dict[str, int]:
+    """Return the size limits a key item holds a learner's circuit to.
+
+    Raises:
+        InvalidCheckError: the item's ``limits`` are not positive whole numbers of
+            qubits and gates.
+    """
+    own = item.get("limits", {})
+    if not isinstance(own, Mapping) or set(own) - set(DEFAULT_LIMITS) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in own.values()):
+        raise InvalidCheckError(
+            f"the limits of answer {item.get('answer')!r} must map {' and '.join(DEFAULT_LIMITS)} "
+            f"to positive whole numbers, not {own!r}")
+    return {**DEFAULT_LIMITS, **own}
+
+
+def check_size(name: str, answer: Any, limits: Mapping[str, int]) -> None:
+    """Refuse a circuit over *limits* before any check simulates it.
+
+    Raises:
+        CheckFailed: the circuit has more qubits or gates than allowed; the
+            feedback names the limit.
+    """
+    if type(answer).__name__ != "QuantumCircuit":
+        return
+    found = {"qubits": answer.num_qubits, "gates": answer.size()}
+    for what, count in found.items():
+        if count > limits[what]:
+            raise CheckFailed(Feedback(_TOO_MANY[what], hint=_SMALLER_HINT, values={
+                "name": name, "found": count, "limit": limits[what]}))
 
 
 def decide(key: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -246,6 +307,7 @@ def decide(key: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]
     results = []
     for item in key["items"]:
         name, points = item["answer"], float(item["points"])
+        limits = item_limits(item)
         expected = decode(item["expected"])
         feedback = None
         earned = 0.0
@@ -258,6 +320,7 @@ def decide(key: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]
             except AnswerFormatError as error:
                 raise CheckFailed(Feedback(_BAD_ANSWER, hint=_BAD_HINT,
                                            values={"name": name, "reason": error})) from error
+            check_size(name, answer, limits)
             CHECKS[item["check"]](answer, expected, **dict(item.get("options", {})))
             earned = points
         except CheckFailed as failure:

@@ -13,6 +13,12 @@ feedback in English and Japanese, then the score as the cell's result, which
 nbgrader's ``SaveAutoGrades`` records as the cell's (partial) credit. Whatever
 the learner's process printed or displayed in that cell no longer counts.
 
+Each key item is decided in a child process with memory and wall-clock limits
+(:mod:`grader.autograde.confined`, the ``memory_mb`` and ``timeout`` settings),
+after its size limits (:func:`grader.verdict.check_size`): an answer too large
+to check scores 0 for that item, with feedback naming the limit, and grading
+goes on.
+
 Answer keys live in ``<course>/keys/<assignment>/<notebook>.json`` (the
 ``keys_directory`` setting): outside ``source/``, so nbgrader never releases or
 copies them, and outside the submission, so the sandbox never mounts them. A
@@ -35,12 +41,14 @@ import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Float, Integer, Unicode
 
 from grader.autograde import KEYS_DIRECTORY, converter_coursedir
+from grader.autograde.confined import VerdictLimits, decide_confined
 from grader.errors import GraderError
 from grader.export import collect_answers
-from grader.verdict import CHECKS, decide
+from grader.sandbox.limits import MiB
+from grader.verdict import CHECKS, item_limits
 
 #: Largest key file read, in bytes.
 MAX_KEY_BYTES = 4 * 1024 * 1024
@@ -85,6 +93,10 @@ def load_key(path: Path, points: Mapping[str, float]) -> dict[str, list[dict[str
         if item.get("check") not in CHECKS:
             raise AnswerKeyError(f"{where}: unknown check {item.get('check')!r}; known: "
                                  f"{', '.join(sorted(CHECKS))}")
+        try:
+            item_limits(item)
+        except GraderError as exc:
+            raise AnswerKeyError(f"{where}: {exc}") from exc
         value = item.get("points")
         if isinstance(value, bool) or not isinstance(value, int | float) or \
                 not math.isfinite(value) or value <= 0:
@@ -125,6 +137,13 @@ class TrustedVerdict(NbGraderPreprocessor):
     keys_directory = Unicode(
         KEYS_DIRECTORY, help="Directory of answer keys, relative to the course directory: "
                      "<keys_directory>/<assignment>/<notebook>.json.").tag(config=True)
+    timeout = Float(
+        VerdictLimits.seconds, help="Wall-clock seconds the verdict of one key item may take; "
+        "past it the item scores 0 (resource limit).").tag(config=True)
+    memory_mb = Integer(
+        VerdictLimits.memory_bytes // MiB, help="Memory, in MiB, the verdict of one key item "
+        "may add to the grading worker's; past it the item scores 0 (resource limit)."
+    ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode,
                                                                                ResourcesDict]:
@@ -137,6 +156,7 @@ class TrustedVerdict(NbGraderPreprocessor):
         if not path.exists():
             return nb, resources
         key = load_key(path, graded_points(info["db_url"], info["assignment"], info["notebook"]))
+        limits = VerdictLimits(memory_bytes=self.memory_mb * MiB, seconds=self.timeout)
         # Test cells come from the instructor's copy (OverwriteCells); one the learner deleted
         # is missing here and scores 0 as in nbgrader.
         tests = {cell.metadata.nbgrader["grade_id"]: cell for cell in nb.cells
@@ -144,7 +164,8 @@ class TrustedVerdict(NbGraderPreprocessor):
         for name, items in key.items():
             if name in tests:
                 answers = collect_answers(nb, grade_ids=[name])
-                tests[name].outputs = verdict_outputs(decide({"items": items}, answers))
+                verdict = decide_confined({"items": items}, answers, limits)
+                tests[name].outputs = verdict_outputs(verdict)
         return nb, resources
 
 

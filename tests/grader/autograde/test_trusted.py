@@ -148,3 +148,50 @@ def test_a_key_that_does_not_fit_stops_the_run_before_grading(graded):
         assert course.scores() == scores  # nothing graded, nothing changed
     finally:
         key.write_text(saved)
+
+
+#: Learner circuits for a Bell-state item whose key allows 30 qubits and 300 gates.
+CIRCUITS = {
+    "correct": "qc = QuantumCircuit(2)\n    qc.h(0)\n    qc.cx(0, 1)",
+    # The reported attack: 22 qubits, 200 gates, about 25 s of state-vector simulation.
+    "too-slow": "qc = QuantumCircuit(22)\n    for i in range(200):\n"
+                "        qc.cx(i % 21, 21) if i % 2 else qc.h(i % 22)",
+    # 30 qubits: a 16 GiB state vector.
+    "too-much-memory": "qc = QuantumCircuit(30)\n    for i in range(30):\n        qc.h(i)",
+    # Over the key's own limit: refused before anything simulates it.
+    "too-wide": "qc = QuantumCircuit(31)\n    qc.h(0)",
+}
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_verdict_over_its_limits_scores_0_and_the_batch_goes_on(tmp_path):
+    """Slow, memory-hungry and oversized answers score 0, naming the limit; the rest is graded."""
+    from qiskit import QuantumCircuit
+
+    course = _exporting_course(tmp_path / "course")
+    with (course.root / "nbgrader_config.py").open("a") as config:
+        config.write("c.TrustedVerdict.timeout = 3\nc.TrustedVerdict.memory_mb = 2048\n")
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    _write_key(course.root / "keys" / ASSIGNMENT / f"{ASSIGNMENT}.json",
+               [key_item("square_of_3", "state_close", bell, 2, cell="test_square",
+                         limits={"qubits": 30, "gates": 300})])
+    for student, body in CIRCUITS.items():
+        course.submit(student, f"from qiskit import QuantumCircuit\n    {body}\n    return qc")
+    result = CliRunner().invoke(grade, [ASSIGNMENT, "--course-dir", str(course.root),
+                                        "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert course.scores() == {"correct": 2.0, "too-slow": 0.0, "too-much-memory": 0.0,
+                               "too-wide": 0.0}
+
+    def feedback(student: str) -> str:
+        return "".join(course.autograded(student)["cells"][2]["outputs"][0]["text"])
+
+    assert "took longer than 3 s (the grader's resource limit)" in feedback("too-slow")
+    assert "more than 2048 MiB of memory (the grader's resource limit)" in \
+        feedback("too-much-memory")
+    assert "リソース制限" in feedback("too-slow") + feedback("too-much-memory")
+    assert "at most 30 qubits" in feedback("too-wide") and "30 量子ビットまで" in feedback("too-wide")
