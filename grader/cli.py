@@ -45,6 +45,8 @@ def grade(assignment: str, course_dir: Path, students: tuple[str, ...], workers:
     if unsafe_no_sandbox:
         click.echo("WARNING: grading without a sandbox; learner code runs with your "
                    "permissions.", err=True)
+    else:
+        click.echo(_memory_note(), err=True)
     limits = Limits(cell_timeout=timeout, notebook_timeout=4 * timeout,
                     memory_bytes=memory_mb * MiB)
     batch = Batch(course_dir, assignment, limits=limits, isolate=not unsafe_no_sandbox,
@@ -60,3 +62,15 @@ def grade(assignment: str, course_dir: Path, students: tuple[str, ...], workers:
     click.echo(summary(unchanged + outcomes))
     if any(o.status == FAILED for o in outcomes):
         sys.exit(1)
+
+
+def _memory_note() -> str:
+    """Say what bounds a notebook's memory on this host (see docs/grader.md, cgroups)."""
+    from grader.sandbox.cgroups import missing_delegation
+
+    why = missing_delegation()
+    if why:
+        return (f"note: each notebook's memory is bounded by rlimits and the system-call filter, "
+                f"not by a cgroup: {why}.")
+    return ("note: cgroup v2 memory and pids control is delegated to this grader, but notebooks "
+            "are bounded by rlimits and the system-call filter only.")
