@@ -30,6 +30,8 @@ def _write_key(path, items) -> None:
     ([{"answer": "a", "check": "number", "points": 2}], "'a' is not a test cell"),
     ([{"answer": "a", "check": "number", "points": 1, "cell": "test_square"}],
      "add up to 1 points; the cell is worth 2"),
+    ([{"answer": "a", "check": "number", "points": 2, "cell": "test_square",
+       "limits": {"qubits": 0}}], "limits of answer 'a' must map qubits and gates"),
 ])
 def test_a_bad_key_is_refused_with_what_to_fix(tmp_path, items, message):
     path = tmp_path / "ps1.json"
