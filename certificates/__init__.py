@@ -53,8 +53,8 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
     from qcampus import settings as settings_mod
 
     settings = settings or settings_mod.load(home)
-    # By default the URL JupyterHub serves the service at: its own origin with subdomains.
-    public_url = settings["certificates"]["public_url"] or settings.service_url("qcampus")
+    public_url = settings["certificates"]["public_url"] or (
+        f"http://{settings['hub']['ip']}:{settings['hub']['port']}/services/qcampus")
     return {
         "QCAMPUS_HOME": settings.home,
         "DATABASE_URL": settings.certificates_database_url,
@@ -66,7 +66,12 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "MAX_FORM_MEMORY_SIZE": MAX_CONTENT_LENGTH,
         # Counters shared by every worker process (Flask-Limiter's memory store is per process).
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        # None: the deployment's own Redis on a root-only socket (certificates.ratelimit_store).
+        "RATELIMIT_STORAGE_URI": None,
+        # A store that is down costs a request at most this long, then limits count in memory.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_VERIFY": "120 per minute",
         "RATELIMIT_LOGIN": "20 per minute",
         "RATELIMIT_ISSUE": "600 per minute",

@@ -5,7 +5,8 @@ with no inline script, ``nosniff``, ``frame-ancestors 'none'``, HSTS only on TLS
 a CSRF token on every state-changing form plus a refusal of cross-site
 ``POST`` requests (including ``Sec-Fetch-Mode: no-cors``, which JupyterHub once
 mistook for same-origin); ``next=`` accepted only as a relative same-origin
-path; rate limits whose counters live in Redis so every worker shares them.
+path; rate limits whose counters live in the deployment's own Redis so every
+worker shares them, counted in process memory while it is down.
 """
 
 from __future__ import annotations
@@ -178,8 +179,15 @@ def init_app(app: Flask) -> Limiter:
     app.before_request(check_csrf)
     app.after_request(set_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
-    limiter = Limiter(get_remote_address, app=app,
-                      storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+    storage_uri = app.config["RATELIMIT_STORAGE_URI"]
+    if storage_uri is None:
+        from certificates import ratelimit_store
+
+        storage_uri = ratelimit_store.storage_uri(ratelimit_store.StorePaths.of(
+            app.config["QCAMPUS_HOME"], app.config["SECRETS_DIR"]))
+    # RATELIMIT_IN_MEMORY_FALLBACK_ENABLED: while the store is unreachable each process
+    # counts on its own (Flask-Limiter logs a warning) instead of answering 500.
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri,
                       key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "qcampus"))
     app.extensions["qcampus_limiter"] = limiter
     if not limiter.enabled:

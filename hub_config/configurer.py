@@ -296,7 +296,7 @@ def update_roles(c, cfg: Mapping[str, Any]) -> None:
 
 
 def update_services(c, cfg: Mapping[str, Any]) -> None:
-    """Run the idle culler and, unless a setting turns it off, the certificates service."""
+    """Run the idle culler and, unless a setting turns it off, the certificates service and its store."""
     hub, venv = cfg["hub"], Path(cfg["hub"]["venv"])
     services: list[dict[str, Any]] = [{
         "name": "idle-culler",
@@ -315,6 +315,14 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
                             "QCAMPUS_HOME": cfg["paths"]["home"]},
             "oauth_no_confirm": True,
             "display": True,
+        })
+        # The service's rate-limit counters: its own Redis on a root-only Unix socket with a
+        # password, not a shared one on TCP that every local user can reach.
+        services.append({
+            "name": "qcampus-redis",
+            "command": [str(venv / "bin" / "python"), "-m", "certificates.ratelimit_store"],
+            "environment": {**cfg["internal"]["service_environment"],
+                            "QCAMPUS_HOME": cfg["paths"]["home"]},
         })
     c.JupyterHub.services = services
 

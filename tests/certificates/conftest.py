@@ -20,6 +20,8 @@ Fixtures of the web service and its database:
   init hook on ``database_url`` (keys, secrets, status lists).
 - ``service_issuer``: the :class:`~certificates.issuance.Issuer` of that deployment.
 - ``issue_credential``: issues a credential through ``service_issuer``.
+- ``deployment_store``: the deployment's own rate-limit store (``redis-server``
+  on its root-only socket) running; skipped where redis-server is not installed.
 - ``hub``: a :class:`FakeHub` standing in for JupyterHub's ``HubOAuth``.
 - ``app`` / ``client``: the Flask service on the deployment (in-memory rate limits).
 - ``staff_client`` / ``learner_client``: test clients signed in as an instructor
@@ -29,6 +31,9 @@ Fixtures of the web service and its database:
 from __future__ import annotations
 
 import secrets
+import shutil
+import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -224,6 +229,36 @@ def issue_credential(service_issuer) -> Callable[..., issuance.Issued]:
         return issuance.issue(service_issuer, issuance.IssueRequest(**fields))
 
     return make
+
+
+def start_store(paths) -> subprocess.Popen:
+    """Start ``redis-server`` as the deployment's rate-limit store at *paths*; wait for its socket."""
+    from certificates import ratelimit_store
+
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        pytest.skip("redis-server is not installed (scripts/bootstrap installs it)")
+    server = subprocess.Popen([server_binary, str(ratelimit_store.prepare(paths))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not paths.socket.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("redis-server did not open its socket")
+        time.sleep(0.02)
+    return server
+
+
+@pytest.fixture
+def deployment_store(deployment: Settings):
+    """Yield the paths of the prepared deployment's rate-limit store, running."""
+    from certificates.ratelimit_store import StorePaths
+
+    paths = StorePaths.of(deployment.home, deployment.secrets)
+    server = start_store(paths)
+    yield paths
+    server.terminate()
+    server.wait(timeout=10)
 
 
 class FakeHub:

@@ -12,16 +12,18 @@ FIFTY_MB = 50 * 1024 * 1024
 
 
 def test_default_configuration_comes_from_the_deployment(deployment):
-    """Without overrides the app uses the deployment's database and Redis for rate limits."""
+    """Without overrides the app uses the deployment's database and its own Redis for rate limits."""
     config = default_config(deployment.home)
     assert config["DATABASE_URL"] == deployment.certificates_database_url
-    assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379"
+    # None: the deployment's own store (certificates.ratelimit_store), never a shared TCP Redis.
+    assert config["RATELIMIT_STORAGE_URI"] is None
+    assert config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
     assert config["MAX_CONTENT_LENGTH"] == 1024 * 1024
     assert config["KEYS_DIR"] == deployment.secrets / "issuer-keys"
 
 
-def test_app_built_without_overrides_uses_redis(deployment, monkeypatch):
-    """An app created from the deployment alone keeps its rate-limit counters in Redis."""
+def test_app_built_without_overrides_uses_redis(deployment, deployment_store, monkeypatch):
+    """An app created from the deployment alone keeps its rate-limit counters in its own Redis."""
     monkeypatch.setenv("QCAMPUS_HOME", str(deployment.home))
     monkeypatch.setenv("QCAMPUS_CERTIFICATES__DATABASE_URL", deployment.certificates_database_url)
     app = create_app()

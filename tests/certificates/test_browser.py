@@ -39,10 +39,15 @@ class LiveService:
 
     def session_cookie(self, name: str, groups: tuple[str, ...] = ()) -> dict[str, str]:
         """Return the session cookie of a new hub user *name*, as the OAuth callback would set it."""
+        from certificates.sessions import ServerSession
+
         token = self.hub.add_user(name, groups)
-        value = self.app.session_interface.get_signing_serializer(self.app).dumps(
-            {"hub_token": token})
-        return {"name": self.app.config["SESSION_COOKIE_NAME"], "value": value}
+        session = ServerSession()
+        session["hub_token"] = token
+        with self.app.test_request_context():
+            self.app.session_interface.save_session(self.app, session,
+                                                    self.app.response_class())
+        return {"name": self.app.config["SESSION_COOKIE_NAME"], "value": session.sid}
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def _wait(url: str, process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def servers(deployment):
+def servers(deployment, deployment_store):
     """Start two single-worker servers (`python -m certificates`) on one deployment."""
     env = dict(os.environ, QCAMPUS_HOME=str(deployment.home),
                QCAMPUS_SERVICE_RATELIMIT_VERIFY="6 per minute",

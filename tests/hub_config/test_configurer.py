@@ -218,7 +218,7 @@ def test_services_have_explicit_filtered_roles(hub_config):
     """The culler has exactly its documented scopes, the certificates service none; none is unassigned."""
     roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
     services = {s["name"] for s in hub_config.JupyterHub.services}
-    assert services == {"idle-culler", "qcampus"}
+    assert services == {"idle-culler", "qcampus", "qcampus-redis"}
     assert roles["idle-culler"]["services"] == ["idle-culler"]
     assert set(roles["idle-culler"]["scopes"]) == {
         "list:users", "read:users:activity", "read:servers", "delete:servers"}
@@ -236,6 +236,16 @@ def test_certificates_service_runs_by_default(hub_config, deployment_settings):
     assert service["command"][-2:] == ["-m", "certificates"]
     assert service["environment"]["QCAMPUS_HOME"] == str(deployment_settings.home)
     assert service["oauth_no_confirm"] is True
+
+
+def test_rate_limit_store_runs_beside_the_certificates_service(hub_config, deployment_settings):
+    """The service's Redis is a managed service of its own, with no URL, port or scope."""
+    store = next(s for s in hub_config.JupyterHub.services if s["name"] == "qcampus-redis")
+    assert store["command"][-2:] == ["-m", "certificates.ratelimit_store"]
+    assert store["environment"]["QCAMPUS_HOME"] == str(deployment_settings.home)
+    assert "url" not in store and not any("6379" in part for part in store["command"])
+    roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
+    assert not any("qcampus-redis" in role.get("services", []) for role in roles.values())
 
 
 def test_certificates_service_gets_the_settings_overrides(deployment_settings):
