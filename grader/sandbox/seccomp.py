@@ -4,7 +4,8 @@ Namespaces, the private root and rlimits leave a few kernel features through
 which an unprivileged process escapes its limits. Anonymous memory files
 (``memfd_create``) and System V segments hold memory that no address-space
 limit counts; a nested user namespace makes the learner root of it, free to
-mount a 100 GiB tmpfs; the per-uid keyring outlives the notebook, so one
+mount a 100 GiB tmpfs; socket buffers enlarged with ``SO_SNDBUF`` hold memory
+outside the limit too; the per-uid keyring outlives the notebook, so one
 graded notebook could leave a message for the next. The filter denies these,
 and what Docker's default profile and Flatpak deny besides: tracing other
 processes, BPF, performance counters, kernel modules, host administration.
@@ -51,6 +52,12 @@ DENIED: dict[str, tuple[str, ...]] = {
         "iopl", "ioperm", "modify_ldt", "nfsservctl"),
 }
 
+#: ``SOL_SOCKET`` options that enlarge a socket's buffers (to 4 MiB and more each, outside the
+#: address-space limit: 120 socket pairs held 941 MiB under a 256 MiB limit); denied, so every
+#: socket keeps the kernel's default buffers.
+SOL_SOCKET = 1
+BUFFER_OPTIONS = {"SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_SNDBUFFORCE": 32, "SO_RCVBUFFORCE": 33}
+
 #: ``clone`` flags that create namespaces; a ``clone`` with any of them is denied.
 NAMESPACE_FLAGS = {
     "CLONE_NEWTIME": 0x00000080, "CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000,
@@ -62,6 +69,7 @@ NAMESPACE_FLAGS = {
 _ACT_ALLOW = 0x7FFF0000
 _FLTATR_ACT_BADARCH = 2
 _FLTATR_CTL_NNP = 3
+_CMP_EQ = 4
 _CMP_MASKED_EQ = 7
 _NR_SCMP_ERROR = -1
 
@@ -146,6 +154,9 @@ def compile_filter() -> bytes:
         # sandbox supports); one rule per flag, as a rule compares one value.
         for flag in NAMESPACE_FLAGS.values():
             add("clone", eperm, _ArgCompare(0, _CMP_MASKED_EQ, flag, flag))
+        for option in BUFFER_OPTIONS.values():
+            add("setsockopt", eperm, _ArgCompare(1, _CMP_EQ, SOL_SOCKET, 0),
+                _ArgCompare(2, _CMP_EQ, option, 0))
         # clone3 passes its flags in memory the filter cannot read.
         add("clone3", _errno_action(errno.ENOSYS))
         with tempfile.TemporaryFile() as program:

@@ -55,6 +55,35 @@ def test_memfd_buffers_cannot_hold_memory_past_the_limit(sandbox):
     assert "held 0" in text
 
 
+def test_socket_buffers_cannot_hold_memory_past_the_limit(sandbox):
+    """Socket buffers cannot be enlarged (SO_SNDBUF), so socket pairs hold far less than 512 MiB."""
+    target = 2 * LIMITS.memory_bytes
+    run = sandbox.run([(
+        "import socket\n"
+        "held, pairs, refused = 0, [], []\n"
+        "chunk = b'x' * (1 << 16)\n"
+        f"while held < {target} and len(pairs) < 120:\n"
+        "    a, b = socket.socketpair()\n"
+        "    pairs.append((a, b))\n"
+        "    for end, option in ((a, socket.SO_SNDBUF), (b, socket.SO_RCVBUF)):\n"
+        "        try:\n"
+        "            end.setsockopt(socket.SOL_SOCKET, option, 64 << 20)\n"
+        "        except OSError as e:\n"
+        "            refused.append(e.errno)\n"
+        "    a.setblocking(False)\n"
+        "    try:\n"
+        "        while held < " + str(target) + ":\n"
+        "            held += a.send(chunk)\n"
+        "    except BlockingIOError:\n"
+        "        pass\n"
+        "print('refused', sorted(set(refused)))\n"
+        "print('held', held)\n")])
+    text = completed_text(run)
+    assert f"refused [{errno.EPERM}]" in text
+    held = int(text.split("held ")[1].split()[0])
+    assert held < LIMITS.memory_bytes
+
+
 @pytest.mark.parametrize("how", ["unshare", "clone"])
 def test_no_nested_user_namespace_or_tmpfs_mount(sandbox, how):
     """A new user namespace (by unshare or by clone) is refused, so no tmpfs can be mounted."""
