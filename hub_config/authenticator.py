@@ -10,23 +10,38 @@ window (:class:`LoginLimiter`); once either reaches the limit, further attempts
 are answered with HTTP 429 until the oldest failure leaves the window. The
 counters live in the hub's memory: JupyterHub is a single process, so every
 login passes through the same limiter (they reset when the hub restarts).
+
+Staff accounts (instructors, examiners), and learners' where
+``accounts.learner_first_use`` is false, are never claimed at first login:
+their first login is refused until they activate at ``/hub/activate`` with
+the one-time code ``qcampus roster add`` printed (:mod:`qcampus.activation`),
+choosing their password there. Wrong codes count as failed logins; codes are
+never logged.
 """
 
 from __future__ import annotations
 
+import dbm
 import hashlib
 import ipaddress
 import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from pathlib import Path
 
 from firstuseauthenticator import FirstUseAuthenticator
 from firstuseauthenticator.firstuseauthenticator import CustomLoginHandler
 from jupyterhub.handlers import LogoutHandler
+from jinja2 import ChoiceLoader, DictLoader
+from jupyterhub.handlers import LoginHandler
 from jupyterhub.utils import new_token
 from tornado import web
-from traitlets import Integer
+from traitlets import Bool, Integer, Unicode, default
+
+from qcampus import roster as roster_mod
+from qcampus import settings as settings_mod
+from qcampus.activation import Activations, needs_activation
 
 # Longer names are stored and logged by their digest or a prefix, never whole.
 MAX_NAME_IN_KEY = 64
@@ -142,6 +157,68 @@ class RosterLoginHandler(CustomLoginHandler):
         return super(CustomLoginHandler, self)._render(login_error, username, **kwargs)
 
 
+ACTIVATE_TEMPLATE = "qcampus-activate.html"
+ACTIVATE_PAGE = """{% extends "page.html" %}
+{% block main %}
+<div id="activate-main" class="container" style="max-width: 32rem">
+  <h1>Activate your account / アカウントの有効化</h1>
+  {% if activated %}
+  <p class="alert alert-success">{{ username }} is active: <a href="{{ login_url }}">log in</a> with
+    your new password. / 有効化しました。新しいパスワードで<a href="{{ login_url }}">ログイン</a>してください。</p>
+  {% else %}
+  <p>Enter the one-time code your operator gave you and choose your password. /
+    管理者から受け取った一回限りのコードを入力し、パスワードを決めてください。</p>
+  {% if login_error %}<p class="alert alert-danger" role="alert">{{ login_error }}</p>{% endif %}
+  <form action="{{ base_url }}activate" method="post" role="form">
+    <input type="hidden" name="_xsrf" value="{{ xsrf }}"/>
+    <label for="username">Username / ユーザー名</label>
+    <input id="username" name="username" class="form-control" autocapitalize="off"
+           autocorrect="off" required value="{{ username or '' }}"/>
+    <label for="code">Activation code / 有効化コード</label>
+    <input id="code" name="code" class="form-control" autocomplete="one-time-code" required/>
+    <label for="password">New password, at least {{ min_password_length }} characters /
+      新しいパスワード ({{ min_password_length }} 文字以上)</label>
+    <input id="password" name="password" type="password" class="form-control"
+           autocomplete="new-password" required/>
+    <button type="submit" class="btn btn-jupyter form-control mt-3">Activate / 有効化</button>
+  </form>
+  {% endif %}
+</div>
+{% endblock %}
+"""
+
+NOT_ACTIVATED = ("This account is not activated yet: open /hub/activate and enter the one-time "
+                 "code from your operator. / このアカウントはまだ有効化されていません。"
+                 "/hub/activate で管理者から受け取ったコードを入力してください。")
+CODE_REFUSED = ("The activation code is wrong, expired or already used; ask your operator for a "
+                "new one (`qcampus roster activate NAME`). / コードが正しくないか、期限切れか、"
+                "使用済みです。管理者に新しいコードを依頼してください。")
+
+
+class ActivateHandler(LoginHandler):
+    """``/hub/activate``: choose a password with a one-time code (the login form's XSRF handling)."""
+
+    def _render(self, login_error=None, username=None, activated=False, **kwargs):
+        env = self.settings["jinja2_env"]
+        if not getattr(env, "qcampus_activate", False):
+            env.loader = ChoiceLoader([env.loader, DictLoader({ACTIVATE_TEMPLATE: ACTIVATE_PAGE})])
+            env.qcampus_activate = True
+        return self.render_template(
+            ACTIVATE_TEMPLATE, login_error=login_error or kwargs.get("message"),
+            username=log_name(username or ""), activated=activated,
+            min_password_length=self.authenticator.min_password_length)
+
+    async def post(self):
+        username = self.get_body_argument("username", "", strip=True)
+        error = self.authenticator.activate(
+            self, username, self.get_body_argument("code", "", strip=True),
+            self.get_body_argument("password", "", strip=False))
+        if error:
+            self.set_status(400)
+        self.finish(await self._render(login_error=error, username=username,
+                                       activated=error is None))
+
+
 class RotatingLogoutHandler(LogoutHandler):
     """Log out, then rotate the user's cookie id so old login cookies are refused."""
 
@@ -159,14 +236,42 @@ class RosterAuthenticator(FirstUseAuthenticator):
                              help="Failed logins per client address and per account within "
                                   "login_window before further attempts get HTTP 429.")
     login_window = Integer(900, config=True, help="Length of the sliding window, in seconds.")
+    home = Unicode(config=True, help="The deployment directory (roster, settings, hub state); "
+                                     "default $QCAMPUS_HOME, as jupyterhub_config.py reads it.")
+    learner_first_use = Bool(config=True, help="Learners choose their password at first login; "
+                                               "default the setting accounts.learner_first_use.")
+
+    @default("home")
+    def _default_home(self) -> str:
+        return str(settings_mod.default_home())
+
+    @default("learner_first_use")
+    def _default_learner_first_use(self) -> bool:
+        return settings_mod.load(Path(self.home))["accounts"]["learner_first_use"]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.limiter = LoginLimiter(self.login_attempts, self.login_window)
 
-    async def authenticate(self, handler, data):
-        username = self.normalize_username(str(data.get("username", "")))
-        keys = (f"ip:{client_address(handler.request)}", account_key(username))
+    @property
+    def activations(self) -> Activations:
+        return Activations(Path(self.dbm_path).parent)
+
+    def needs_code(self, username: str) -> bool:
+        """Return whether *username* may not choose a password by logging in first."""
+        member = roster_mod.load(Path(self.home)).get(username)
+        # Someone missing from the roster file but known to the hub: no first-use claim either.
+        role = member.role if member else "instructor"
+        return needs_activation(role, self.learner_first_use) and not self.has_password(username)
+
+    def has_password(self, username: str) -> bool:
+        try:
+            with dbm.open(self.dbm_path, "r") as db:
+                return username.encode("utf-8") in db
+        except dbm.error:
+            return False  # no password database yet
+
+    def _refuse_if_limited(self, keys: tuple[str, str], username: str) -> None:
         wait = self.limiter.retry_after(*keys)
         if wait > 0:
             self.log.warning("Login refused for %r from %s: too many failed attempts",
@@ -174,6 +279,40 @@ class RosterAuthenticator(FirstUseAuthenticator):
             error = web.HTTPError(429, too_many_message(wait))
             error.headers = {"Retry-After": str(math.ceil(wait))}
             raise error
+
+    def activate(self, handler, username: str, code: str, password: str) -> str | None:
+        """Set *username*'s first password with their one-time *code*; return an error or None."""
+        username = self.normalize_username(username)
+        keys = (f"ip:{client_address(handler.request)}", account_key(username))
+        self._refuse_if_limited(keys, username)
+        if not self._validate_password(password):
+            return (f"Choose a password of at least {self.min_password_length} characters. / "
+                    f"パスワードは {self.min_password_length} 文字以上にしてください。")
+        if not self.check_allowed(username, None) or not self.needs_code(username):
+            # Not enrolled, first-use, or already active: the same answer as a wrong code,
+            # so the form tells nobody which names exist.
+            self.limiter.fail(*keys)
+            return CODE_REFUSED
+        outcome = self.activations.redeem(username, code)
+        if not outcome.ok:
+            self.limiter.fail(*keys)
+            self.log.warning("Activation of %r refused: %s code", log_name(username), outcome.reason)
+            return CODE_REFUSED
+        self.reset_password(username, password)
+        self.limiter.forget(keys[1])
+        self.log.info("Account %r activated", username)
+        return None
+
+    async def authenticate(self, handler, data):
+        username = self.normalize_username(str(data.get("username", "")))
+        keys = (f"ip:{client_address(handler.request)}", account_key(username))
+        self._refuse_if_limited(keys, username)
+        if self.needs_code(username):
+            # Without a password yet, FirstUse would let this visitor choose one.
+            handler.custom_login_error = NOT_ACTIVATED
+            self.log.warning("Login of %r refused: account not activated", log_name(username))
+            self.limiter.fail(*keys)
+            return None
         authenticated = await super().authenticate(handler, data)
         if authenticated is None:
             self.limiter.fail(*keys)
@@ -186,4 +325,4 @@ class RosterAuthenticator(FirstUseAuthenticator):
         # The authenticator's handlers are registered before the hub's own /login and /logout.
         handlers = [(path, RosterLoginHandler if path == r"/login" else handler)
                     for path, handler in super().get_handlers(app)]
-        return [*handlers, (r"/logout", RotatingLogoutHandler)]
+        return [*handlers, (r"/logout", RotatingLogoutHandler), (r"/activate", ActivateHandler)]

@@ -7,14 +7,21 @@ validated before anything is stored, so a file with one bad row changes
 nothing. The roster lives in ``QCAMPUS_HOME/roster.yaml`` (root-owned, 0600);
 the hub configuration reads it at start to decide who may log in
 (``Authenticator.allowed_users``) and which groups they belong to.
+
+Staff accounts (and learners' where ``accounts.learner_first_use`` is false)
+cannot be claimed by choosing a password at first login: ``roster add`` prints
+a one-time activation code for each of them that has no password yet (see
+:mod:`qcampus.activation`); ``roster activate`` prints a new one.
 """
 
 from __future__ import annotations
 
 import csv
+import dbm
 import io
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,7 @@ import click
 import yaml
 
 from qcampus import settings as settings_mod
+from qcampus.activation import Activations, needs_activation
 from qcampus.deployment import tracks as find_tracks
 from qcampus.errors import QcampusError
 
@@ -167,10 +175,77 @@ def add_command(csv_file: Path, home: Path) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise RosterError(f"Cannot read {csv_file}: {exc}. Save it as UTF-8 CSV.") from exc
     members = parse_csv(text, find_tracks(settings.courses_source), origin=str(csv_file))
-    enrol(settings.home, members)
+    enrolled = enrol(settings.home, members)
+    issued = issue_codes(settings, members)
     click.echo(f"Enrolled {len(members)} user(s) into {path(settings.home)}. "
-               "They log in at the next start of the hub (`qcampus up`) and choose their "
-               "password at first login.")
+               "They log in at the next start of the hub (`qcampus up`): those with a code "
+               "below activate their account with it, the others choose their password at "
+               "first login.")
+    print_codes(settings, issued, enrolled)
+
+
+def has_password(hub_dir: Path, username: str) -> bool:
+    """Return whether *username* already has a hub password (activated or first login done)."""
+    try:
+        with dbm.open(str(hub_dir / "passwords.dbm"), "r") as db:
+            return username.encode("utf-8") in db
+    except dbm.error:
+        return False  # no password database yet: nobody has logged in
+
+
+def issue_codes(settings: settings_mod.Settings, members: Iterable[Member],
+                renew: bool = False) -> dict[str, tuple[str, float]]:
+    """Issue activation codes to the *members* who need one and have no password yet.
+
+    Args:
+        renew: Also replace a code already pending (``roster activate``); otherwise
+            re-enrolling someone keeps the code they were given.
+    """
+    accounts = settings["accounts"]
+    activations = Activations(settings.hub_dir)
+    pending = activations.pending()
+    due = [m.username for m in members
+           if needs_activation(m.role, accounts["learner_first_use"])
+           and not has_password(settings.hub_dir, m.username)
+           and (renew or m.username not in pending)]
+    return activations.issue(due, accounts["activation_hours"])
+
+
+def print_codes(settings: settings_mod.Settings, issued: Mapping[str, tuple[str, float]],
+                members: Mapping[str, Member]) -> None:
+    """Show each new code once, with where to use it and until when."""
+    if not issued:
+        return
+    hub = settings["hub"]
+    url = f"http://{hub['ip']}:{hub['port']}/hub/activate"
+    click.echo(f"Activation codes (shown only now; each works once, at {url}):")
+    for name, (code, expires) in sorted(issued.items()):
+        until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
+        click.echo(f"  {name}\t{members[name].role}\t{code}\tvalid until {until}")
+
+
+@roster.command("activate")
+@click.argument("usernames", metavar="USERNAME...", nargs=-1, required=True)
+@home_option
+def activate_command(usernames: tuple[str, ...], home: Path) -> None:
+    """Print a new one-time activation code for each USERNAME not yet activated."""
+    settings = settings_mod.load(home)
+    members = load(settings.home)
+    unknown = [name for name in usernames if name not in members]
+    if unknown:
+        raise RosterError(f"Not enrolled: {', '.join(unknown)}. Enrol them with "
+                          f"`qcampus roster add FILE.csv` first.")
+    active = [name for name in usernames if has_password(settings.hub_dir, name)]
+    if active:
+        raise RosterError(f"Already activated: {', '.join(active)}. They log in with their "
+                          f"password (and change it at /hub/auth/change-password).")
+    chosen = [members[name] for name in usernames]
+    issued = issue_codes(settings, chosen, renew=True)
+    skipped = sorted(set(usernames) - set(issued))
+    if skipped:
+        click.echo(f"No code needed for {', '.join(skipped)}: they choose their password at "
+                   f"first login (accounts.learner_first_use).")
+    print_codes(settings, issued, members)
 
 
 @roster.command("list")

@@ -61,6 +61,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Where the nbgrader source notebooks of the tracks live (a checkout's courses/).
         "source": "courses",
     },
+    "accounts": {
+        # Learners choose their password at their first login. false: they activate
+        # with a one-time code from `qcampus roster add`, as staff always do.
+        "learner_first_use": True,
+        # Hours an activation code printed by `qcampus roster add` stays valid.
+        "activation_hours": 168,
+    },
     "certificates": {
         "database_url": "",
         "public_url": "",

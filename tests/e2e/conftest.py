@@ -8,6 +8,10 @@
   enrolled (one instructor, two learners) and every assignment released.
 - ``running_hub``: ``qcampus up`` started as a real process on that deployment;
   stopped with SIGINT (as Ctrl-C) afterwards.
+- ``ACTIVATION_CODES``: the one-time codes ``deployment_ready`` issued to its staff
+  (the instructor); ``HubUser.login`` (or ``activate_staff``, before a browser's
+  login) activates such an account with its code at the first login, choosing the
+  password given, as staff do at ``/hub/activate``.
 - ``HubUser``: a ``requests`` session that logs in through the HTTP form (with XSRF)
   and reaches the user's own server on the user's subdomain.
 - ``localhost_subdomains`` (autouse): ``*.localhost`` resolves to loopback in this
@@ -37,6 +41,7 @@ from jupyterhub.utils import subdomain_hook_idna
 
 from hub_config.spawner import system_username
 from qcampus import courses, deployment, roster, settings
+from qcampus.activation import Activations
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path("/opt/qcampus/venv")
@@ -234,6 +239,20 @@ class Deployment:
         return self.settings.courses_root / self.track.id
 
 
+#: Activation codes of the staff of each test's deployment, by hub name (names are unique).
+ACTIVATION_CODES: dict[str, str] = {}
+
+
+def activate_staff(base: str, name: str, password: str) -> None:
+    """Activate *name* with its code from ``ACTIVATION_CODES`` (if any), choosing *password*.
+
+    Browser tests call it before filling the login form of a staff account.
+    """
+    code = ACTIVATION_CODES.pop(name, None)
+    if code is not None:
+        HubUser(base, name).activate(code, password).raise_for_status()
+
+
 @pytest.fixture
 def deployment_ready(qcampus_home, people) -> Deployment:
     """Return an initialised deployment with people enrolled and assignments released."""
@@ -249,6 +268,9 @@ def deployment_ready(qcampus_home, people) -> Deployment:
         roster.Member(people.learner_a, "learner", (track.id,)),
         roster.Member(people.learner_b, "learner", (track.id,)),
     ])
+    # Staff accounts are never claimed at first login: they activate with a code.
+    for name, (code, _) in Activations(loaded.hub_dir).issue([people.instructor], 1).items():
+        ACTIVATION_CODES[name] = code
     for assignment in track.assignments:
         courses.release(loaded, track, assignment)
     deployment.run_hooks(loaded)
@@ -331,8 +353,19 @@ class HubUser:
         prefix = f"/user/{self.name}/" + (f"{server}/" if server else "")
         return f"{self.origin}{prefix}{path}"
 
+    def activate(self, code: str, password: str) -> requests.Response:
+        """Post the activation form (one-time code, new password) with its XSRF token."""
+        self.session.get(f"{self.base}/hub/activate")
+        return self.session.post(f"{self.base}/hub/activate", data={
+            "username": self.name, "code": code, "password": password, "_xsrf": self.hub_xsrf()})
+
     def login(self, password: str) -> requests.Response:
-        """Post the login form with its XSRF token; return the final response."""
+        """Post the login form with its XSRF token; return the final response.
+
+        A staff account with a code in ``ACTIVATION_CODES`` is activated first, with
+        *password* as its password.
+        """
+        activate_staff(self.base, self.name, password)
         self.session.get(f"{self.base}/hub/login")
         xsrf = self.hub_xsrf()
         return self.session.post(f"{self.base}/hub/login",

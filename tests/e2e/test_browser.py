@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from tests.e2e.conftest import activate_staff
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,8 +25,10 @@ def lab_page(url: str, name: str, lab_path: str, next_path: str = "") -> Iterato
         try:
             page = browser.new_page()
             page.goto(f"{url}/hub/login" + (f"?next={next_path}" if next_path else ""))
+            password = secrets.token_urlsafe(12)
+            activate_staff(url, name, password)  # staff activate before their first login
             page.fill("#username_input", name)
-            page.fill("#password_input", secrets.token_urlsafe(12))
+            page.fill("#password_input", password)
             page.click("#login_submit")
             page.wait_for_url(f"**{lab_path}**", timeout=120_000)
             page.wait_for_selector(".jp-LauncherCard", timeout=120_000)

@@ -21,6 +21,7 @@ from hub_config.authenticator import (
     too_many_message,
 )
 from hub_config.configurer import HubConfigError, validate
+from qcampus import roster
 
 
 class Clock:
@@ -44,6 +45,11 @@ def handler(address: str) -> SimpleNamespace:
     return SimpleNamespace(request=request(f"{address}"), custom_login_error="")
 
 
+def enrol_learners(home, *names: str) -> None:
+    """Write a roster of first-use learners into *home*."""
+    roster.save(home, {n: roster.Member(n, "learner", ("alpha",)) for n in names})
+
+
 @pytest.fixture
 def clock() -> Clock:
     """Return a fresh fake clock."""
@@ -53,10 +59,11 @@ def clock() -> Clock:
 @pytest.fixture
 def auth(tmp_path, clock) -> RosterAuthenticator:
     """Return an authenticator allowing 3 failures in 60 s, with three enrolled accounts."""
+    enrol_learners(tmp_path, "alice", "bob", "carol")
     authenticator = RosterAuthenticator(
         dbm_path=str(tmp_path / "passwords.dbm"), create_users=True,
         check_passwords_on_startup=False, min_password_length=8,
-        login_attempts=3, login_window=60)
+        login_attempts=3, login_window=60, home=str(tmp_path))
     authenticator.limiter.clock = clock
     for name in ("alice", "bob", "carol"):
         assert login(authenticator, "10.0.0.99", name, f"{name}-password") == name
@@ -232,3 +239,68 @@ def test_bad_limits_are_refused(key, value, match):
     """A limit that is not a whole number of at least 1, or a misspelt key, is refused by name."""
     with pytest.raises(HubConfigError, match=match):
         validate({"internal": {key: value}})
+
+
+@pytest.fixture
+def staffed(tmp_path, clock) -> RosterAuthenticator:
+    """Return an authenticator of a deployment with an instructor, an examiner and a learner."""
+    roster.save(tmp_path, {"prof": roster.Member("prof", "instructor"),
+                           "exa": roster.Member("exa", "examiner"),
+                           "ada": roster.Member("ada", "learner", ("alpha",))})
+    authenticator = RosterAuthenticator(
+        dbm_path=str(tmp_path / "passwords.dbm"), create_users=True,
+        check_passwords_on_startup=False, min_password_length=8, login_attempts=3,
+        login_window=60, home=str(tmp_path), allowed_users={"prof", "exa", "ada"})
+    authenticator.limiter.clock = clock
+    return authenticator
+
+
+def test_staff_cannot_be_claimed_at_first_login(staffed):
+    """The first visitor naming an instructor or examiner chooses no password; a learner may."""
+    for name in ("prof", "exa"):
+        h = handler("10.0.0.1")
+        assert asyncio.run(staffed.authenticate(h, {"username": name, "password": "mine-now!"})) is None
+        assert "not activated" in h.custom_login_error
+        assert not staffed.has_password(name)
+    assert login(staffed, "10.0.0.2", "ada", "ada-password") == "ada"
+
+
+def test_learners_too_need_a_code_when_first_use_is_off(staffed):
+    """With learner_first_use off, a learner's first login is refused as well."""
+    staffed.learner_first_use = False
+    assert login(staffed, "10.0.0.2", "ada", "ada-password") is None
+
+
+def test_activation_sets_the_password_once(staffed):
+    """The right code sets the password; the same code never works again, and login works."""
+    code, _ = staffed.activations.issue(["prof"], hours=1)["prof"]
+    assert staffed.activate(handler("10.0.0.1"), "prof", code, "short").startswith("Choose a")
+    assert staffed.activate(handler("10.0.0.1"), "prof", code, "prof-password") is None
+    assert login(staffed, "10.0.0.1", "prof", "prof-password") == "prof"
+    assert staffed.activate(handler("10.0.0.3"), "prof", code, "other-password") \
+        .startswith("The activation code is wrong")
+    assert login(staffed, "10.0.0.3", "prof", "other-password") is None
+
+
+def test_wrong_codes_count_as_failed_logins(staffed):
+    """Guessing codes is limited like guessing passwords (HTTP 429 at the limit)."""
+    staffed.activations.issue(["prof"], hours=1)
+    for _ in range(3):
+        assert staffed.activate(handler("10.0.0.1"), "prof", "AAAA-AAAA-AAAA-AAAA",
+                                "prof-password") is not None
+    with pytest.raises(web.HTTPError) as refused:
+        staffed.activate(handler("10.0.0.1"), "prof", "AAAA-AAAA-AAAA-AAAA", "prof-password")
+    assert refused.value.status_code == 429
+
+
+def test_activation_answers_alike_for_unknown_and_first_use_names(staffed):
+    """Names not enrolled, and first-use learners, get the wrong-code answer (no enumeration)."""
+    for name in ("nobody", "ada"):
+        assert staffed.activate(handler(f"10.0.1.{len(name)}"), name, "AAAA-AAAA-AAAA-AAAA",
+                                "some-password").startswith("The activation code is wrong")
+
+
+def test_activate_page_is_registered(staffed):
+    """The hub serves /activate beside /login and /logout."""
+    paths = [path for path, _ in staffed.get_handlers(None)]
+    assert "/activate" in paths and "/login" in paths
