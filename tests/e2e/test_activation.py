@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import signal
 import subprocess
 
 import pytest
@@ -63,3 +64,27 @@ def test_learner_keeps_first_use_by_default(running_hub):
     dep = running_hub.dep
     learner = HubUser(dep.url, dep.people.learner_a)
     assert learner.login(secrets.token_urlsafe(12)).status_code == 200
+
+
+def test_demo_instructor_logs_in_with_the_written_password(deployment_ready):
+    """`qcampus up --demo` still gives its instructor a working login (password in secrets/)."""
+    dep = deployment_ready
+    proc = subprocess.Popen([str(VENV / "bin" / "qcampus"), "up", "--demo", "--home",
+                             str(dep.settings.home)], env=dep.environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = proc.stdout.readline()
+        assert "is running" in banner, banner + proc.stdout.read()
+        accounts = dict(line.split("\t")[::2] for line in
+                        (dep.settings.secrets / "demo-accounts.txt").read_text().splitlines())
+        instructor = HubUser(dep.url, "instructor")
+        instructor.session.get(f"{dep.url}/hub/login")
+        # No redirect to a server: the demo's system users are not this test's to create.
+        response = instructor.session.post(f"{dep.url}/hub/login", allow_redirects=False, data={
+            "username": "instructor", "password": accounts["instructor"],
+            "_xsrf": instructor.hub_xsrf()})
+        assert response.status_code == 302, response.status_code
+        assert instructor.session.get(f"{dep.url}/hub/api/user").json()["name"] == "instructor"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
