@@ -216,8 +216,7 @@ def print_codes(settings: settings_mod.Settings, issued: Mapping[str, tuple[str,
     """Show each new code once, with where to use it and until when."""
     if not issued:
         return
-    hub = settings["hub"]
-    url = f"http://{hub['ip']}:{hub['port']}/hub/activate"
+    url = f"{settings.hub_url}/hub/activate"
     click.echo(f"Activation codes (shown only now; each works once, at {url}):")
     for name, (code, expires) in sorted(issued.items()):
         until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
