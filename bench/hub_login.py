@@ -41,6 +41,7 @@ from tests.e2e.conftest import (  # noqa: E402
     HubProcess,
     HubUser,
     People,
+    behave_like_a_browser_on_localhost,
     courses_source,
     free_port_block,
     remove_system_user,
@@ -104,6 +105,8 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=10)
     parser.add_argument("--kernels", type=int, default=3)
     args = parser.parse_args()
+    # Learners' servers live on <name>.localhost, which only browsers resolve by themselves.
+    behave_like_a_browser_on_localhost()
 
     root = Path(tempfile.mkdtemp(prefix="qcampus-bench-", dir="/var/tmp"))
     os.chmod(root, 0o755)

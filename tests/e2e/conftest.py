@@ -74,19 +74,25 @@ def _return_ok_domain(self, cookie, request):
     return _to_localhost(cookie.domain, request) or _stock_return_ok_domain(self, cookie, request)
 
 
-@pytest.fixture(autouse=True)
-def localhost_subdomains(monkeypatch) -> None:
+def behave_like_a_browser_on_localhost(setattr_=setattr) -> None:
     """Reach ``*.localhost`` and share its cookies with ``localhost`` as browsers do.
 
     glibc does not resolve ``*.localhost`` (RFC 6761; Chromium does), and
     http.cookiejar files the dotless host ``localhost`` as ``localhost.local``, so the
     hub's ``jupyterhub-session-id`` (``Domain=localhost``, shared with the users'
     subdomains) would never return to the hub, whose XSRF check is bound to it.
-    requests builds a fresh cookie jar per request, so the policy is patched on the class.
+    requests builds a fresh cookie jar per request, so the policy is patched on the
+    class. *setattr_* is ``monkeypatch.setattr`` in tests (undone afterwards).
     """
-    monkeypatch.setattr(socket, "getaddrinfo", _loopback_getaddrinfo)
-    monkeypatch.setattr(_policy, "domain_return_ok", _domain_return_ok)
-    monkeypatch.setattr(_policy, "return_ok_domain", _return_ok_domain)
+    setattr_(socket, "getaddrinfo", _loopback_getaddrinfo)
+    setattr_(_policy, "domain_return_ok", _domain_return_ok)
+    setattr_(_policy, "return_ok_domain", _return_ok_domain)
+
+
+@pytest.fixture(autouse=True)
+def localhost_subdomains(monkeypatch) -> None:
+    """Resolve ``*.localhost`` and handle its cookies as a browser would, for this test."""
+    behave_like_a_browser_on_localhost(monkeypatch.setattr)
 
 
 def free_port_block(size: int = 3) -> int:
