@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from qcampus import launcher, settings
 from qcampus.cli import cli
 from qcampus.errors import ServiceError
+from tests.e2e.conftest import free_port_block
 
 
 @pytest.fixture
@@ -28,6 +29,10 @@ def busy_port():
 ])
 def test_port_in_use_changes_nothing(tmp_path, busy_port, monkeypatch, variable, what):
     """A busy port gives a message naming it and the setting that moves it, and creates nothing."""
+    # Free ports for everything else, so a demo running on the defaults (8000, 10101)
+    # does not answer first.
+    monkeypatch.setenv("QCAMPUS_HUB__PORT", str(free_port_block(3)))
+    monkeypatch.setenv("QCAMPUS_HUB__CERTIFICATES_PORT", str(free_port_block(1)))
     monkeypatch.setenv(variable, str(busy_port))
     home = tmp_path / "home"
     result = CliRunner().invoke(cli, ["up", "--home", str(home)])
