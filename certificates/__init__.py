@@ -17,7 +17,6 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Largest request body accepted (a credential file is a few kilobytes).
 MAX_CONTENT_LENGTH = 1024 * 1024
@@ -53,8 +52,8 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
     from qcampus import settings as settings_mod
 
     settings = settings or settings_mod.load(home)
-    public_url = settings["certificates"]["public_url"] or (
-        f"http://{settings['hub']['ip']}:{settings['hub']['port']}/services/qcampus")
+    # By default the URL JupyterHub serves the service at: its own origin with subdomains.
+    public_url = settings["certificates"]["public_url"] or settings.service_url("qcampus")
     return {
         "QCAMPUS_HOME": settings.home,
         "DATABASE_URL": settings.certificates_database_url,
@@ -76,8 +75,11 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
         "RATELIMIT_LOGIN": "20 per minute",
         "RATELIMIT_ISSUE": "600 per minute",
         "RATELIMIT_HEADERS_ENABLED": True,
-        # Number of proxies (configurable-http-proxy) whose X-Forwarded-* headers are trusted.
+        # Number of proxies (configurable-http-proxy) whose X-Forwarded-* headers are trusted,
+        # and the users whose loopback connections are that proxy's (JupyterHub runs it as
+        # root); from anyone else the headers are dropped (certificates.forwarding).
         "TRUSTED_PROXIES": 1,
+        "TRUSTED_PROXY_UIDS": [0],
         # Sessions live in the database (certificates.sessions); the cookie holds a random id,
         # scoped to the service's path (set from SERVICE_PREFIX by create_app) and host.
         # "__Host-" would need Path=/, which would send the cookie to every path of the host.
@@ -146,8 +148,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
 
     if app.config["TRUSTED_PROXIES"]:
-        n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        from certificates.forwarding import ProxyOnlyForwarding
+
+        app.wsgi_app = ProxyOnlyForwarding(app.wsgi_app, proxies=app.config["TRUSTED_PROXIES"],
+                                           trusted_uids=app.config["TRUSTED_PROXY_UIDS"])
     if prefix:
         # Under the hub the proxy forwards /services/qcampus/...; serve below that prefix.
         from werkzeug.exceptions import NotFound

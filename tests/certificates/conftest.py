@@ -22,6 +22,8 @@ Fixtures of the web service and its database:
 - ``issue_credential``: issues a credential through ``service_issuer``.
 - ``deployment_store``: the deployment's own rate-limit store (``redis-server``
   on its root-only socket) running; skipped where redis-server is not installed.
+- ``local_user``: the (uid, gid) of a throwaway unprivileged system user, removed
+  afterwards; :func:`as_user` runs a command as that user.
 - ``hub``: a :class:`FakeHub` standing in for JupyterHub's ``HubOAuth``.
 - ``app`` / ``client``: the Flask service on the deployment (in-memory rate limits).
 - ``staff_client`` / ``learner_client``: test clients signed in as an instructor
@@ -30,6 +32,7 @@ Fixtures of the web service and its database:
 
 from __future__ import annotations
 
+import pwd
 import secrets
 import shutil
 import subprocess
@@ -259,6 +262,26 @@ def deployment_store(deployment: Settings):
     yield paths
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture
+def local_user() -> Iterator[tuple[int, int]]:
+    """Yield the uid and gid of a throwaway unprivileged system user, removed afterwards."""
+    name = f"qcprobe{secrets.token_hex(3)}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                    name], check=True)
+    try:
+        entry = pwd.getpwnam(name)
+        yield entry.pw_uid, entry.pw_gid
+    finally:
+        subprocess.run(["userdel", name], check=True)
+
+
+def as_user(user: tuple[int, int], *command: str) -> subprocess.CompletedProcess:
+    """Run *command* as the user (uid, gid) *user*, with no supplementary groups."""
+    uid, gid = user
+    return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+                           "--", *command], capture_output=True, text=True, timeout=30)
 
 
 class FakeHub:

@@ -230,6 +230,26 @@ def test_session_expires(app, client, hub):
     assert client.get("/admin/").status_code == 401
 
 
+def test_public_url_follows_the_hub_origin(tmp_path):
+    """With subdomains the default public URL is the service's own origin JupyterHub serves."""
+    from certificates import default_config
+    from qcampus import settings as settings_module
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / settings_module.SETTINGS_FILE).write_text(settings_module.dump(
+        settings_module.merge({})))
+    assert default_config(home)["PUBLIC_URL"] == (
+        "http://qcampus--service.localhost:8000/services/qcampus")
+    (home / settings_module.SETTINGS_FILE).write_text(settings_module.dump(
+        settings_module.merge({"hub": {"subdomain_host": "https://hub.example.org"}})))
+    assert default_config(home)["PUBLIC_URL"] == (
+        "https://qcampus--service.hub.example.org/services/qcampus")
+    (home / settings_module.SETTINGS_FILE).write_text(settings_module.dump(
+        settings_module.merge({"hub": {"subdomain_host": "", "port": 8123}})))
+    assert default_config(home)["PUBLIC_URL"] == "http://127.0.0.1:8123/services/qcampus"
+
+
 def test_hub_that_cannot_answer_gives_503(app, hub, staff_client):
     """When the hub fails the sign-in check, the page says so with 503, not a crash."""
     from tornado.web import HTTPError

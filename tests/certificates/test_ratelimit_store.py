@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import shutil
 import socket
 import stat
@@ -17,7 +16,7 @@ import pytest
 
 from certificates import create_app, ratelimit_store
 from certificates.ratelimit_store import StorePaths
-from tests.certificates.conftest import start_store
+from tests.certificates.conftest import as_user, start_store
 
 needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None,
                                  reason="redis-server is not installed (scripts/bootstrap)")
@@ -44,27 +43,6 @@ def store(open_home: Path) -> Iterator[StorePaths]:
     server.wait(timeout=10)
 
 
-@pytest.fixture
-def local_user() -> Iterator[tuple[int, int]]:
-    """Yield the uid and gid of a throwaway unprivileged system user, removed afterwards."""
-    name = f"qcprobe{secrets.token_hex(3)}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                    name], check=True)
-    try:
-        import pwd
-
-        entry = pwd.getpwnam(name)
-        yield entry.pw_uid, entry.pw_gid
-    finally:
-        subprocess.run(["userdel", name], check=True)
-
-
-def _as_user(user: tuple[int, int], *command: str) -> subprocess.CompletedProcess:
-    uid, gid = user
-    return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
-                           "--", *command], capture_output=True, text=True, timeout=30)
-
-
 def _root_cli(paths: StorePaths, *command: str, auth: bool = True) -> str:
     env = {**os.environ, "REDISCLI_AUTH": ratelimit_store.password(paths)} if auth else {
         k: v for k, v in os.environ.items() if k != "REDISCLI_AUTH"}
@@ -76,15 +54,15 @@ def _root_cli(paths: StorePaths, *command: str, auth: bool = True) -> str:
 @needs_redis
 def test_a_local_user_cannot_connect_to_the_store(store, local_user):
     """Another local user can neither run redis-cli against the store nor open its socket."""
-    cli = _as_user(local_user, "redis-cli", "-s", str(store.socket), "SET", "qcampus:x", "1")
+    cli = as_user(local_user, "redis-cli", "-s", str(store.socket), "SET", "qcampus:x", "1")
     assert "PONG" not in cli.stdout and "OK" not in cli.stdout
     assert "Permission denied" in cli.stdout + cli.stderr
-    probe = _as_user(local_user, "/usr/bin/python3", "-c",
+    probe = as_user(local_user, "/usr/bin/python3", "-c",
                      "import socket, sys; s = socket.socket(socket.AF_UNIX); "
                      f"s.connect({str(store.socket)!r}); print('connected')")
     assert probe.returncode != 0 and "connected" not in probe.stdout
     assert "PermissionError" in probe.stderr
-    assert _as_user(local_user, "cat", str(store.password_file)).returncode != 0
+    assert as_user(local_user, "cat", str(store.password_file)).returncode != 0
     assert stat.S_IMODE(store.directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(store.password_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.config.stat().st_mode) == 0o600
@@ -96,7 +74,7 @@ def test_the_same_user_reaches_an_open_redis(local_user):
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 6379)) != 0:
             pytest.skip("no Redis listens on 127.0.0.1:6379 on this machine")
-    done = _as_user(local_user, "redis-cli", "-h", "127.0.0.1", "-p", "6379", "PING")
+    done = as_user(local_user, "redis-cli", "-h", "127.0.0.1", "-p", "6379", "PING")
     assert done.stdout.strip() == "PONG"
 
 

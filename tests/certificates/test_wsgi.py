@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from certificates.db import write_session
 from certificates.models import AuditRecord, Credential
+from tests.certificates.conftest import as_user
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +69,19 @@ def test_rate_limit_is_shared_between_processes(servers, issue_credential):
     path = f"/verify/{issued.credential_id.removeprefix('urn:uuid:')}"
     codes = [requests.get(servers[i % 2] + path, timeout=10).status_code for i in range(10)]
     assert codes.count(200) == 6 and codes.count(429) == 4, codes
+
+
+def test_forged_forwarding_from_a_local_user_is_ignored_under_gunicorn(servers, local_user,
+                                                                       issue_credential):
+    """Under gunicorn, a local user's direct requests share one bucket whatever they forward;
+    the proxy's (root's) forwarded addresses still count apart."""
+    issued = issue_credential()
+    url = f"{servers[0]}/verify/{issued.credential_id.removeprefix('urn:uuid:')}"
+    codes = [as_user(local_user, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                     f"X-Forwarded-For: 203.0.113.{n}", url).stdout for n in range(7)]
+    assert codes == ["200"] * 6 + ["429"]
+    forwarded = requests.get(url, headers={"X-Forwarded-For": "198.51.100.7"}, timeout=10)
+    assert forwarded.status_code == 200
 
 
 def test_served_page_is_valid_with_headers(servers, issue_credential):
