@@ -148,7 +148,7 @@ def verify(home: Path, file: str, keys_file: str | None, status_lists: tuple[str
         click.echo(f"{verdict.outcome.value}: {verdict.message['en']}")
         click.echo(f"{verdict.outcome.value}: {verdict.message['ja']}")
         for name in ("credential_id", "issuer", "achievement", "valid_from", "valid_until",
-                     "kid", "code", "reason"):
+                     "kid", "key_compromised_at", "code", "reason"):
             if verdict.details.get(name):
                 click.echo(f"  {name}: {verdict.details[name]}")
     raise SystemExit(verdict.exit_code)

@@ -160,6 +160,22 @@ def test_verify_exit_codes(run, files, case, outcome):
     assert result.exit_code == EXIT_CODES[Outcome(outcome)]
 
 
+def test_verify_offline_with_a_compromised_key_is_not_confirmed(run, files, home):
+    """Offline, a credential of a key since reported compromised exits 10 and points online."""
+    from certificates.verification import EXIT_CODES, Outcome
+
+    store = KeyStore(home / "secrets" / cert_cli.KEYS_DIR)
+    paths = files()
+    store.mark_compromised(store.active().kid, ISSUED + timedelta(days=1))
+    Path(paths["jwks"]).write_text(json.dumps(store.jwks(issuer=BASE)))
+    result = run("verify", paths["credential"], "--keys", paths["jwks"],
+                 "--status-list", paths["revocation"], "--status-list", paths["suspension"])
+    assert result.exit_code == EXIT_CODES[Outcome.KEY_COMPROMISED] == 10
+    assert "key_compromised: Not confirmed" in result.output and "未確認" in result.output
+    assert f"{BASE}/verify/" in result.output and "key_compromised_at" in result.output
+    assert "valid: Valid" not in result.output
+
+
 def test_verify_without_status_list_is_status_unknown(run, files):
     """Offline without a status list the verdict is status unknown (exit 9), never valid."""
     paths = files()
