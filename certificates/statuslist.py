@@ -303,6 +303,13 @@ def verified_list(token: str, *, keys: TrustedKeys, issuer_id: str, url: str,
     except CertificateError as exc:
         raise StatusVerificationError(f"The status list at {url} cannot be trusted: "
                                       f"{exc.message}") from exc
+    compromised_at = keys[verified.kid].compromised_at
+    if compromised_at is not None:
+        # Whoever holds a stolen key can sign a list with any date (and any bit cleared);
+        # the issuer signs its lists with the current key, so fetch the list again.
+        raise StatusVerificationError(
+            f"The status list at {url} was signed with the key {verified.kid}, which the issuer "
+            f"reported compromised on {compromised_at.isoformat()}; fetch the current list.")
     try:
         subject = body["credentialSubject"]
         if body.get("type") != list(STATUS_LIST_TYPES) or subject.get("type") != \

@@ -223,6 +223,18 @@ def test_remembered_list_is_checked_again_after_a_compromise(status_source, keys
         _read(token, keystore)
 
 
+def test_list_signed_by_a_compromised_key_is_refused_whatever_its_date(issuer, keystore):
+    """A list dated before its key's compromise is refused too: the date is the signer's claim."""
+    stolen = keystore.signing_key()
+    document = statuslist.build_credential(issuer=issuer, url=list_url("revocation"),
+                                           purpose="revocation", status_list=StatusList(),
+                                           valid_from=NOW - timedelta(days=30))
+    forged = vcjwt.sign(document, stolen, signed_at=NOW - timedelta(days=30))
+    keystore.mark_compromised(stolen.kid, NOW)
+    with pytest.raises(StatusVerificationError, match="reported compromised"):
+        _read(forged, keystore)
+
+
 def test_remembered_list_still_expires(issuer, keystore):
     """A list verified once is refused once its validUntil passes."""
     document = statuslist.build_credential(issuer=issuer, url=list_url("revocation"),
