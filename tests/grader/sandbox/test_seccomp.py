@@ -145,6 +145,21 @@ def test_calls_a_notebook_never_needs_fail_with_eperm(sandbox, call):
     assert "alive" in text_of(run.cells[1])
 
 
+def test_a_32_bit_system_call_is_refused(sandbox):
+    """memfd_create through ``int 0x80`` (the i386 ABI, which this kernel runs) fails with EPERM."""
+    run = sandbox.run([(
+        "import ctypes, mmap\n"
+        "# push rbx; mov eax, 356 (i386 memfd_create); xor ebx, ebx; xor ecx, ecx; int 0x80;\n"
+        "# pop rbx; ret: the raw result, -errno (-14, EFAULT for the NULL name, if it ran)\n"
+        "machine = bytes.fromhex('53b86401000031db31c9cd805bc3')\n"
+        "page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE"
+        " | mmap.PROT_EXEC)\n"
+        "page.write(machine)\n"
+        "address = ctypes.addressof(ctypes.c_char.from_buffer(page))\n"
+        "print('rc', ctypes.CFUNCTYPE(ctypes.c_int)(address)())\n")])
+    assert f"rc {-errno.EPERM}" in completed_text(run)
+
+
 def test_keyring_is_not_shared_between_notebooks(sandbox):
     """A key one notebook stores in its session or user keyring is not found by the next one."""
     name = f"qcampus-{uuid.uuid4().hex}".encode()
