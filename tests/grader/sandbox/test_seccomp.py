@@ -7,6 +7,7 @@ memory to 256 MiB and files to 4 MiB.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import platform
 import uuid
@@ -190,8 +191,8 @@ def test_the_course_stack_still_runs(sandbox_users):
     from grader.sandbox.runner import Sandbox
     from tests.grader.sandbox.conftest import SLOT
 
-    limits = LIMITS.__class__(**{**LIMITS.__dict__, "memory_bytes": 1024 * MiB,
-                                 "cell_timeout": 60, "notebook_timeout": 120})
+    limits = dataclasses.replace(LIMITS, memory_bytes=1024 * MiB, cell_timeout=60,
+                                 notebook_timeout=120)
     with Sandbox(limits, slot=SLOT + 1) as box:
         run = box.run([
             "import numpy as np, threading\n"
