@@ -15,6 +15,7 @@ import pwd
 import secrets
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -135,18 +136,27 @@ def output_of(pid: int, fd: int) -> tuple[int, int]:
 
 
 def test_learner_server_has_its_own_log_not_the_hubs(running_hub):
-    """A learner's server writes to its own 0600 log; it can neither read nor write the hub's."""
+    """A learner's server and kernel write to its own 0600 log; they can neither read nor write the hub's."""
     dep = running_hub.dep
     name = dep.people.learner_a
     user = HubUser(dep.url, name)
     assert user.login(secrets.token_urlsafe(12)).status_code == 200
     user.open_lab()
     system = system_username(name)
-    [server] = processes_of(pwd.getpwnam(system).pw_uid, "jupyterhub-singleuser")
+    uid = pwd.getpwnam(system).pw_uid
+    [server] = processes_of(uid, "jupyterhub-singleuser")
+    # A kernel inherits its server's output: it must not be the hub's either.
+    started = user.server("POST", "api/kernels", json={"name": "python3"})
+    assert started.status_code == 201, started.status_code
+    deadline = time.monotonic() + 60
+    while not (kernels := processes_of(uid, "ipykernel")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert kernels, "the kernel did not start"
     hub = running_hub.hub_pid()
-    for fd in (1, 2):
-        assert output_of(server, fd) != output_of(hub, 1), f"server fd {fd} is the hub's output"
-        assert output_of(server, fd) != output_of(hub, 2)
+    for pid in (server, *kernels):
+        for fd in (1, 2):
+            assert output_of(pid, fd) != output_of(hub, 1), f"{pid} fd {fd} is the hub's output"
+            assert output_of(pid, fd) != output_of(hub, 2)
     # Reopening its own descriptors (as /proc allows) gives the learner nothing of the hub's log.
     hub_log = dep.settings.logs / "jupyterhub.log"
     for fd in (1, 2):
