@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grader.errors import CheckFailed, UnitError
-from grader.feedback import Feedback, Message
+from grader.errors import CheckFailed, InvalidCheckError, UnitError
+from grader.feedback import Feedback, Message, describe, quiet
 
 #: Base units and (dimension, factor to the dimension's SI unit).
 UNITS: dict[str, tuple[str, float]] = {
@@ -51,8 +51,34 @@ _DIMENSIONS_JA = {
     "qubits": "量子ビット数",
 }
 _NOT_NUMBER = Message(
-    "Your answer '{found}' is not a number with a unit such as '{example}'.",
-    "あなたの答え '{found}' は '{example}' のような単位付きの数値ではありません。",
+    "Your answer ({found}) is not a number with a unit such as '{example}'.",
+    "あなたの答え（{found}）は '{example}' のような単位付きの数値ではありません。",
+)
+_ELEMENT_HINT = Message(
+    "Your answer holds one number in a list or array: give the number itself, "
+    "such as value[0] or value.item().",
+    "あなたの答えは数値を 1 つ含むリストか配列です。数値そのもの（value[0] や value.item()）を"
+    "渡してください。",
+)
+_COMPLEX = Message(
+    "Your value {found} is complex, with imaginary part {imag:.3g}; a real number is expected.",
+    "あなたの値 {found} は虚部 {imag:.3g} をもつ複素数ですが、実数が期待されています。",
+)
+_COMPLEX_HINT = Message(
+    "Check the calculation: an observable's expectation value and a probability are real. "
+    "Take .real only if the imaginary part should be 0.",
+    "計算を確認してください。オブザーバブルの期待値や確率は実数です。虚部が 0 のはずの場合に限り "
+    ".real を使ってください。",
+)
+_NOT_FINITE = Message(
+    "Your value {found} is not a finite number; expected a value like {example}.",
+    "あなたの値 {found} は有限の数ではありません。{example} のような値が期待されています。",
+)
+_ROUNDING_HINT = Message(
+    "The expected value is exactly 0 and yours is within floating-point rounding of it: "
+    "round it (round(value, 12)) or compute it exactly.",
+    "期待される値はちょうど 0 で、あなたの値は浮動小数点の丸め誤差の範囲です。"
+    "round(value, 12) で丸めるか、厳密に計算してください。",
 )
 _STRUCTURE = Message(
     "Your answer differs at {path}.",
@@ -66,6 +92,8 @@ def parse_unit(unit: str) -> tuple[str, float]:
     Raises:
         UnitError: The unit is not known.
     """
+    if not isinstance(unit, str):
+        raise UnitError(f"a unit is text such as 'GHz', not {unit!r}")
     unit = unit.strip()
     if unit in UNITS:
         return UNITS[unit]
@@ -79,58 +107,104 @@ def parse_unit(unit: str) -> tuple[str, float]:
 
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S*)\s*$")
 
+#: Default absolute tolerance of a dimensionless expected value (unit ``""`` or
+#: ``"%"``): values computed in floating point carry rounding errors of about
+#: 1e-16 times the numbers involved, which no relative tolerance covers near 0.
+DIMENSIONLESS_ABS_TOL = 1e-12
 
-def parse_quantity(answer: Any, default_unit: str = "") -> tuple[float, str]:
+
+def plain(value: Any) -> Any:
+    """Return NumPy scalars and 0-d arrays as Python numbers, NumPy arrays as lists.
+
+    Learners' numbers come out of NumPy and Qiskit (``np.argmax``, ``np.float32``,
+    ``np.bool_``); every check treats them as the Python value they hold.
+    """
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def parse_quantity(answer: Any, default_unit: str = "") -> tuple[float | complex, str]:
     """Return ``(value, unit)`` from a number, ``(number, unit)`` pair or text like ``"12 µs"``.
+
+    NumPy scalars and 0-d arrays count as the Python numbers they hold. A
+    complex value is returned as complex (never truncated); the caller decides
+    whether its imaginary part is negligible.
 
     Raises:
         ValueError: The answer is not a quantity.
     """
+    answer = plain(answer)
     if isinstance(answer, bool):
         raise ValueError("a truth value is not a number")
-    if isinstance(answer, int | float):
-        return float(answer), default_unit
-    if isinstance(answer, Sequence) and not isinstance(answer, str) and len(answer) == 2:
-        return float(answer[0]), str(answer[1])
+    if isinstance(answer, int | float | complex):
+        return answer, default_unit
+    if isinstance(answer, list | tuple) and len(answer) == 2 and isinstance(answer[1], str):
+        value, _ = parse_quantity(answer[0])
+        return value, answer[1]
     if isinstance(answer, str):
         match = _QUANTITY.match(answer.replace("×10^", "e").replace("x10^", "e"))
         if match:
             return float(match.group(1)), match.group(2) or default_unit
-    if hasattr(answer, "__float__"):
-        return float(answer), default_unit
+        raise ValueError(f"not a quantity: {answer!r}")
+    if not isinstance(answer, list | tuple | dict | set) and hasattr(answer, "__float__"):
+        try:
+            return float(answer), default_unit
+        except (TypeError, ValueError) as error:
+            # An unbound Qiskit parameter and friends define __float__ only to refuse it.
+            raise ValueError(f"not a quantity: {answer!r}") from error
     raise ValueError(f"not a quantity: {answer!r}")
 
 
+@quiet
 def assert_number(
     actual: Any,
     expected: float,
     *,
     unit: str = "",
     rel_tol: float = 1e-6,
-    abs_tol: float = 0.0,
+    abs_tol: float | None = None,
 ) -> None:
     """Assert that a numeric answer is close to the expected value in the expected unit.
 
+    The answer passes when :math:`|x - y| \\le \\max(\\text{rel\\_tol}\\cdot|y|,
+    \\text{abs\\_tol})` after conversion to ``unit``. A complex answer passes
+    only when its imaginary part is within that tolerance of 0 (an expectation
+    value carrying ``1e-17j`` of rounding, say); otherwise it fails as complex.
+
     Args:
-        actual: A number (taken to be in ``unit``), a ``(number, unit)`` pair,
-            or text such as ``"3.2 GHz"``.
+        actual: A number (Python or NumPy, taken to be in ``unit``), a
+            ``(number, unit)`` pair, or text such as ``"3.2 GHz"``.
         expected: The expected value, in ``unit``.
         unit: The unit of ``expected``; the learner may use any unit of the
             same dimension.
         rel_tol: Relative tolerance.
-        abs_tol: Absolute tolerance, in ``unit``.
+        abs_tol: Absolute tolerance, in ``unit``; by default
+            :data:`DIMENSIONLESS_ABS_TOL` for a dimensionless ``unit``
+            (``""`` or ``"%"``) and 0 otherwise, where the scale of the unit
+            decides what is negligible.
 
     Raises:
-        CheckFailed: The answer is not a quantity, has the wrong dimension, or
-            is outside the tolerance (hints for prefix and sign slips).
+        CheckFailed: The answer is not a finite real quantity, has the wrong
+            dimension, or is outside the tolerance (hints for prefix, sign and
+            rounding slips).
         UnitError: ``unit`` is unknown.
+        InvalidCheckError: ``expected`` is not a real number.
     """
     dimension, factor = parse_unit(unit)
+    expected = plain(expected)
+    if isinstance(expected, bool) or not isinstance(expected, int | float) or not math.isfinite(
+            expected):
+        raise InvalidCheckError(f"expected must be a finite real number, got {expected!r}")
+    if abs_tol is None:
+        abs_tol = DIMENSIONLESS_ABS_TOL if dimension == "ratio" else 0.0
+    example = f"{expected:g} {unit}".strip()
     try:
         value, found_unit = parse_quantity(actual, unit)
     except ValueError:
-        raise CheckFailed(Feedback(_NOT_NUMBER, values={
-            "found": actual, "example": f"{expected:g} {unit}".strip()})) from None
+        hint = _ELEMENT_HINT if _one_element(actual) else None
+        raise CheckFailed(Feedback(_NOT_NUMBER, hint=hint, values={
+            "found": describe(actual), "example": example})) from None
     try:
         found_dimension, found_factor = parse_unit(found_unit)
     except UnitError:
@@ -142,9 +216,16 @@ def assert_number(
             "found_kind_ja": _DIMENSIONS_JA.get(found_dimension, found_dimension),
             "expected_kind_ja": _DIMENSIONS_JA.get(dimension, dimension)}))
     converted = value * found_factor / factor
+    tolerance = max(rel_tol * abs(expected), abs_tol)
+    if isinstance(converted, complex):
+        if abs(converted.imag) > tolerance:
+            raise CheckFailed(Feedback(_COMPLEX, hint=_COMPLEX_HINT, values={
+                "found": f"{converted:.6g}", "imag": converted.imag}))
+        converted = converted.real
+    if not math.isfinite(converted):
+        raise CheckFailed(Feedback(_NOT_FINITE, values={"found": converted, "example": example}))
     if math.isclose(converted, expected, rel_tol=rel_tol, abs_tol=abs_tol):
         return
-    tolerance = max(rel_tol * abs(expected), abs_tol)
     hint = None
     if converted and expected:
         ratio = abs(converted / expected)
@@ -153,20 +234,41 @@ def assert_number(
             hint = _SCALE_HINT
         elif math.isclose(-converted, expected, rel_tol=rel_tol, abs_tol=abs_tol):
             hint = _SIGN_HINT
+    elif not expected and abs(converted) <= _ROUNDING:
+        hint = _ROUNDING_HINT
     raise CheckFailed(Feedback(_OFF, hint=hint, values={
         "found": f"{converted:.6g} {unit}".strip(), "expected": f"{expected:.6g}",
         "tolerance": tolerance, "factor": abs(converted / expected) if expected else 0}))
 
 
+#: Below this, a value expected to be exactly 0 is most likely rounding error.
+_ROUNDING = 1e-9
+
+
+def _one_element(value: Any) -> bool:
+    """Return True for a one-element list or array, which holds a number without being one."""
+    value = plain(value)
+    return isinstance(value, list | tuple) and len(value) == 1
+
+
 def _mismatch(actual: Any, expected: Any, path: str, rel_tol: float, abs_tol: float
               ) -> tuple[str, Any, Any] | None:
-    """Return ``(path, expected, found)`` of the first difference, or ``None``."""
+    """Return ``(path, expected, found)`` of the first difference, or ``None``.
+
+    NumPy scalars count as the Python values they hold and NumPy arrays as
+    lists, on both sides; text is never a sequence of characters here.
+    """
+    actual, expected = plain(actual), plain(expected)
     if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
         return None if actual == expected and type(actual) is type(expected) else (
             path, expected, actual)
     if isinstance(expected, int | float):
-        ok = (isinstance(actual, int | float) and not isinstance(actual, bool)
-              and math.isclose(actual, expected, rel_tol=rel_tol, abs_tol=abs_tol))
+        number = actual
+        if isinstance(number, complex) and abs(number.imag) <= max(rel_tol * abs(expected),
+                                                                   abs_tol):
+            number = number.real
+        ok = (isinstance(number, int | float) and not isinstance(number, bool)
+              and math.isclose(number, expected, rel_tol=rel_tol, abs_tol=abs_tol))
         return None if ok else (path, expected, actual)
     if isinstance(expected, Mapping):
         if not isinstance(actual, Mapping) or set(actual) != set(expected):
@@ -178,26 +280,42 @@ def _mismatch(actual: Any, expected: Any, path: str, rel_tol: float, abs_tol: fl
                 return found
         return None
     if isinstance(expected, set | frozenset):
-        return None if set(actual) == expected else (path, sorted(expected, key=str),
-                                                     sorted(actual, key=str))
+        try:
+            same = isinstance(actual, set | frozenset | list | tuple) and {
+                plain(a) for a in actual} == expected
+        except TypeError:
+            same = False  # unhashable items (lists in a list) are no set of choices
+        return None if same else (path, sorted(expected, key=str), (
+            sorted(actual, key=str) if isinstance(actual, set | frozenset) else actual))
     if isinstance(expected, Sequence):
-        if not isinstance(actual, Sequence) or len(actual) != len(expected):
+        if not isinstance(actual, list | tuple) or len(actual) != len(expected):
             return path, f"{len(expected)} items", actual
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             found = _mismatch(a, e, f"{path}[{i}]", rel_tol, abs_tol)
             if found:
                 return found
         return None
-    return None if actual == expected else (path, expected, actual)
+    try:
+        same = bool(actual == expected)
+    except (TypeError, ValueError):
+        same = False  # objects whose == refuses or is ambiguous are not equal answers
+    return None if same else (path, expected, actual)
 
 
+@quiet
 def assert_answer(
-    actual: Any, expected: Any, *, rel_tol: float = 1e-6, abs_tol: float = 0.0
+    actual: Any, expected: Any, *, rel_tol: float = 1e-6, abs_tol: float = DIMENSIONLESS_ABS_TOL
 ) -> None:
     """Assert that a structured answer (dicts, lists, sets, numbers, text) matches.
 
-    Numbers compare with the tolerances of :func:`assert_number`; sets ignore
-    order (use them for multiple-choice answers); everything else must be equal.
+    Numbers compare with the tolerances of :func:`assert_number`
+    (:math:`|x - y| \\le \\max(\\text{rel\\_tol}\\cdot|y|, \\text{abs\\_tol})`,
+    a complex number only when its imaginary part is within that tolerance of
+    0); NumPy scalars, 0-d arrays and arrays count as the Python numbers and
+    lists they hold; sets ignore order (use them for multiple-choice answers)
+    and accept a list or tuple of the same choices; text must be equal and is
+    never compared character by character with a list; everything else must
+    be equal.
 
     Raises:
         CheckFailed: The first difference, named by its path (``answer['cost'][2]``).
@@ -205,5 +323,6 @@ def assert_answer(
     found = _mismatch(actual, expected, "answer", rel_tol, abs_tol)
     if found:
         path, want, got = found
-        raise CheckFailed(Feedback(_STRUCTURE, expected=repr(want), found=repr(got),
-                                   values={"path": path}))
+        raise CheckFailed(Feedback(
+            _STRUCTURE, expected=repr(want), found=repr(got),
+            hint=_COMPLEX_HINT if isinstance(got, complex) else None, values={"path": path}))

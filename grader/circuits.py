@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message
+from grader.feedback import Feedback, Message, quiet
 from grader.kets import basis_label, write_ket
 
 #: Largest circuit, in qubits, whose unitary the checks build (2**12 × 2**12).
@@ -209,6 +209,7 @@ def _check_sequence(name: str, values: Sequence[int], size: int, bound: int) -> 
         )
 
 
+@quiet
 def assert_circuit_equivalent(
     actual: Any,
     expected: Any,

@@ -20,12 +20,14 @@ prints each check's feedback to ``stdout``, and ends the cell with a
     rubric.score()  # last line of the cell
 
 Anything else the cell writes to ``stderr`` (a warning, say) makes nbgrader
-give 0, so checks never warn.
+give 0, so checks never warn, and a warning raised by the learner's code
+inside a part is printed with that part's feedback on ``stdout``.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +41,9 @@ _RAISED = Message(
     "Your code raised {error}: {detail}",
     "あなたのコードで {error} が発生しました：{detail}",
 )
+#: Distinct warnings shown per part; a loop that warns on every step says it once.
+_MOST_WARNINGS = 5
+_WARNED = Message("  ⚠ {category}: {message}", "  ⚠ {category}：{message}")
 _TOTAL = Message("Score: {score:g} / {points:g}", "得点：{score:g} / {points:g}")
 
 
@@ -80,8 +85,13 @@ class Rubric:
         if self._weights > self.points + 1e-9:
             raise InvalidCheckError(f"part weights exceed the cell's {self.points} points")
         lang = language()
+        caught: list[warnings.WarningMessage] = []
         try:
-            yield
+            # A warning from the learner's code inside a part would reach
+            # stderr and cost the whole cell; it becomes part of the feedback.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("default")
+                yield
         except CheckFailed as failure:
             earned = weight * min(max(failure.score, 0.0), 1.0)
             self._record(_FAILED, earned, weight, failure.feedback.text(lang), lang)
@@ -91,6 +101,11 @@ class Rubric:
             self._record(_FAILED, 0.0, weight, detail, lang)
         else:
             self._record(_PASSED, weight, weight, "", lang)
+        finally:
+            shown = {(w.category.__name__, str(w.message)): w for w in caught}
+            for warning in list(shown.values())[:_MOST_WARNINGS]:
+                self.lines.append(_WARNED.render(lang, {
+                    "category": warning.category.__name__, "message": warning.message}))
 
     def _record(self, message: Message, earned: float, weight: float, text: str,
                 lang: str) -> None:

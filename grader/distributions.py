@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message
+from grader.feedback import Feedback, Message, quiet
 
 #: Default bound on the probability of failing a correct answer (and of passing
 #: one at least the stated distance away).
@@ -150,6 +150,7 @@ def total_variation(found: Mapping[str, float], expected: Mapping[str, float]) -
     return 0.5 * sum(abs(found.get(k, 0.0) - expected.get(k, 0.0)) for k in keys)
 
 
+@quiet
 def assert_distribution(
     actual: Any,
     expected: Any,

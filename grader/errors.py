@@ -8,6 +8,8 @@ test and pytest reports it as an assertion.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,6 +41,22 @@ class CheckFailed(GraderError, AssertionError):  # noqa: N818 - reads as a verdi
 
 class InvalidCheckError(GraderError, ValueError):
     """An instructor called a check with arguments it cannot use."""
+
+
+@contextmanager
+def instructor_value(what: str, what_ja: str) -> Iterator[None]:
+    """Turn a failure to read the instructor's ``what`` into :class:`InvalidCheckError`.
+
+    Checks read a learner's answer and the instructor's reference with the same
+    code; what is the learner's failure for the one is the instructor's mistake
+    for the other, reported in both languages with the same detail.
+    """
+    try:
+        yield
+    except CheckFailed as failure:
+        raise InvalidCheckError(
+            f"The instructor's {what} is not usable: {failure.feedback.text('en')}\n"
+            f"指導者が与えた{what_ja}は使えません：{failure.feedback.text('ja')}") from None
 
 
 class UnitError(GraderError, ValueError):

@@ -12,15 +12,20 @@ Japanese). The language a learner reads is chosen by :func:`language`:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 LANGUAGES = ("en", "ja")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _JUPYTERLAB_SETTINGS = Path(
     ".jupyter", "lab", "user-settings", "@jupyterlab", "translation-extension",
@@ -140,3 +145,68 @@ class Feedback:
     def to_json(self) -> dict[str, str]:
         """Return the text in every language, keyed by language code."""
         return {lang: self.text(lang) for lang in LANGUAGES}
+
+
+def describe(value: Any) -> str:
+    """Return what a value is, in words a learner recognises in both languages.
+
+    Examples: ``None``, ``str 'abc'``, ``list of 3 items``, ``NumPy array of
+    shape (3,)``, ``QuantumCircuit on 2 qubits``.
+    """
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    if isinstance(value, str | bytes):
+        text = repr(value)
+        return f"{kind} {text if len(text) <= 40 else text[:37] + '…'}"
+    shape = getattr(value, "shape", None)
+    if kind == "ndarray" or (shape is not None and type(value).__module__ == "numpy"):
+        return f"NumPy {kind} of shape {tuple(shape)}" if shape else f"NumPy {kind} {value!r}"
+    qubits = getattr(value, "num_qubits", None)
+    if isinstance(qubits, int):
+        return f"{kind} on {qubits} qubit{'s' if qubits != 1 else ''}"
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        return f"{kind} of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, bool | int | float | complex):
+        return f"{kind} {value!r}"
+    return kind
+
+
+_WRONG_KIND = Message(
+    "Expected {expected_en}, but your answer is {found}.",
+    "{expected_ja}が必要ですが、あなたの答えは {found} です。",
+)
+
+
+def wrong_kind(value: Any, expected: Message, hint: Message | None = None,
+               **values: Any) -> Feedback:
+    """Return feedback saying what kind of value was expected and what the learner gave.
+
+    Args:
+        value: The learner's value, described with :func:`describe`.
+        expected: What the check takes, as a noun phrase in English and Japanese.
+        hint: What to try instead.
+        values: Fields for ``expected`` and ``hint``.
+    """
+    fields = {"found": describe(value), **values}
+    return Feedback(_WRONG_KIND, hint=hint, values={
+        **fields, "expected_en": expected.render("en", fields),
+        "expected_ja": expected.render("ja", fields)})
+
+
+def quiet(check: Callable[P, R]) -> Callable[P, R]:
+    """Run ``check`` with every warning of its own work suppressed.
+
+    nbgrader gives a test cell 0 points for any ``stderr`` output, so a
+    NumPy, SciPy, Qiskit or dimod warning raised while a check simulates,
+    transpiles or samples must never be printed: the check's verdict and its
+    feedback are all it says.
+    """
+
+    @functools.wraps(check)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return check(*args, **kwargs)
+
+    return run

@@ -21,8 +21,8 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from grader.distributions import FALSE_FAIL, SEED
-from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message
+from grader.errors import CheckFailed, InvalidCheckError, instructor_value
+from grader.feedback import Feedback, Message, quiet, wrong_kind
 
 #: Largest model, in variables, solved exactly to find the optimum.
 MAX_EXACT_VARIABLES = 18
@@ -76,6 +76,37 @@ _SUCCESS_HINT = Message(
     "num_sweeps を増やすか、beta_range を調整して最後の温度を下げてください。",
 )
 
+_SAMPLESET_KINDS = Message(
+    "a dimod SampleSet or a dict of SimulatedAnnealingSampler parameters",
+    "dimod の SampleSet または SimulatedAnnealingSampler のパラメータの dict",
+)
+_SAMPLESET_HINT = Message(
+    "Return what sampler.sample(bqm, ...) gives, or parameters such as {{'num_sweeps': 1000}}.",
+    "sampler.sample(bqm, ...) の結果か、{{'num_sweeps': 1000}} のようなパラメータを返してください。",
+)
+_DOMAIN = Message(
+    "Your sample gives the variable {variable} the value {value}; it takes only {allowed}.",
+    "あなたのサンプルでは変数 {variable} の値が {value} ですが、取りうる値は {allowed} だけです。",
+)
+_DOMAIN_HINTS = {
+    "SPIN": Message("Spins are −1 or +1: convert binary values with s = 2x − 1.",
+                    "スピンは −1 か +1 です。バイナリ値は s = 2x − 1 で変換してください。"),
+    "BINARY": Message("Binary variables are 0 or 1: convert spins with x = (s + 1) / 2.",
+                      "バイナリ変数は 0 か 1 です。スピンは x = (s + 1) / 2 で変換してください。"),
+}
+_PARAMETERS = Message(
+    "SimulatedAnnealingSampler has no parameter(s) {names}.",
+    "SimulatedAnnealingSampler にはパラメータ {names} がありません。",
+)
+_PARAMETER_VALUE = Message(
+    "SimulatedAnnealingSampler refused your parameters: {reason}",
+    "SimulatedAnnealingSampler があなたのパラメータを受け付けませんでした：{reason}",
+)
+_PARAMETERS_HINT = Message(
+    "Its parameters are: {known}.",
+    "使えるパラメータ：{known}。",
+)
+
 _SENSES: dict[str, Callable[[float, float, float], bool]] = {
     "==": lambda lhs, rhs, tol: abs(lhs - rhs) <= tol,
     "<=": lambda lhs, rhs, tol: lhs <= rhs + tol,
@@ -112,6 +143,7 @@ def as_bqm(model: Any, vartype: Any = None) -> Any:
     return bqm
 
 
+@quiet
 def assert_bqm_equivalent(
     actual: Any,
     expected: Any,
@@ -211,6 +243,7 @@ def _constraint_value(constraint: Mapping[str, Any], sample: Mapping[Hashable, f
     return value
 
 
+@quiet
 def assert_feasible(
     sample: Mapping[Hashable, float],
     constraints: Mapping[str, Mapping[str, Any]],
@@ -280,6 +313,7 @@ def _best_sample(answer: Any) -> Mapping[Hashable, float]:
     return answer
 
 
+@quiet
 def assert_optimal(
     sample: Any, model: Any, *, reference_energy: float | None = None, atol: float = 1e-6
 ) -> None:
@@ -317,16 +351,58 @@ def assert_optimal(
     raise CheckFailed(Feedback(_NOT_OPTIMAL, hint=hint, values=values))
 
 
-def success_probability(sampleset: Any, best: float, atol: float = 1e-6) -> tuple[int, int]:
-    """Return ``(hits, reads)``: reads of a ``SampleSet`` within ``atol`` of ``best``."""
-    hits = reads = 0
-    for datum in sampleset.data(["energy", "num_occurrences"]):
-        reads += int(datum.num_occurrences)
-        if datum.energy <= best + atol:
-            hits += int(datum.num_occurrences)
-    return hits, reads
+def success_probability(sampleset: Any, model: Any, best: float, atol: float = 1e-6
+                        ) -> tuple[int, int]:
+    """Return ``(hits, reads)``: reads whose energy on ``model`` is within ``atol`` of ``best``.
+
+    Every sample is evaluated on ``model`` (any form :func:`as_bqm` takes);
+    the ``energy`` field a sampler wrote is never read, so a sample set of the
+    model plus a constant, of another model, or from any dimod sampler counts
+    the same reads. A sample set of the other vartype is read through
+    :math:`s = 2x - 1`.
+
+    Raises:
+        CheckFailed: The sample set is not a ``dimod.SampleSet``, lacks a
+            variable of the model, or holds values outside the vartype.
+    """
+    import dimod
+    import numpy as np
+
+    bqm = as_bqm(model)
+    if not isinstance(sampleset, dimod.SampleSet):
+        raise CheckFailed(wrong_kind(sampleset, _SAMPLESET_KINDS, _SAMPLESET_HINT))
+    record = sampleset.record
+    labels = list(sampleset.variables)
+    missing = set(bqm.variables) - set(labels)
+    if missing:
+        raise CheckFailed(Feedback(_MISSING, values={"names": _names(missing)}))
+    samples = np.asarray(record.sample)
+    columns = [labels.index(v) for v in bqm.variables]
+    samples = samples[:, columns] if len(samples) else samples.reshape(0, len(columns))
+    _check_domain(samples, list(bqm.variables), sampleset.vartype)
+    if sampleset.vartype is not bqm.vartype:
+        bqm = bqm.change_vartype(sampleset.vartype, inplace=False)
+    energies = bqm.energies((samples, list(bqm.variables))) if len(samples) else np.zeros(0)
+    occurrences = (np.asarray(record.num_occurrences, dtype=int)
+                   if "num_occurrences" in record.dtype.names else np.ones(len(samples), int))
+    hits = int(occurrences[energies <= best + atol].sum())
+    return hits, int(occurrences.sum())
 
 
+def _check_domain(samples: Any, variables: list[Hashable], vartype: Any) -> None:
+    """Fail when a sample holds a value its vartype does not have (a 0 for a spin, say)."""
+    import numpy as np
+
+    allowed = sorted(vartype.value)
+    outside = ~np.isin(samples, allowed)
+    if outside.any():
+        row, column = (int(i) for i in np.argwhere(outside)[0])
+        raise CheckFailed(Feedback(_DOMAIN, hint=_DOMAIN_HINTS[vartype.name], values={
+            "variable": variables[column], "value": samples[row, column],
+            "allowed": " / ".join(map(str, allowed))}))
+
+
+@quiet
 def assert_success_probability(
     answer: Any,
     model: Any,
@@ -340,10 +416,16 @@ def assert_success_probability(
 ) -> None:
     """Assert that a sampler finds the lowest energy often enough.
 
+    A read succeeds when its sample's energy on ``model`` is at most the
+    optimum plus ``atol``. Energies are always recomputed on ``model``, never
+    read from the sample set, so constant offsets never matter (as in
+    :func:`assert_bqm_equivalent`).
+
     Args:
-        answer: A ``SampleSet`` the learner produced, or a mapping of
-            ``SimulatedAnnealingSampler`` parameters (``num_sweeps``,
-            ``beta_range``, …) that the check runs with ``num_reads`` and ``seed``.
+        answer: A ``SampleSet`` the learner produced with any dimod sampler, or
+            a mapping of ``SimulatedAnnealingSampler`` parameters
+            (``num_sweeps``, ``beta_range``, …) that the check runs with
+            ``num_reads`` and ``seed``.
         model: The model sampled.
         min_probability: Required success probability :math:`p_\\text{min}`.
         reference_energy: Known optimum for models too large to solve exactly.
@@ -354,17 +436,17 @@ def assert_success_probability(
         atol: Energy slack for counting a read as a success.
 
     Raises:
-        CheckFailed: The observed success rate is below
-            :math:`p_\\text{min} - \\sqrt{\\ln(1/\\delta)/(2N)}`.
+        CheckFailed: The answer is neither a sample set nor sampler
+            parameters, a parameter is refused by the sampler, or the observed
+            success rate is below :math:`p_\\text{min} - \\sqrt{\\ln(1/\\delta)/(2N)}`.
+        InvalidCheckError: ``model`` is not a model.
     """
-    bqm = as_bqm(model)
+    with instructor_value("model", "モデル"):
+        bqm = as_bqm(model)
     best = ground_energy(bqm, reference_energy)
     if isinstance(answer, Mapping):
-        from dwave.samplers import SimulatedAnnealingSampler
-
-        parameters = {**answer, "num_reads": num_reads, "seed": seed}
-        answer = SimulatedAnnealingSampler().sample(bqm, **parameters)
-    hits, reads = success_probability(answer, best, atol)
+        answer = _anneal(bqm, answer, num_reads, seed)
+    hits, reads = success_probability(answer, bqm, best, atol)
     if reads == 0:
         raise CheckFailed(Feedback(_SUCCESS, values={
             "hits": 0, "reads": 0, "best": best, "rate": 0.0, "target": min_probability}))
@@ -374,3 +456,21 @@ def assert_success_probability(
     raise CheckFailed(Feedback(_SUCCESS, hint=_SUCCESS_HINT, values={
         "hits": hits, "reads": reads, "best": best, "rate": hits / reads,
         "target": min_probability}))
+
+
+def _anneal(bqm: Any, parameters: Mapping[Any, Any], num_reads: int, seed: int) -> Any:
+    """Run simulated annealing with a learner's parameters, failing on ones it refuses."""
+    from dwave.samplers import SimulatedAnnealingSampler
+
+    sampler = SimulatedAnnealingSampler()
+    unknown = sorted(str(k) for k in parameters if k not in sampler.parameters)
+    if unknown:
+        raise CheckFailed(Feedback(_PARAMETERS, hint=_PARAMETERS_HINT, values={
+            "names": ", ".join(unknown), "known": ", ".join(sorted(sampler.parameters))}))
+    try:
+        return sampler.sample(bqm, **{**parameters, "num_reads": num_reads, "seed": seed})
+    except (TypeError, ValueError, OverflowError) as error:
+        # The model and the reads are the check's own: only the learner's values can be refused.
+        raise CheckFailed(Feedback(_PARAMETER_VALUE, hint=_PARAMETERS_HINT, values={
+            "reason": f"{type(error).__name__}: {error}",
+            "known": ", ".join(sorted(sampler.parameters))})) from None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message
+from grader.feedback import Feedback, Message, quiet
 
 #: Seed of the transpiler, so a re-grade gives the same counts.
 SEED = 1234
@@ -94,6 +94,7 @@ def count_resources(
     )
 
 
+@quiet
 def assert_gate_set(circuit: Any, allowed: Sequence[str]) -> None:
     """Assert that a circuit, as written, uses only the ``allowed`` gate names.
 
@@ -106,6 +107,7 @@ def assert_gate_set(circuit: Any, allowed: Sequence[str]) -> None:
             "gates": ", ".join(extra), "allowed": ", ".join(allowed)}))
 
 
+@quiet
 def assert_resources(
     circuit: Any,
     *,
@@ -142,6 +144,7 @@ def assert_resources(
     return found
 
 
+@quiet
 def score_resources(
     circuit: Any,
     bands: Mapping[str, Sequence[tuple[int, float]]],

@@ -10,13 +10,14 @@ with :math:`\\rho = (I + \\vec r\\cdot\\vec\\sigma)/2`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message
+from grader.errors import CheckFailed, InvalidCheckError, instructor_value
+from grader.feedback import Feedback, Message, quiet, wrong_kind
 from grader.kets import write_ket
 
 _LOW_FIDELITY = Message(
@@ -46,53 +47,237 @@ _MIXED_HINT = Message(
 )
 
 
-def as_state(state: Any) -> Any:
-    """Return a Qiskit ``Statevector`` or ``DensityMatrix`` for ``state``.
+#: Largest allowed | ‖ψ‖ − 1 | of a state vector, and | tr ρ − 1 |, Hermiticity
+#: error and negative eigenvalue of a density matrix, before a state is refused.
+NORM_ATOL = 1e-6
+
+_STATE_KINDS = Message(
+    "a state: a Statevector, DensityMatrix, QuantumCircuit without mid-circuit measurements, "
+    "a list or array of 2ⁿ amplitudes, or a 2ⁿ×2ⁿ density matrix",
+    "状態（Statevector、DensityMatrix、途中に測定のない QuantumCircuit、2ⁿ 個の振幅のリストか配列、"
+    "または 2ⁿ×2ⁿ の密度行列）",
+)
+_STATE_HINT = Message(
+    "Return the state itself, for example Statevector(circuit) or a NumPy array of amplitudes.",
+    "状態そのものを返してください（例：Statevector(circuit) や振幅の NumPy 配列）。",
+)
+_COUNTS_HINT = Message(
+    "Measurement counts are not a state: give the circuit without measurements, or "
+    "Statevector(circuit).",
+    "測定カウントは状態ではありません。測定のない回路か Statevector(circuit) を渡してください。",
+)
+_NOT_QUBITS = Message(
+    "Your state has {found} amplitudes, but a state of n qubits has 2ⁿ (2, 4, 8, …).",
+    "あなたの状態の振幅は {found} 個ですが、n 量子ビットの状態の振幅は 2ⁿ 個（2, 4, 8, …）です。",
+)
+_NOT_FINITE = Message(
+    "Your state contains a value that is not a finite number (nan or inf).",
+    "あなたの状態に有限でない値（nan または inf）が含まれています。",
+)
+_NOT_NORMALISED = Message(
+    "Your state vector has norm {norm:.6g}, but a state has norm 1 (allowed: ±{atol:g}).",
+    "あなたの状態ベクトルのノルムは {norm:.6g} ですが、状態のノルムは 1 です（許容範囲 ±{atol:g}）。",
+)
+_NORMALISE_HINT = Message(
+    "Divide by the norm (np.linalg.norm(vector)), or check the factors such as 1/√2.",
+    "ノルム（np.linalg.norm(vector)）で割るか、1/√2 などの係数を確認してください。",
+)
+_NOT_DENSITY = Message(
+    "Your density matrix is not a state: {problem}.",
+    "あなたの密度行列は状態ではありません：{problem_ja}。",
+)
+_DENSITY_HINT = Message(
+    "A density matrix is Hermitian, positive semidefinite and has trace 1, such as "
+    "DensityMatrix(circuit) or np.outer(psi, psi.conj()).",
+    "密度行列はエルミートで半正定値、トレース 1 です（例：DensityMatrix(circuit)、"
+    "np.outer(psi, psi.conj())）。",
+)
+_NOT_DETERMINED = Message(
+    "Your circuit contains '{operation}' after other operations, so it does not prepare one "
+    "definite state.",
+    "回路の途中に '{operation}' があるため、1 つの状態が定まりません。",
+)
+_NOT_DETERMINED_HINT = Message(
+    "Remove mid-circuit measurements and resets; measurements at the very end are ignored.",
+    "途中の測定とリセットを取り除いてください。回路の最後の測定は無視されます。",
+)
+_UNBOUND = Message(
+    "Your circuit has parameters without values: {parameters}.",
+    "あなたの回路には値が割り当てられていないパラメータがあります：{parameters}。",
+)
+_UNBOUND_HINT = Message(
+    "Bind them first: circuit.assign_parameters({{...}}).",
+    "先に値を割り当ててください：circuit.assign_parameters({{...}})。",
+)
+_NOT_SIMULABLE = Message(
+    "Your circuit could not be simulated: {reason}",
+    "あなたの回路をシミュレーションできませんでした：{reason}",
+)
+_NOT_SIMULABLE_HINT = Message(
+    "Build the circuit from standard gates, or give custom gates a definition.",
+    "標準ゲートで回路を作るか、独自ゲートに定義を与えてください。",
+)
+
+
+def _circuit_state(circuit: Any) -> Any:
+    """Return the state a circuit prepares from :math:`|0\\ldots0\\rangle`, refusing unclear ones."""
+    from qiskit.circuit import Gate
+    from qiskit.exceptions import QiskitError
+    from qiskit.quantum_info import Statevector
+
+    if circuit.parameters:
+        names = ", ".join(sorted(str(p) for p in circuit.parameters))
+        raise CheckFailed(Feedback(_UNBOUND, hint=_UNBOUND_HINT, values={"parameters": names}))
+    stripped = circuit.remove_final_measurements(inplace=False)
+    touched: set[Any] = set()
+    for instruction in stripped.data:
+        operation = instruction.operation
+        name = operation.name
+        # Preparing qubits that nothing has touched yet is deterministic; after
+        # other operations a reset or initialize would measure.
+        fresh = name in ("initialize", "reset") and not touched & set(instruction.qubits)
+        if not (isinstance(operation, Gate) or name in ("barrier", "delay") or fresh):
+            raise CheckFailed(Feedback(_NOT_DETERMINED, hint=_NOT_DETERMINED_HINT,
+                                       values={"operation": name}))
+        touched |= set(instruction.qubits)
+    try:
+        return Statevector(stripped)
+    except QiskitError as error:
+        raise CheckFailed(Feedback(_NOT_SIMULABLE, hint=_NOT_SIMULABLE_HINT,
+                                   values={"reason": error.message})) from None
+
+
+def _amplitudes(state: Any) -> np.ndarray:
+    """Return a learner's array-like state as a complex array, or fail saying what it is."""
+    from qiskit.quantum_info import DensityMatrix, Statevector
+
+    if isinstance(state, Statevector | DensityMatrix):
+        if state.num_qubits is None:
+            raise CheckFailed(Feedback(_NOT_QUBITS, values={"found": state.dim}))
+        return np.asarray(state.data)
+    if state is None or isinstance(state, str | bytes | bool) or np.isscalar(state):
+        raise CheckFailed(wrong_kind(state, _STATE_KINDS, _STATE_HINT))
+    if isinstance(state, Mapping):
+        raise CheckFailed(wrong_kind(state, _STATE_KINDS, _COUNTS_HINT))
+    try:
+        array = np.asarray(state, dtype=complex)
+    except (TypeError, ValueError):
+        # Ragged lists, text or objects: not amplitudes.
+        raise CheckFailed(wrong_kind(state, _STATE_KINDS, _STATE_HINT)) from None
+    if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[0] != array.shape[1]):
+        raise CheckFailed(wrong_kind(state, _STATE_KINDS, _STATE_HINT))
+    return array
+
+
+def as_state(state: Any, *, atol: float = NORM_ATOL) -> Any:
+    """Return a Qiskit ``Statevector`` or ``DensityMatrix`` for ``state``, refusing non-states.
+
+    A vector must have :math:`|\\,\\|\\psi\\| - 1| \\le` ``atol``; a
+    matrix must be Hermitian and have trace 1 and no eigenvalue below
+    :math:`-` ``atol``. What passes is normalised exactly, so that rounding
+    never raises a fidelity above 1.
 
     Args:
-        state: A ``Statevector``, ``DensityMatrix``, measurement-free
-            ``QuantumCircuit`` (run from :math:`|0\\ldots0\\rangle`), a 1-D
-            amplitude array or a 2-D density matrix.
+        state: A ``Statevector``, ``DensityMatrix``, ``QuantumCircuit`` (run
+            from :math:`|0\\ldots0\\rangle`; final measurements are ignored,
+            ``initialize`` and ``reset`` only on untouched qubits), a 1-D
+            amplitude array of length :math:`2^n` or a
+            :math:`2^n \\times 2^n` density matrix.
+        atol: Tolerance of the normalisation and positivity tests.
 
     Returns:
         The state as a ``qiskit.quantum_info`` object.
+
+    Raises:
+        CheckFailed: ``state`` is not a state of qubits; the message says what
+            it is and what a state looks like.
     """
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import DensityMatrix, Statevector
 
-    if isinstance(state, Statevector | DensityMatrix):
-        return state
     if isinstance(state, QuantumCircuit):
-        return Statevector(state.remove_final_measurements(inplace=False))
-    array = np.asarray(state, dtype=complex)
-    return Statevector(array) if array.ndim == 1 else DensityMatrix(array)
+        return _circuit_state(state)
+    array = _amplitudes(state)
+    dim = array.shape[0]
+    if dim < 2 or dim & (dim - 1):
+        raise CheckFailed(Feedback(_NOT_QUBITS, values={"found": dim}))
+    if not np.all(np.isfinite(array)):
+        raise CheckFailed(Feedback(_NOT_FINITE, hint=_STATE_HINT))
+    if array.ndim == 1:
+        norm = float(np.linalg.norm(array))
+        if abs(norm - 1) > atol:
+            raise CheckFailed(Feedback(_NOT_NORMALISED, hint=_NORMALISE_HINT,
+                                       values={"norm": norm, "atol": atol}))
+        return Statevector(array / norm)
+    problem = _density_problem(array, atol)
+    if problem:
+        en, ja = problem
+        raise CheckFailed(Feedback(_NOT_DENSITY, hint=_DENSITY_HINT,
+                                   values={"problem": en, "problem_ja": ja}))
+    hermitian = (array + array.conj().T) / 2
+    return DensityMatrix(hermitian / np.real(np.trace(hermitian)))
+
+
+def _density_problem(matrix: np.ndarray, atol: float) -> tuple[str, str] | None:
+    """Return why ``matrix`` is no density matrix (English, Japanese), or ``None``."""
+    asymmetry = float(np.max(np.abs(matrix - matrix.conj().T)))
+    if asymmetry > atol:
+        return (f"it is not Hermitian (ρ − ρ† has an entry of size {asymmetry:.3g})",
+                f"エルミートではありません（ρ − ρ† に大きさ {asymmetry:.3g} の成分があります）")
+    trace = float(np.real(np.trace(matrix)))
+    if abs(trace - 1) > atol:
+        return f"its trace is {trace:.6g}, not 1", f"トレースが 1 ではなく {trace:.6g} です"
+    lowest = float(np.linalg.eigvalsh((matrix + matrix.conj().T) / 2)[0])
+    if lowest < -atol:
+        return (f"it has the negative eigenvalue {lowest:.3g}",
+                f"負の固有値 {lowest:.3g} があります")
+    return None
 
 
 def fidelity(actual: Any, expected: Any) -> float:
-    """Return the fidelity :math:`F` of two states (any form :func:`as_state` takes)."""
+    """Return the fidelity :math:`F` of two states (any form :func:`as_state` takes).
+
+    Raises:
+        CheckFailed: Either is not a state (see :func:`as_state`).
+    """
     from qiskit.quantum_info import state_fidelity
 
-    return float(state_fidelity(as_state(actual), as_state(expected), validate=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SciPy's sqrtm warns on singular density matrices
+        return float(state_fidelity(as_state(actual), as_state(expected), validate=False))
 
 
-def assert_state_close(actual: Any, expected: Any, *, min_fidelity: float = 1 - 1e-6) -> None:
+@quiet
+def assert_state_close(
+    actual: Any, expected: Any, *, min_fidelity: float = 1 - 1e-6, norm_atol: float = NORM_ATOL
+) -> None:
     """Assert that a learner's state has fidelity at least ``min_fidelity`` with a reference.
+
+    Both states must be states (:func:`as_state`): a vector of norm
+    :math:`1 \\pm` ``norm_atol``, or a Hermitian, positive semidefinite
+    matrix of trace 1; they are normalised exactly before
+    :math:`F` is computed, so :math:`0 \\le F \\le 1`.
 
     Args:
         actual: The learner's state (any form :func:`as_state` takes).
         expected: The reference state.
         min_fidelity: Smallest fidelity that passes; ``1 - 1e-6`` by default
             allows rounding but no physical difference.
+        norm_atol: Tolerance of the normalisation test.
 
     Raises:
-        CheckFailed: The fidelity is below ``min_fidelity``; the message shows
-            both states and a hint when the qubit order is reversed or only
-            relative phases differ.
-        InvalidCheckError: ``min_fidelity`` is not in ``(0, 1]``.
+        CheckFailed: ``actual`` is not a state of the expected number of
+            qubits, or the fidelity is below ``min_fidelity``; the message
+            shows both states and a hint when the qubit order is reversed or
+            only relative phases differ.
+        InvalidCheckError: ``min_fidelity`` is not in ``(0, 1]`` or
+            ``expected`` is not a state.
     """
     if not 0 < min_fidelity <= 1:
         raise InvalidCheckError(f"min_fidelity must be in (0, 1], got {min_fidelity}")
-    found, reference = as_state(actual), as_state(expected)
+    with instructor_value("expected state", "期待される状態"):
+        reference = as_state(expected, atol=norm_atol)
+    found = as_state(actual, atol=norm_atol)
     if found.num_qubits != reference.num_qubits:
         raise CheckFailed(Feedback(_WIDTH, values={
             "found": found.num_qubits, "expected": reference.num_qubits}))
@@ -120,27 +305,43 @@ def _describe(state: Any, num_qubits: int) -> str:
     return "ρ with diagonal " + write_ket(np.real(np.diag(state.data)), num_qubits)
 
 
+_ONE_QUBIT = Message(
+    "Your state has {found} qubits; the check looks at a single qubit.",
+    "あなたの状態は {found} 量子ビットですが、この確認は 1 量子ビットの状態を対象にしています。",
+)
+_NO_SUCH_QUBIT = Message(
+    "Your state has {found} qubit(s); the check looks at qubit {qubit}.",
+    "あなたの状態は {found} 量子ビットですが、この確認は量子ビット {qubit} を見ます。",
+)
+
+
 def bloch_vector(state: Any, qubit: int | None = None) -> np.ndarray:
     """Return the Bloch vector :math:`(\\langle X\\rangle, \\langle Y\\rangle, \\langle Z\\rangle)`.
 
     Args:
-        state: A single-qubit state, or a multi-qubit state with ``qubit``.
+        state: A single-qubit state, or a multi-qubit state with ``qubit``
+            (any form :func:`as_state` takes).
         qubit: Which qubit to reduce to (the others are traced out).
 
     Returns:
         A length-3 real array of norm at most 1.
 
     Raises:
-        InvalidCheckError: A multi-qubit state was given without ``qubit``.
+        CheckFailed: ``state`` is not a state, is a multi-qubit state without
+            ``qubit``, or has no qubit ``qubit``.
+        InvalidCheckError: ``qubit`` is not a whole number.
     """
     from qiskit.quantum_info import DensityMatrix, partial_trace
 
+    qubit = _plain_index(qubit)
     found = as_state(state)
-    if found.num_qubits != 1:
+    n = found.num_qubits
+    if qubit is not None and not 0 <= qubit < n:
+        raise CheckFailed(Feedback(_NO_SUCH_QUBIT, values={"found": n, "qubit": qubit}))
+    if n != 1:
         if qubit is None:
-            raise InvalidCheckError("a multi-qubit state needs the qubit to reduce to")
-        others = [q for q in range(found.num_qubits) if q != qubit]
-        rho = partial_trace(found, others).data
+            raise CheckFailed(Feedback(_ONE_QUBIT, values={"found": n}))
+        rho = partial_trace(found, [q for q in range(n) if q != qubit]).data
     else:
         rho = DensityMatrix(found).data
     return np.array([
@@ -150,6 +351,16 @@ def bloch_vector(state: Any, qubit: int | None = None) -> np.ndarray:
     ])
 
 
+def _plain_index(qubit: Any) -> int | None:
+    """Return ``qubit`` as an ``int`` (NumPy integers too), or refuse it as the instructor's."""
+    if qubit is None:
+        return None
+    if isinstance(qubit, bool) or not isinstance(qubit, int | np.integer):
+        raise InvalidCheckError(f"qubit must be a whole number, got {qubit!r}")
+    return int(qubit)
+
+
+@quiet
 def assert_bloch_vector(
     state: Any, expected: Sequence[float], *, qubit: int | None = None, atol: float = 1e-6
 ) -> None:
@@ -157,16 +368,25 @@ def assert_bloch_vector(
 
     Args:
         state: The learner's state (any form :func:`as_state` takes).
-        expected: The expected vector :math:`(x, y, z)`.
+        expected: The expected vector :math:`(x, y, z)`, of length at most 1.
         qubit: For multi-qubit states, the qubit to check.
         atol: Largest allowed Euclidean distance.
 
     Raises:
-        CheckFailed: The vectors differ; a hint says when the found vector is
-            shorter than 1 (entangled or mixed).
+        CheckFailed: ``state`` is not a state (or has no such qubit), or the
+            vectors differ; a hint says when the found vector is shorter than
+            1 (entangled or mixed).
+        InvalidCheckError: ``expected`` is not three real numbers of length at
+            most 1, or ``qubit`` is not a whole number.
     """
+    try:
+        target = np.asarray(expected, dtype=float)
+    except (TypeError, ValueError):
+        target = np.empty(0)
+    if target.shape != (3,) or not np.all(np.isfinite(target)) or np.linalg.norm(target) > 1 + atol:
+        raise InvalidCheckError(f"expected must be a Bloch vector (x, y, z) of length at most 1, "
+                                f"got {expected!r}")
     found = bloch_vector(state, qubit)
-    target = np.asarray(expected, dtype=float)
     distance = float(np.linalg.norm(found - target))
     if distance <= atol:
         return

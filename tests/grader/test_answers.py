@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pytest
 
 from grader.answers import assert_answer, assert_number, parse_unit
@@ -64,3 +67,67 @@ def test_dimension_message_in_japanese(monkeypatch):
     monkeypatch.setenv("QCAMPUS_LANG", "ja")
     with pytest.raises(CheckFailed, match="温度.*時間"):
         assert_number("20 mK", 100, unit="us")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (np.int64(1), 1), (np.float32(0.5), 0.5), (np.float64(2.5), 2.5), (np.array(0.25), 0.25),
+    (np.bool_(True), True), (np.str_("QAOA"), "QAOA"), (np.argmax([0, 5, 1]), 1),
+])
+def test_numpy_scalars_count_as_python_values(value, expected):
+    """NumPy scalars and 0-d arrays pass wherever the Python value they hold would."""
+    assert_answer(value, expected)
+    assert_answer({"x": [value]}, {"x": [expected]})
+    if not isinstance(expected, bool | str):
+        assert_number(value, expected)
+
+
+def test_numpy_array_compares_with_a_list():
+    """A NumPy array answer compares with a list item by item."""
+    assert_answer(np.array([0.5, 0.5]), [0.5, 0.5])
+    with pytest.raises(CheckFailed, match=r"answer\[1\]"):
+        assert_answer(np.array([0.5, 0.4]), [0.5, 0.5])
+
+
+@pytest.mark.parametrize("value", [0.5 + 0.1j, np.complex128(0.5 + 0.1j), np.complex64(0.5 + 0.1j)])
+def test_complex_where_a_real_is_expected_fails_clearly(value, english):
+    """A complex value with a real imaginary part fails as complex, never truncated or warned."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CheckFailed, match="is complex, with imaginary part 0.1"):
+            assert_number(value, 0.5)
+        with pytest.raises(CheckFailed, match="real"):
+            assert_answer(value, 0.5)
+
+
+def test_rounding_level_imaginary_part_passes():
+    """An expectation value carrying 1e-17j of rounding passes as the real number."""
+    assert_number(np.complex128(0.5 + 1e-17j), 0.5)
+    assert_answer([np.complex128(0.5 + 1e-17j)], [0.5])
+
+
+def test_one_element_array_gets_a_hint(english):
+    """A number wrapped in a one-element array fails with a hint to take the element."""
+    with pytest.raises(CheckFailed, match=r"value\[0\]"):
+        assert_number(np.array([0.5]), 0.5)
+
+
+def test_text_is_not_a_list_of_characters():
+    """'abc' does not pass for ['a', 'b', 'c']."""
+    with pytest.raises(CheckFailed):
+        assert_answer("abc", ["a", "b", "c"])
+
+
+def test_rounding_error_around_zero_passes_for_dimensionless_values():
+    """2.2e-16 passes for an expected 0 (dimensionless); with a unit a hint says to round."""
+    assert_number(2.2e-16, 0.0)
+    assert_number(np.sin(np.pi), 0)
+    assert_answer({"p": 1e-17}, {"p": 0.0})
+    with pytest.raises(CheckFailed):
+        assert_number(1e-6, 0.0)
+
+
+def test_rounding_hint_for_zero_with_a_unit(english):
+    """With a unit, where the scale decides, a tiny value for 0 fails with a rounding hint."""
+    with pytest.raises(CheckFailed, match=r"round\(value, 12\)"):
+        assert_number(2.2e-16, 0.0, unit="ns")
+    assert_number(2.2e-16, 0.0, unit="ns", abs_tol=1e-9)

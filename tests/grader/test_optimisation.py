@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dimod
 import pytest
+from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, TabuSampler
 
 from grader.errors import CheckFailed, InvalidCheckError
 from grader.optimisation import (
@@ -111,3 +112,50 @@ def test_success_probability_of_a_learner_sampleset(small_bqm, english):
     sampleset = dimod.RandomSampler().sample(small_bqm, num_reads=200, seed=5)
     with pytest.raises(CheckFailed):
         assert_success_probability(sampleset, small_bqm, min_probability=0.9)
+
+
+def test_sampleset_of_the_model_plus_a_constant_passes(small_bqm):
+    """A perfect anneal of the model plus 10 passes: energies are recomputed on the model."""
+    shifted = small_bqm.copy()
+    shifted.offset += 10
+    sampleset = SimulatedAnnealingSampler().sample(shifted, num_reads=100, seed=3)
+    assert_success_probability(sampleset, small_bqm, min_probability=0.9)
+
+
+def test_sampleset_of_a_lowered_model_does_not_pass(small_bqm, english):
+    """Random samples of the model minus 10 fail: their written energies are never read."""
+    lowered = small_bqm.copy()
+    lowered.offset -= 10
+    sampleset = dimod.RandomSampler().sample(lowered, num_reads=200, seed=5)
+    with pytest.raises(CheckFailed, match="reach the lowest energy -3.5"):
+        assert_success_probability(sampleset, small_bqm, min_probability=0.9)
+
+
+def test_forged_energies_are_ignored(small_bqm):
+    """A SampleSet claiming the ground energy for every random sample fails."""
+    sampleset = dimod.RandomSampler().sample(small_bqm, num_reads=200, seed=5)
+    forged = dimod.SampleSet.from_samples((sampleset.record.sample, list(sampleset.variables)),
+                                          "BINARY", energy=[-3.5] * 200)
+    with pytest.raises(CheckFailed):
+        assert_success_probability(forged, small_bqm, min_probability=0.9)
+
+
+@pytest.mark.parametrize("sample", [
+    lambda bqm: dimod.ExactSolver().sample(bqm).truncate(1),
+    lambda bqm: TabuSampler().sample(bqm, num_reads=10, seed=1),
+    lambda bqm: SteepestDescentSolver().sample(bqm, num_reads=10, seed=1),
+    lambda bqm: SimulatedAnnealingSampler().sample(bqm.spin, num_reads=50, seed=1),
+    lambda bqm: dimod.SampleSet.from_samples([{"a": 0, "b": 1, "c": 1, "slack": 1}], "BINARY", 0),
+], ids=["exact", "tabu", "steepest-descent", "spin-form", "extra-variable"])
+def test_sampleset_from_any_sampler_is_read(small_bqm, sample):
+    """Sample sets of exact, tabu, descent and annealing samplers, in either vartype, pass."""
+    assert_success_probability(sample(small_bqm), small_bqm, min_probability=0.9)
+
+
+def test_success_probability_is_consistent_with_bqm_equivalence(small_bqm):
+    """Whatever passes assert_bqm_equivalent as the model, sampled well, passes the sampler check."""
+    shifted = small_bqm.spin
+    shifted.offset -= 7
+    assert_bqm_equivalent(shifted, small_bqm)
+    sampleset = SimulatedAnnealingSampler().sample(shifted, num_reads=100, seed=4)
+    assert_success_probability(sampleset, small_bqm, min_probability=0.9)

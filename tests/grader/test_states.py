@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
-from qiskit.quantum_info import DensityMatrix
+from qiskit.quantum_info import DensityMatrix, Statevector
 
-from grader.errors import CheckFailed
-from grader.states import assert_bloch_vector, assert_state_close, bloch_vector
+from grader.errors import CheckFailed, InvalidCheckError
+from grader.states import assert_bloch_vector, assert_state_close, bloch_vector, fidelity
 
 
 def test_circuit_state_matches_amplitudes(bell):
@@ -62,3 +62,50 @@ def test_entangled_qubit_has_short_bloch_vector(bell, english):
     np.testing.assert_allclose(bloch_vector(bell, qubit=0), [0, 0, 0], atol=1e-12)
     with pytest.raises(CheckFailed, match="entangled or mixed"):
         assert_bloch_vector(bell, [0, 0, 1], qubit=1)
+
+
+@pytest.mark.parametrize("vector", [[2, 0], [1, 1], [0.5, 0.5], [1e-3, 0]])
+def test_unnormalised_vector_is_refused(vector, english):
+    """A vector whose norm is not 1 fails as unnormalised, never as a fidelity above 1."""
+    plus = QuantumCircuit(1)
+    plus.h(0)
+    for expected in (plus, [1, 0]):
+        with pytest.raises(CheckFailed, match="norm") as failure:
+            assert_state_close(vector, expected)
+        assert "norm 1" in str(failure.value) and "np.linalg.norm" in str(failure.value)
+
+
+def test_rounding_of_the_norm_is_accepted():
+    """A vector normalised up to float32 rounding passes and is normalised exactly."""
+    vector = (np.array([1, 1]) / np.sqrt(2)).astype(np.complex64)
+    plus = QuantumCircuit(1)
+    plus.h(0)
+    assert_state_close(vector, plus)
+    assert fidelity(vector * (1 + 5e-7), plus) <= 1.0
+
+
+@pytest.mark.parametrize(("matrix", "problem"), [
+    (np.array([[1, 1], [0, 0]]), "not Hermitian"),
+    (np.eye(2), "trace is 2"),
+    (np.array([[1.5, 0], [0, -0.5]]), "negative eigenvalue"),
+])
+def test_matrix_that_is_no_density_matrix_is_refused(matrix, problem, english):
+    """Non-Hermitian, trace ≠ 1 and indefinite matrices fail, naming what is wrong."""
+    with pytest.raises(CheckFailed, match=problem):
+        assert_state_close(matrix, [1, 0])
+    with pytest.raises(CheckFailed, match=problem):
+        assert_bloch_vector(matrix, [0, 0, 1])
+
+
+def test_unnormalised_statevector_object_is_refused(english):
+    """A qiskit Statevector is checked too: Statevector([2, 0]) is not a state."""
+    with pytest.raises(CheckFailed, match="norm 2"):
+        assert_state_close(Statevector([2, 0]), [1, 0])
+    with pytest.raises(CheckFailed, match="norm 2"):
+        assert_bloch_vector(Statevector([2, 0]), [0, 0, 1])
+
+
+def test_unnormalised_reference_is_the_instructors_error():
+    """An unnormalised expected state raises InvalidCheckError in both languages."""
+    with pytest.raises(InvalidCheckError, match="(?s)expected state.*norm 2.*期待される状態"):
+        assert_state_close([1, 0], [2, 0])
