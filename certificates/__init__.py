@@ -89,8 +89,9 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
         "SESSION_COOKIE_NAME": ("__Secure-qcampus-certificates"
                                 if public_url.startswith("https://") else "qcampus-certificates"),
         "SESSION_COOKIE_DOMAIN": None,
-        # A session, signed in or not, ends this long after it began.
+        # A signed-in session ends this long after sign-in; a visitor's (form token only) sooner.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "ANONYMOUS_SESSION_LIFETIME": timedelta(hours=1),
         "HUB_AUTH": None,
         # None: the checkout's courses/achievements.yaml.
         "ACHIEVEMENTS_PATH": None,

@@ -12,8 +12,9 @@ stored as its SHA-256.
   seen before it is worth nothing after it.
 - Signing out (:meth:`ServerSession.end`) marks the row ended: a copied id is
   answered 401 until the row expires, then is merely unknown.
-- Every session expires ``PERMANENT_SESSION_LIFETIME`` after it began (or after
-  sign-in); expired rows are deleted when new sessions begin.
+- Every session expires ``PERMANENT_SESSION_LIFETIME`` after sign-in, a
+  visitor's (no sign-in; a CSRF token or the OAuth state) after
+  ``ANONYMOUS_SESSION_LIFETIME``; expired rows are deleted when new sessions begin.
 - The cookie is scoped to the service: ``Path`` is the service prefix,
   ``HttpOnly``, ``SameSite=Lax``, ``Secure`` on TLS, never a ``Domain``.
 """
@@ -149,7 +150,11 @@ class ServerSessionInterface(SessionInterface):
                            .values(ended_at=now, data="{}"))
             db.execute(delete(ServiceSession).where(ServiceSession.expires_at < now))
             session.sid = secrets.token_urlsafe(32)
-            session.expires_at = now + app.permanent_session_lifetime
+            lifetime = app.permanent_session_lifetime
+            if "hub_token" not in session:
+                # A visitor's form token needs little time, and anyone can make such rows.
+                lifetime = min(lifetime, app.config.get("ANONYMOUS_SESSION_LIFETIME", lifetime))
+            session.expires_at = now + lifetime
             db.add(ServiceSession(id_hash=_id_hash(session.sid), data=data, created_at=now,
                                   expires_at=session.expires_at))
         response.set_cookie(

@@ -230,6 +230,23 @@ def test_session_expires(app, client, hub):
     assert client.get("/admin/").status_code == 401
 
 
+def test_visitor_sessions_end_sooner_and_expired_rows_are_deleted(app, client, hub):
+    """A visitor's session lasts an hour, a signed-in one eight; expired rows do not pile up."""
+    engine = app.extensions["qcampus_engine"]
+    csrf_of(client)
+    with Session(engine) as db:
+        (visitor,) = db.scalars(select(ServiceSession)).all()
+        assert visitor.expires_at - visitor.created_at == timedelta(hours=1)
+    with write_session(engine) as db:
+        db.execute(update(ServiceSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    _sign_in(app.test_client(), hub)
+    with Session(engine) as db:
+        assert db.get(ServiceSession, visitor.id_hash) is None
+        (signed_in,) = db.scalars(select(ServiceSession)
+                                  .where(ServiceSession.ended_at.is_(None))).all()
+        assert signed_in.expires_at - signed_in.created_at == timedelta(hours=8)
+
+
 def test_public_url_follows_the_hub_origin(tmp_path):
     """With subdomains the default public URL is the service's own origin JupyterHub serves."""
     from certificates import default_config
