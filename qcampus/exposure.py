@@ -10,6 +10,7 @@ objects, so the core never imports them.
 
 from __future__ import annotations
 
+import importlib.util
 import stat
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
@@ -17,13 +18,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from qcampus.permissions import MAX_NAMED, OTHERS, Exposure, git_dirs, inspect_tree, trusted_gids
+from qcampus.permissions import (
+    MAX_NAMED,
+    OTHERS,
+    Exposure,
+    git_dirs,
+    inspect_tree,
+    inspect_writable,
+    trusted_gids,
+)
 
 if TYPE_CHECKING:
     from qcampus.settings import Settings
     from qcampus.status import Check
 
 STATUS_HOOKS = "qcampus.status"
+#: The project's packages: the hub imports them as root, learners' kernels import grader.
+PACKAGES = ("qcampus", "hub_config", "grader", "certificates")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
@@ -104,6 +115,37 @@ def private_file_checks(settings: Settings) -> list[Check]:
     return found
 
 
+def package_dirs(names: Iterable[str] = PACKAGES) -> list[Path]:
+    """Return the directories the project's packages load from, without importing them."""
+    found = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            found.extend(Path(p) for p in spec.submodule_search_locations)
+    return found
+
+
+def code_roots(settings: Settings) -> list[Path]:
+    """Return what root runs or every server reads: environment, packages, proxy, configuration."""
+    roots = [Path(settings["hub"]["venv"]), *package_dirs(), settings.home / "jupyter"]
+    proxy = Path(settings["hub"]["proxy_command"] or "/opt/qcampus/node_modules/.bin/x")
+    if proxy.parent.name == ".bin" and proxy.parent.parent.name == "node_modules":
+        roots.append(proxy.parent.parent)
+    venv = roots[0].resolve()
+    # Packages of a regular install live inside the environment: walk them once.
+    return [r for i, r in enumerate(roots) if r.exists()
+            and not (i and r.resolve().is_relative_to(venv))]
+
+
+def code_checks(settings: Settings) -> list[Check]:
+    """Code and configuration that only root may change."""
+    found: list[Check] = []
+    for root in code_roots(settings):
+        found += _report("code", inspect_writable(
+            root, f"chmod -R go-w {root} (and chown -R root:root {root} if another user owns it)"))
+    return found
+
+
 def exchange_checks(settings: Settings) -> list[Check]:
     """What the current (nbgrader) exchange lets one learner do to another: warnings."""
     exchange = settings.exchange
@@ -157,5 +199,5 @@ def run_hooks(settings: Settings,
 
 def checks(settings: Settings, hooks=None) -> list[Check]:
     """Return every exposure of the deployment (errors) and weak settings (warnings)."""
-    return [*course_checks(settings), *private_file_checks(settings), *exchange_checks(settings),
-            *setting_checks(settings), *run_hooks(settings, hooks)]
+    return [*course_checks(settings), *private_file_checks(settings), *code_checks(settings),
+            *exchange_checks(settings), *setting_checks(settings), *run_hooks(settings, hooks)]

@@ -220,3 +220,27 @@ def inspect_tree(root: Path, fix: str, *, group_may_read: set[int] | None = None
             found.append(_exposure(path, info, "belongs to a user other than root, who can "
                                                "change its mode", fix))
     return found
+
+
+def inspect_writable(root: Path, fix: str) -> list[Exposure]:
+    """Return the paths below *root* that a user other than root can change.
+
+    For code and configuration that root runs or the hub hands to every server
+    (the Python environment, the project's packages, the proxy, the servers'
+    Jupyter configuration): whoever can change them runs code as root or in
+    every learner's server.
+    """
+    owners = {0, os.geteuid()}
+    found = []
+    for path, info in _walk(root):
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o002:
+            found.append(_exposure(path, info, "can be changed by every local user", fix))
+        elif mode & 0o020 and info.st_gid != 0:
+            found.append(_exposure(path, info, "can be changed by a group that is not root's", fix))
+        elif info.st_uid not in owners:
+            found.append(_exposure(path, info, "belongs to a user other than root, who can "
+                                               "change it", fix))
+    return found

@@ -123,3 +123,26 @@ def test_packages_add_checks_through_hooks(home):
 
     found = exposure.checks(settings_mod.load(home), hooks=[hook])
     assert Check("error", "example", f"{home} checked") in found
+
+
+def test_code_others_can_change_is_an_error(home):
+    """Servers' configuration (or any code root runs) writable by others is named with its fix."""
+    config = home / "jupyter" / "learner" / "jupyter_server_config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("{}")
+    os.chmod(config, 0o666)
+    code, output = status(home)
+    assert code == 1
+    [line] = [line for line in error_lines(output) if str(config) in line]
+    assert "(mode 0666, root:root) can be changed by every local user" in line
+    assert f"chmod -R go-w {home / 'jupyter'}" in line
+
+
+def test_code_roots_cover_environment_packages_and_configuration(home):
+    """The environment, the project's package directories and the servers' configuration are checked."""
+    settings = settings_mod.load(home)
+    (home / "jupyter").mkdir(exist_ok=True)
+    roots = exposure.code_roots(settings)
+    assert home / "jupyter" in roots
+    assert any((root / "permissions.py").is_file() for root in roots)  # qcampus itself
+    assert exposure.package_dirs(["no_such_package_here"]) == []
