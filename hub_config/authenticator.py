@@ -32,9 +32,8 @@ from pathlib import Path
 
 from firstuseauthenticator import FirstUseAuthenticator
 from firstuseauthenticator.firstuseauthenticator import CustomLoginHandler
-from jupyterhub.handlers import LogoutHandler
 from jinja2 import ChoiceLoader, DictLoader
-from jupyterhub.handlers import LoginHandler
+from jupyterhub.handlers import LoginHandler, LogoutHandler
 from jupyterhub.utils import new_token
 from tornado import web
 from traitlets import Bool, Integer, Unicode, default
@@ -164,7 +163,8 @@ ACTIVATE_PAGE = """{% extends "page.html" %}
   <h1>Activate your account / アカウントの有効化</h1>
   {% if activated %}
   <p class="alert alert-success">{{ username }} is active: <a href="{{ login_url }}">log in</a> with
-    your new password. / 有効化しました。新しいパスワードで<a href="{{ login_url }}">ログイン</a>してください。</p>
+    your new password. /
+    有効化しました。新しいパスワードで<a href="{{ login_url }}">ログイン</a>してください。</p>
   {% else %}
   <p>Enter the one-time code your operator gave you and choose your password. /
     管理者から受け取った一回限りのコードを入力し、パスワードを決めてください。</p>

@@ -66,6 +66,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "hub_dir": "",
         # Root-owned Jupyter configuration read by users' servers (see singleuser.py).
         "singleuser_config": "",
+        # Root-only directory of each server's own log (never the hub's output).
+        "server_logs": "",
     },
     "internal": {
         # The hub's own API port and the proxy's API port, on loopback; 0 means hub.port + 1 / + 2.
@@ -76,6 +78,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # seconds before further attempts get HTTP 429 (see authenticator.py).
         "login_attempts": 10,
         "login_window": 900,
+        # Setting accounts.learner_first_use: learners choose their password at first
+        # login; staff always activate with a one-time code.
+        "learner_first_use": True,
         # QCAMPUS_* variables the hub was started with, passed on to the certificates
         # service so it reads the same settings (e.g. QCAMPUS_HUB__PORT for its public URL).
         "service_environment": {},
@@ -163,10 +168,13 @@ def config_from_settings(settings: Settings,
             "exchange": str(settings.exchange),
             "hub_dir": str(settings.hub_dir),
             "singleuser_config": str(settings.home / "jupyter"),
+            "server_logs": str(settings.logs / "servers"),
         },
-        "internal": {"service_environment": {
-            name: value for name, value in env_variables(environ).items()
-            if name != "QCAMPUS_HOME"}},
+        "internal": {
+            "learner_first_use": settings["accounts"]["learner_first_use"],
+            "service_environment": {name: value for name, value in env_variables(environ).items()
+                                    if name != "QCAMPUS_HOME"},
+        },
         "roster": {name: m.as_dict() for name, m in members.items()},
         "tracks": {"ids": find_tracks(settings.courses_source)
                    or sorted(p.name for p in settings.courses_root.glob("*") if p.is_dir())},
@@ -216,6 +224,8 @@ def update_auth(c, cfg: Mapping[str, Any]) -> None:
     c.FirstUseAuthenticator.min_password_length = cfg["internal"]["min_password_length"]
     c.RosterAuthenticator.login_attempts = cfg["internal"]["login_attempts"]
     c.RosterAuthenticator.login_window = cfg["internal"]["login_window"]
+    c.RosterAuthenticator.home = cfg["paths"]["home"]
+    c.RosterAuthenticator.learner_first_use = cfg["internal"]["learner_first_use"]
     c.Authenticator.allow_all = False
     # Someone removed from the roster must not keep logging in because the hub remembers them.
     c.Authenticator.allow_existing_users = False
@@ -243,6 +253,7 @@ def update_spawner(c, cfg: Mapping[str, Any]) -> None:
     c.QcampusSpawner.tracks = list(cfg["tracks"]["ids"])
     c.QcampusSpawner.courses_root = paths["courses_root"]
     c.QcampusSpawner.instructors_system_group = INSTRUCTORS_SYSTEM_GROUP
+    c.QcampusSpawner.log_dir = paths["server_logs"]
     # Instructors get one named server per track, each with that track's formgrader.
     c.JupyterHub.allow_named_servers = True
     c.JupyterHub.named_server_limit_per_user = max(1, len(cfg["tracks"]["ids"]))

@@ -2,8 +2,9 @@
 
 Each finding is a :class:`Check` with a level (``ok``, ``warn``, ``error``) and a
 message that says what to do. Paths learners could read or change, and settings
-that weaken the separation of users, come from :mod:`qcampus.exposure`. ``status`` exits 1 when any check is an error, so
-operators can use it in scripts and monitoring.
+that weaken the separation of users, come from :mod:`qcampus.exposure`.
+``status`` exits 1 when any check is an error, so operators can use it in
+scripts and monitoring.
 """
 
 from __future__ import annotations

@@ -68,6 +68,22 @@ def test_only_enrolled_users_log_in(hub_config):
     assert hub_config.Authenticator.allowed_users == {"teacher", "ada", "bob", "eve"}
 
 
+def test_authenticator_and_spawner_read_this_deployment(hub_config, deployment_settings):
+    """Activation codes, first-use policy and server logs come from this deployment, not the environment."""
+    home = deployment_settings.home
+    assert hub_config.RosterAuthenticator.home == str(home)
+    assert hub_config.RosterAuthenticator.learner_first_use is True
+    assert hub_config.QcampusSpawner.log_dir == str(home / "logs" / "servers")
+
+
+def test_learners_activate_when_first_use_is_off(deployment_settings, monkeypatch):
+    """accounts.learner_first_use: false reaches the authenticator."""
+    monkeypatch.setenv("QCAMPUS_ACCOUNTS__LEARNER_FIRST_USE", "false")
+    c = Config()
+    apply_config(c, config_from_settings(settings.load(deployment_settings.home)))
+    assert c.RosterAuthenticator.learner_first_use is False
+
+
 def test_no_admins_by_default(hub_config):
     """Nobody is a hub admin unless the settings name them, not even an enrolled instructor."""
     assert hub_config.Authenticator.admin_users == set()
