@@ -227,8 +227,8 @@ def assert_number(
     if math.isclose(converted, expected, rel_tol=rel_tol, abs_tol=abs_tol):
         return
     hint = None
-    if converted and expected:
-        ratio = abs(converted / expected)
+    ratio = abs(converted / expected) if expected else math.inf
+    if converted and math.isfinite(ratio):
         exponent = round(math.log10(ratio))
         if exponent and math.isclose(ratio, 10.0**exponent, rel_tol=max(rel_tol, 1e-9)):
             hint = _SCALE_HINT
@@ -238,7 +238,7 @@ def assert_number(
         hint = _ROUNDING_HINT
     raise CheckFailed(Feedback(_OFF, hint=hint, values={
         "found": f"{converted:.6g} {unit}".strip(), "expected": f"{expected:.6g}",
-        "tolerance": tolerance, "factor": abs(converted / expected) if expected else 0}))
+        "tolerance": tolerance, "factor": ratio if math.isfinite(ratio) else 0}))
 
 
 #: Below this, a value expected to be exactly 0 is most likely rounding error.

@@ -14,20 +14,21 @@ circuit is controlled, as in phase estimation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message, quiet
+from grader.errors import CheckFailed, InvalidCheckError, instructor_value
+from grader.feedback import Feedback, Message, describe, quiet
 from grader.kets import basis_label, write_ket
 
 #: Largest circuit, in qubits, whose unitary the checks build (2**12 × 2**12).
 MAX_QUBITS = 12
 
 _NOT_A_CIRCUIT = Message(
-    "Expected a QuantumCircuit, but your answer is a {found}.",
+    "Expected a QuantumCircuit, but your answer is {found}.",
     "QuantumCircuit が必要ですが、あなたの答えは {found} です。",
 )
 _NOT_A_CIRCUIT_HINT = Message(
@@ -39,8 +40,35 @@ _NOT_UNITARY = Message(
     "回路の途中に '{operation}' があるため、比較するユニタリが定まりません。",
 )
 _NOT_UNITARY_HINT = Message(
-    "Remove measurements and resets, or move measurements to the very end.",
-    "測定とリセットを取り除くか、測定を回路の最後に移してください。",
+    "Remove measurements, resets and initialize, or move measurements to the very end; "
+    "the circuit starts from |0…0⟩ and must be built from gates.",
+    "測定・リセット・initialize を取り除くか、測定を回路の最後に移してください。"
+    "回路はゲートだけで作る必要があります。",
+)
+_NOT_DETERMINED = Message(
+    "Your circuit contains '{operation}' after other operations, so it does not prepare one "
+    "definite state.",
+    "回路の途中に '{operation}' があるため、1 つの状態が定まりません。",
+)
+_NOT_DETERMINED_HINT = Message(
+    "Remove mid-circuit measurements and resets; measurements at the very end are ignored.",
+    "途中の測定とリセットを取り除いてください。回路の最後の測定は無視されます。",
+)
+_UNBOUND = Message(
+    "Your circuit has parameters without values: {parameters}.",
+    "あなたの回路には値が割り当てられていないパラメータがあります：{parameters}。",
+)
+_UNBOUND_HINT = Message(
+    "Bind them first: circuit.assign_parameters({{...}}).",
+    "先に値を割り当ててください：circuit.assign_parameters({{...}})。",
+)
+_NOT_SIMULABLE = Message(
+    "Your circuit could not be simulated: {reason}",
+    "あなたの回路をシミュレーションできませんでした：{reason}",
+)
+_NOT_SIMULABLE_HINT = Message(
+    "Build the circuit from standard gates, or give custom gates a definition.",
+    "標準ゲートで回路を作るか、独自ゲートに定義を与えてください。",
 )
 _TOO_LARGE = Message(
     "Your circuit has {found} qubits; the check compares circuits of at most {cap} qubits.",
@@ -84,19 +112,69 @@ _LITTLE_ENDIAN = Message(
 )
 
 
-def _unitary_part(circuit: Any) -> Any:
-    """Return ``circuit`` without final measurements, refusing other non-unitary steps."""
-    from qiskit import QuantumCircuit
+def learner_circuit(circuit: Any, *, prepares: bool = False) -> Any:
+    """Return ``circuit`` without final measurements, refusing what it cannot be compared by.
 
-    if not isinstance(circuit, QuantumCircuit):
-        return circuit
+    Args:
+        circuit: A ``QuantumCircuit``.
+        prepares: Allow ``initialize`` and ``reset`` on qubits nothing has
+            touched yet (a state preparation); otherwise every operation but a
+            barrier or delay must be a gate.
+
+    Raises:
+        CheckFailed: The circuit has unbound parameters, or measures, resets,
+            initializes or branches before its end.
+    """
+    from qiskit.circuit import Gate
+
+    unbound(circuit)
     stripped = circuit.remove_final_measurements(inplace=False)
+    touched: set[Any] = set()
     for instruction in stripped.data:
-        name = instruction.operation.name
-        if name in ("measure", "reset") or instruction.operation.num_clbits:
+        operation = instruction.operation
+        name = operation.name
+        # Preparing untouched qubits is deterministic; after other operations a
+        # reset or initialize would measure.
+        fresh = prepares and name in ("initialize", "reset") and not touched & set(
+            instruction.qubits)
+        if not (isinstance(operation, Gate) or name in ("barrier", "delay") or fresh):
+            if prepares:
+                raise CheckFailed(Feedback(_NOT_DETERMINED, hint=_NOT_DETERMINED_HINT,
+                                           values={"operation": name}))
             raise CheckFailed(Feedback(_NOT_UNITARY, hint=_NOT_UNITARY_HINT,
                                        values={"operation": name}))
+        touched |= set(instruction.qubits)
     return stripped
+
+
+def unbound(circuit: Any) -> None:
+    """Fail when a circuit has parameters without values.
+
+    Raises:
+        CheckFailed: Names the unbound parameters.
+    """
+    if circuit.parameters:
+        names = ", ".join(sorted(str(p) for p in circuit.parameters))
+        raise CheckFailed(Feedback(_UNBOUND, hint=_UNBOUND_HINT, values={"parameters": names}))
+
+
+@contextmanager
+def simulating() -> Iterator[None]:
+    """Report a circuit Qiskit cannot simulate (an opaque gate, say) as a failed check."""
+    from qiskit.exceptions import QiskitError
+
+    try:
+        yield
+    except QiskitError as error:
+        raise CheckFailed(Feedback(_NOT_SIMULABLE, hint=_NOT_SIMULABLE_HINT,
+                                   values={"reason": error.message})) from None
+
+
+def _unitary_part(circuit: Any) -> Any:
+    """Return a circuit's unitary part; operators and matrices pass unchanged."""
+    from qiskit import QuantumCircuit
+
+    return learner_circuit(circuit) if isinstance(circuit, QuantumCircuit) else circuit
 
 
 def unitary_matrix(circuit: Any) -> np.ndarray:
@@ -110,20 +188,46 @@ def unitary_matrix(circuit: Any) -> np.ndarray:
         The matrix in Qiskit's little-endian basis order.
 
     Raises:
-        CheckFailed: The circuit measures or resets before its end.
+        CheckFailed: The circuit measures or resets before its end, or cannot
+            be simulated.
     """
     from qiskit.quantum_info import Operator
 
     if isinstance(circuit, np.ndarray):
         return circuit
-    return Operator(_unitary_part(circuit)).data
+    with simulating():
+        return Operator(_unitary_part(circuit)).data
 
 
-def _num_qubits(obj: Any) -> int:
-    if hasattr(obj, "num_qubits"):
-        return int(obj.num_qubits)
-    dim = np.asarray(obj).shape[0]
-    return int(round(np.log2(dim)))
+def _reference(expected: Any) -> Any:
+    """Return the instructor's circuit or ``Operator``, refusing anything without a unitary.
+
+    Raises:
+        InvalidCheckError: ``expected`` is not a circuit, an operator on qubits
+            or a unitary matrix of size :math:`2^n`.
+    """
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import Operator
+
+    if isinstance(expected, QuantumCircuit):
+        with instructor_value("reference circuit", "参照回路"):
+            learner_circuit(expected)
+        return expected
+    if isinstance(expected, Operator):
+        matrix = expected.data
+    else:
+        try:
+            matrix = np.asarray(expected, dtype=complex)
+        except (TypeError, ValueError):
+            matrix = np.empty(0)
+    dim = matrix.shape[0] if matrix.ndim == 2 else 0
+    if (matrix.ndim != 2 or matrix.shape != (dim, dim) or dim < 2 or dim & (dim - 1)
+            or not np.all(np.isfinite(matrix))
+            or not np.allclose(matrix.conj().T @ matrix, np.eye(dim), atol=1e-8)):
+        raise InvalidCheckError(
+            "expected must be a QuantumCircuit, an Operator or a unitary matrix of size 2ⁿ×2ⁿ, "
+            f"got {describe(expected)}")
+    return Operator(matrix)
 
 
 def _relabelled(actual: Any, positions: Sequence[int]) -> Any:
@@ -186,8 +290,10 @@ def _agrees_on_random_inputs(
         psi /= np.linalg.norm(psi)
         start = np.zeros(2**m, dtype=complex)
         start[:dim] = psi
-        found = _evolve(relabelled, start)
-        target = _evolve(expected, psi)
+        with simulating():
+            found = _evolve(relabelled, start)
+        with instructor_value("reference circuit", "参照回路"), simulating():
+            target = _evolve(expected, psi)
         if output_permutation is not None:
             target = _permute_outputs(target[:, None], output_permutation)[:, 0]
         padded = np.zeros(2**m, dtype=complex)
@@ -202,7 +308,8 @@ def _agrees_on_random_inputs(
 
 def _check_sequence(name: str, values: Sequence[int], size: int, bound: int) -> None:
     if len(values) != size or len(set(values)) != size or not all(
-        0 <= v < bound for v in values
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and 0 <= v < bound
+        for v in values
     ):
         raise InvalidCheckError(
             f"{name} must list {size} distinct qubit indices below {bound}, got {list(values)}"
@@ -250,17 +357,18 @@ def assert_circuit_equivalent(
 
     if not isinstance(actual, QuantumCircuit):
         raise CheckFailed(Feedback(_NOT_A_CIRCUIT, hint=_NOT_A_CIRCUIT_HINT,
-                                   values={"found": type(actual).__name__}))
-    n = _num_qubits(expected)
-    m = _num_qubits(actual)
+                                   values={"found": describe(actual)}))
+    expected = _reference(expected)
+    n = expected.num_qubits
+    m = actual.num_qubits
     if n > MAX_QUBITS:
         raise InvalidCheckError(f"expected circuit has {n} qubits; the cap is {MAX_QUBITS}")
     if m > MAX_QUBITS:
         raise CheckFailed(Feedback(_TOO_LARGE, values={"found": m, "cap": MAX_QUBITS}))
-    ancillas = list(ancillas)
+    ancillas = [int(q) if isinstance(q, np.integer) else q for q in ancillas]
     if qubit_map is None:
         qubit_map = [q for q in range(m) if q not in ancillas][:n]
-    qubit_map = list(qubit_map)
+    qubit_map = [int(q) if isinstance(q, np.integer) else q for q in qubit_map]
     if m != n + len(ancillas) or len(qubit_map) != n:
         raise CheckFailed(Feedback(_WIDTH, hint=_WIDTH_HINT,
                                    values={"found": m, "expected": n + len(ancillas)}))
@@ -276,7 +384,8 @@ def assert_circuit_equivalent(
                                 up_to_global_phase, atol):
         return
     found = unitary_matrix(relabelled)
-    reference = unitary_matrix(expected)
+    with instructor_value("reference circuit", "参照回路"):
+        reference = unitary_matrix(expected)
     if output_permutation is not None:
         reference = _permute_outputs(reference, output_permutation)
 

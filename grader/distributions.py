@@ -32,8 +32,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message, quiet
+import numpy as np
+
+from grader.answers import plain
+from grader.errors import CheckFailed, InvalidCheckError, instructor_value
+from grader.feedback import Feedback, Message, describe, quiet, wrong_kind
 
 #: Default bound on the probability of failing a correct answer (and of passing
 #: one at least the stated distance away).
@@ -52,6 +55,35 @@ _FAR = Message(
 _FAR_HINT = Message(
     "The outcome {outcome} differs most: expected probability {expected_p:.3f}, found {found_p:.3f}.",
     "最も差が大きいのは結果 {outcome} です：期待確率 {expected_p:.3f}、実際 {found_p:.3f}。",
+)
+_COUNTS_KINDS = Message(
+    "measurement counts (a dict such as {{'00': 480, '11': 520}}) or a QuantumCircuit",
+    "測定カウント（{{'00': 480, '11': 520}} のような dict）または QuantumCircuit",
+)
+_COUNTS_HINT = Message(
+    "Return result.get_counts() (or a Sampler's result[0].data.meas.get_counts()), or the circuit.",
+    "result.get_counts()（Sampler なら result[0].data.meas.get_counts()）か回路を返してください。",
+)
+_BAD_OUTCOME = Message(
+    "Your counts have the key {key}, which is not a measurement outcome such as '01'.",
+    "あなたのカウントのキー {key} は '01' のような測定結果ではありません。",
+)
+_BAD_COUNT = Message(
+    "Your count for the outcome {key} is {value}, not a non-negative number.",
+    "結果 {key} のカウントが {value} で、0 以上の数ではありません。",
+)
+_BITS = Message(
+    "Your outcomes have {found} bits; the expected outcomes have {expected}.",
+    "あなたの測定結果は {found} ビットですが、期待される結果は {expected} ビットです。",
+)
+_BITS_HINT = Message(
+    "Measure every qubit the task asks for, into a register of that size (measure_all()).",
+    "課題が求めるすべての量子ビットを、その数のビットのレジスタに測定してください（measure_all()）。",
+)
+_PROBABILITIES_HINT = Message(
+    "Your values add up to 1: they look like probabilities, but the check needs counts "
+    "from at least {needed} shots.",
+    "値の合計が 1 で確率のようですが、この確認には {needed} ショット以上のカウントが必要です。",
 )
 _FEW_SHOTS = Message(
     "Your counts have {shots} shots; the check needs at least {needed} to decide.",
@@ -91,29 +123,69 @@ def threshold(shots: int, *, outcomes: int, false_fail: float = FALSE_FAIL) -> f
     return math.sqrt((outcomes * math.log(2) + math.log(1 / false_fail)) / (2 * shots))
 
 
-def _normalise(counts: Mapping[Any, float]) -> dict[str, float]:
-    """Return counts keyed by bit strings without spaces (hex keys are converted)."""
+def _outcome(key: Any, width: int) -> str | None:
+    """Return an outcome key as a bit string without spaces, or ``None`` if it is not one.
+
+    Integer keys (``get_int_counts``) and hexadecimal ``"0x…"`` keys become
+    bit strings ``width`` wide.
+    """
+    if isinstance(key, int | np.integer) and not isinstance(key, bool | np.bool_):
+        return format(int(key), f"0{width}b") if key >= 0 else None
+    if not isinstance(key, str):
+        return None
+    text = key.replace(" ", "")
+    if text.startswith("0x"):
+        try:
+            return format(int(text, 16), f"0{width}b")
+        except ValueError:
+            return None
+    return text if text and set(text) <= {"0", "1"} else None
+
+
+def _normalise(counts: Mapping[Any, Any], width: int = 0) -> dict[str, float]:
+    """Return counts keyed by bit strings without spaces, refusing what is not counts.
+
+    Args:
+        counts: Outcome → count (or probability).
+        width: Bits of an integer or hexadecimal key; default: the widest bit-string key.
+
+    Raises:
+        CheckFailed: A key is not an outcome or a value is not a finite,
+            non-negative number.
+    """
+    width = width or max((len(str(k).replace(" ", "")) for k in counts
+                          if isinstance(k, str) and not k.startswith("0x")), default=0)
     result: dict[str, float] = {}
-    width = max((len(str(k).replace(" ", "")) for k in counts if not str(k).startswith("0x")),
-                default=0)
     for key, value in counts.items():
-        text = str(key).replace(" ", "")
-        if text.startswith("0x"):
-            text = format(int(text, 16), f"0{width}b")
-        result[text] = result.get(text, 0) + float(value)
+        text = _outcome(key, width)
+        number = plain(value)
+        if text is None:
+            raise CheckFailed(Feedback(_BAD_OUTCOME, hint=_COUNTS_HINT, values={
+                "key": describe(key)}))
+        if (isinstance(number, bool) or not isinstance(number, int | float)
+                or not math.isfinite(number) or number < 0):
+            raise CheckFailed(Feedback(_BAD_COUNT, hint=_COUNTS_HINT, values={
+                "key": text, "value": describe(value)}))
+        result[text] = result.get(text, 0) + float(number)
     return result
 
 
 def expected_distribution(expected: Any) -> dict[str, float]:
-    """Return outcome probabilities from a dict, ``Statevector`` or measurement-free circuit."""
+    """Return outcome probabilities from a dict, ``Statevector`` or measurement-free circuit.
+
+    Raises:
+        InvalidCheckError: ``expected`` is none of these, or its
+            probabilities are negative or all zero.
+    """
     from grader.states import as_state
 
-    if isinstance(expected, Mapping):
-        probabilities = _normalise(expected)
-    else:
-        probabilities = as_state(expected).probabilities_dict()
+    with instructor_value("expected distribution", "期待される分布"):
+        if isinstance(expected, Mapping):
+            probabilities = _normalise(expected)
+        else:
+            probabilities = as_state(expected).probabilities_dict()
     total = sum(probabilities.values())
-    if total <= 0 or any(p < 0 for p in probabilities.values()):
+    if total <= 0:
         raise InvalidCheckError("expected probabilities must be non-negative and not all zero")
     return {k: p / total for k, p in probabilities.items() if p > 0}
 
@@ -129,19 +201,43 @@ def sample_counts(circuit: Any, shots: int, seed: int = SEED) -> dict[str, int]:
 
     Returns:
         Counts keyed by bit strings.
+
+    Raises:
+        CheckFailed: The circuit has unbound parameters or cannot be run.
     """
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 
+    from grader.circuits import simulating, unbound
+
+    unbound(circuit)
     if not any(i.operation.name == "measure" for i in circuit.data):
         circuit = circuit.measure_all(inplace=False)
     backend = AerSimulator(seed_simulator=seed)
-    # Transpiling to Aer's wide target costs more than sampling; skip it when
-    # Aer runs every instruction as written.
-    if not {i.operation.name for i in circuit.data} <= {*backend.operation_names, "barrier"}:
-        circuit = transpile(circuit, backend, seed_transpiler=seed)
-    result = backend.run(circuit, shots=shots).result()
-    return dict(result.get_counts())
+    with simulating():
+        # Transpiling to Aer's wide target costs more than sampling; skip it when
+        # Aer runs every instruction as written.
+        if not {i.operation.name for i in circuit.data} <= {*backend.operation_names, "barrier"}:
+            circuit = transpile(circuit, backend, seed_transpiler=seed)
+        result = backend.run(circuit, shots=shots).result()
+        return dict(result.get_counts())
+
+
+def _learner_counts(actual: Any, shots: int, seed: int, width: int) -> dict[str, float]:
+    """Return a learner's counts from a mapping, a ``get_counts()`` result or a circuit."""
+    from qiskit import QuantumCircuit
+
+    if isinstance(actual, QuantumCircuit):
+        return _normalise(sample_counts(actual, shots, seed), width)
+    if not isinstance(actual, Mapping) and callable(getattr(actual, "get_counts", None)):
+        # A BitArray from a Sampler, or a one-experiment Result.
+        try:
+            actual = actual.get_counts()
+        except Exception:  # noqa: BLE001 - whatever get_counts refuses, the answer is not counts
+            actual = None
+    if not isinstance(actual, Mapping):
+        raise CheckFailed(wrong_kind(actual, _COUNTS_KINDS, _COUNTS_HINT))
+    return _normalise(actual, width)
 
 
 def total_variation(found: Mapping[str, float], expected: Mapping[str, float]) -> float:
@@ -179,14 +275,19 @@ def assert_distribution(
     reference = expected_distribution(expected)
     outcomes = len(reference) + 1
     needed = shots_for(min_distance, outcomes=outcomes, false_fail=false_fail)
-    if isinstance(actual, Mapping):
-        counts = _normalise(actual)
-    else:
-        counts = _normalise(sample_counts(actual, needed, seed))
-    shots = int(round(sum(counts.values())))
+    widths = {len(k) for k in reference}
+    counts = _learner_counts(actual, needed, seed, max(widths))
+    found_widths = {len(k) for k in counts}
+    if len(widths) == 1 and len(found_widths) == 1 and widths != found_widths:
+        raise CheckFailed(Feedback(_BITS, hint=_BITS_HINT, values={
+            "found": found_widths.pop(), "expected": widths.pop()}))
+    total = sum(counts.values())
+    shots = int(round(total))
     if shots < needed:
-        raise CheckFailed(Feedback(_FEW_SHOTS, hint=_FEW_SHOTS_HINT,
-                                   values={"shots": shots, "needed": needed}))
+        probabilities = 0 < total <= 1 + 1e-9 and any(c != int(c) for c in counts.values())
+        raise CheckFailed(Feedback(
+            _FEW_SHOTS, hint=_PROBABILITIES_HINT if probabilities else _FEW_SHOTS_HINT,
+            values={"shots": shots, "needed": needed}))
     found = {k: c / shots for k, c in counts.items()}
     distance = total_variation(found, reference)
     limit = threshold(shots, outcomes=outcomes, false_fail=false_fail)

@@ -22,7 +22,7 @@ from typing import Any
 
 from grader.distributions import FALSE_FAIL, SEED
 from grader.errors import CheckFailed, InvalidCheckError, instructor_value
-from grader.feedback import Feedback, Message, quiet, wrong_kind
+from grader.feedback import Feedback, Message, describe, quiet, wrong_kind
 
 #: Largest model, in variables, solved exactly to find the optimum.
 MAX_EXACT_VARIABLES = 18
@@ -76,6 +76,40 @@ _SUCCESS_HINT = Message(
     "num_sweeps を増やすか、beta_range を調整して最後の温度を下げてください。",
 )
 
+_MODEL_KINDS = Message(
+    "a model: a dimod BinaryQuadraticModel, a QUBO dict {{(u, v): bias}} or matrix, or an Ising "
+    "tuple (h, J) or (h, J, offset)",
+    "モデル（dimod の BinaryQuadraticModel、QUBO の dict {{(u, v): 係数}} か行列、"
+    "またはイジングのタプル (h, J) か (h, J, offset)）",
+)
+_MODEL_HINT = Message(
+    "Build it with dimod.BinaryQuadraticModel(linear, quadratic, offset, 'BINARY') or return "
+    "the (h, J, offset) of your Ising model.",
+    "dimod.BinaryQuadraticModel(linear, quadratic, offset, 'BINARY') で作るか、"
+    "イジングモデルの (h, J, offset) を返してください。",
+)
+_QUBO_HINT = Message(
+    "Every key of a QUBO dict is a pair of variables, such as ('a', 'b') or ('a', 'a') "
+    "for a linear term.",
+    "QUBO の dict のキーは ('a', 'b') のような変数の組です（1 次の項は ('a', 'a')）。",
+)
+_UNREADABLE_MODEL = Message(
+    "Your model ({found}) cannot be read: {reason}",
+    "あなたのモデル（{found}）を読み取れません：{reason}",
+)
+_SAMPLE_KINDS = Message(
+    "a sample: a dict from each variable to its value, or a dimod SampleSet",
+    "サンプル（各変数から値への dict、または dimod の SampleSet）",
+)
+_SAMPLE_HINT = Message(
+    "Return a dict such as {{'a': 0, 'b': 1}}, sampleset.first.sample, or the SampleSet.",
+    "{{'a': 0, 'b': 1}} のような dict、sampleset.first.sample、または SampleSet を返してください。",
+)
+_NOT_A_VALUE = Message(
+    "Your sample gives the variable {variable} the value {value}, which is not a number.",
+    "あなたのサンプルでは変数 {variable} の値が {value} で、数ではありません。",
+)
+_EMPTY = Message("Your SampleSet has no samples.", "あなたの SampleSet にはサンプルがありません。")
 _SAMPLESET_KINDS = Message(
     "a dimod SampleSet or a dict of SimulatedAnnealingSampler parameters",
     "dimod の SampleSet または SimulatedAnnealingSampler のパラメータの dict",
@@ -115,29 +149,48 @@ _SENSES: dict[str, Callable[[float, float, float], bool]] = {
 
 
 def as_bqm(model: Any, vartype: Any = None) -> Any:
-    """Return a ``dimod.BinaryQuadraticModel`` for a BQM, QUBO dict or Ising tuple.
+    """Return a ``dimod.BinaryQuadraticModel`` for a BQM, QUBO dict or matrix, or Ising tuple.
 
     Args:
-        model: A BQM; a QUBO ``{(u, v): bias}`` dict (binary); or an Ising
-            ``(h, J)`` / ``(h, J, offset)`` tuple (spin).
+        model: A BQM; a QUBO ``{(u, v): bias}`` dict or square NumPy matrix
+            (binary, variables ``0 … n-1``); or an Ising ``(h, J)`` /
+            ``(h, J, offset)`` tuple (spin).
         vartype: Convert the result to this vartype (``"BINARY"``/``"SPIN"``).
 
     Returns:
         A new BQM (the learner's object is never modified).
 
     Raises:
-        InvalidCheckError: ``model`` is none of the accepted forms.
+        CheckFailed: ``model`` is none of the accepted forms, or has a bias
+            that is not a finite number (for an instructor's model, wrap the
+            call in :func:`grader.errors.instructor_value`).
     """
     import dimod
+    import numpy as np
 
-    if isinstance(model, dimod.BinaryQuadraticModel):
-        bqm = model.copy()
-    elif isinstance(model, Mapping):
-        bqm = dimod.BinaryQuadraticModel.from_qubo(model)
-    elif isinstance(model, tuple) and len(model) in (2, 3):
-        bqm = dimod.BinaryQuadraticModel.from_ising(*model)
-    else:
-        raise InvalidCheckError(f"cannot read a model from {type(model).__name__}")
+    try:
+        if isinstance(model, dimod.BinaryQuadraticModel):
+            bqm = model.copy()
+        elif isinstance(model, Mapping):
+            if not all(isinstance(k, tuple) and len(k) == 2 for k in model):
+                raise CheckFailed(wrong_kind(model, _MODEL_KINDS, _QUBO_HINT))
+            bqm = dimod.BinaryQuadraticModel.from_qubo(model)
+        elif isinstance(model, tuple) and len(model) in (2, 3):
+            bqm = dimod.BinaryQuadraticModel.from_ising(*model)
+        elif (type(model).__name__ == "ndarray" and model.ndim == 2
+              and model.shape[0] == model.shape[1] and model.dtype.kind in "biuf"):
+            bqm = dimod.BinaryQuadraticModel(model, "BINARY")
+        else:
+            raise CheckFailed(wrong_kind(model, _MODEL_KINDS, _MODEL_HINT))
+    except (TypeError, ValueError, KeyError, IndexError) as error:
+        # dimod refuses biases or labels it cannot read: the learner's form is broken.
+        raise CheckFailed(Feedback(_UNREADABLE_MODEL, hint=_MODEL_HINT, values={
+            "found": describe(model), "reason": f"{type(error).__name__}: {error}"})) from None
+    linear, (_, _, quadratic), offset = bqm.to_numpy_vectors()
+    if not (np.all(np.isfinite(linear)) and np.all(np.isfinite(quadratic))
+            and np.isfinite(offset)):
+        raise CheckFailed(Feedback(_UNREADABLE_MODEL, hint=_MODEL_HINT, values={
+            "found": describe(model), "reason": "a bias is nan or infinite"}))
     if vartype is not None:
         bqm.change_vartype(vartype, inplace=True)
     return bqm
@@ -169,7 +222,8 @@ def assert_bqm_equivalent(
     """
     import dimod
 
-    reference = as_bqm(expected)
+    with instructor_value("model", "モデル"):
+        reference = as_bqm(expected)
     found = as_bqm(actual, reference.vartype)
     if variable_map:
         found.relabel_variables(dict(variable_map), inplace=True)
@@ -231,21 +285,70 @@ def _names(variables: Any) -> str:
     return "{" + ", ".join(sorted(map(str, variables))) + "}"
 
 
-def _constraint_value(constraint: Mapping[str, Any], sample: Mapping[Hashable, float]) -> float:
-    value = float(constraint.get("constant", 0.0))
-    for v, a in constraint.get("linear", {}).items():
-        value += a * sample[v]
-    quadratic = constraint.get("quadratic", {})
-    items = quadratic.items() if isinstance(quadratic, Mapping) else (
-        ((u, v), b) for u, v, b in quadratic)
-    for (u, v), b in items:
-        value += b * sample[u] * sample[v]
-    return value
+def _constraints(constraints: Any) -> list[tuple[str, dict, list, float, str, float]]:
+    """Return each constraint as ``(name, linear, quadratic triples, constant, sense, rhs)``.
+
+    Raises:
+        InvalidCheckError: A constraint is not of the documented form.
+    """
+    result = []
+    try:
+        for name, constraint in constraints.items():
+            quadratic = constraint.get("quadratic", {})
+            triples = ([(u, v, float(b)) for (u, v), b in quadratic.items()]
+                       if isinstance(quadratic, Mapping) else
+                       [(u, v, float(b)) for u, v, b in quadratic])
+            linear = {v: float(a) for v, a in constraint.get("linear", {}).items()}
+            sense = constraint.get("sense", "==")
+            result.append((name, linear, triples, float(constraint.get("constant", 0.0)), sense,
+                           float(constraint.get("rhs", 0.0))))
+    except (AttributeError, TypeError, ValueError) as error:
+        raise InvalidCheckError(
+            "constraints must map names to {'linear': {v: a}, 'quadratic': {(u, v): b}, "
+            f"'constant': c, 'sense': '==', 'rhs': r}}: {type(error).__name__}: {error}"
+        ) from None
+    for name, *_, sense, _ in result:
+        if sense not in _SENSES:
+            raise InvalidCheckError(f"constraint {name!r} has unknown sense {sense!r}")
+    return result
+
+
+def _sample(answer: Any) -> dict[Hashable, float]:
+    """Return a learner's sample as a dict of real numbers.
+
+    A ``SampleSet`` gives its first sample; a list or 1-D array gives the
+    values of the variables ``0 … n-1``.
+
+    Raises:
+        CheckFailed: The answer is no sample, or a value is not a real number.
+    """
+    import dimod
+
+    from grader.answers import plain
+
+    if isinstance(answer, dimod.SampleSet):
+        if not len(answer):
+            raise CheckFailed(Feedback(_EMPTY, hint=_SAMPLE_HINT))
+        answer = answer.first.sample
+    answer = plain(answer)
+    if isinstance(answer, list | tuple) and not any(isinstance(v, list) for v in answer):
+        answer = dict(enumerate(answer))
+    if not isinstance(answer, Mapping):
+        raise CheckFailed(wrong_kind(answer, _SAMPLE_KINDS, _SAMPLE_HINT))
+    sample = {}
+    for variable, value in answer.items():
+        number = plain(value)
+        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(
+                number):
+            raise CheckFailed(Feedback(_NOT_A_VALUE, hint=_SAMPLE_HINT, values={
+                "variable": variable, "value": describe(value)}))
+        sample[variable] = number
+    return sample
 
 
 @quiet
 def assert_feasible(
-    sample: Mapping[Hashable, float],
+    sample: Any,
     constraints: Mapping[str, Mapping[str, Any]],
     *,
     atol: float = 1e-9,
@@ -258,30 +361,29 @@ def assert_feasible(
     (``quadratic`` may also be a list of ``[u, v, b]`` triples, as in JSON).
 
     Args:
-        sample: The learner's assignment of values to variables.
+        sample: The learner's assignment of values to variables: a dict, a
+            ``SampleSet`` (its first sample), or a list or array of the values
+            of variables ``0 … n-1``.
         constraints: Constraints by name, checked in order.
         atol: Slack allowed on each side of a constraint.
 
     Raises:
-        CheckFailed: A variable is missing, or a constraint is violated; the
-            message names the first violated constraint.
-        InvalidCheckError: A constraint has an unknown sense.
+        CheckFailed: The answer is no sample, a variable is missing, or a
+            constraint is violated; the message names the first violated
+            constraint.
+        InvalidCheckError: A constraint is malformed or has an unknown sense.
     """
+    checked = _constraints(constraints)
+    values = _sample(sample)
     needed: set[Hashable] = set()
-    for constraint in constraints.values():
-        needed |= set(constraint.get("linear", {}))
-        quadratic = constraint.get("quadratic", {})
-        for term in (quadratic if isinstance(quadratic, Mapping) else
-                     [(u, v) for u, v, _ in quadratic]):
-            needed |= set(term)
-    missing = needed - set(sample)
+    for _, linear, triples, *_ in checked:
+        needed |= set(linear) | {u for u, _, _ in triples} | {v for _, v, _ in triples}
+    missing = needed - set(values)
     if missing:
         raise CheckFailed(Feedback(_MISSING, values={"names": _names(missing)}))
-    for name, constraint in constraints.items():
-        sense = constraint.get("sense", "==")
-        if sense not in _SENSES:
-            raise InvalidCheckError(f"constraint {name!r} has unknown sense {sense!r}")
-        lhs, rhs = _constraint_value(constraint, sample), float(constraint.get("rhs", 0.0))
+    for name, linear, triples, constant, sense, rhs in checked:
+        lhs = constant + sum(a * values[v] for v, a in linear.items()) + sum(
+            b * values[u] * values[v] for u, v, b in triples)
         if not _SENSES[sense](lhs, rhs, atol):
             raise CheckFailed(Feedback(_INFEASIBLE, values={
                 "name": name, "lhs": lhs, "sense": sense, "rhs": rhs}))
@@ -298,19 +400,32 @@ def ground_energy(model: Any, reference_energy: float | None = None) -> float:
 
     if reference_energy is not None:
         return float(reference_energy)
-    bqm = as_bqm(model)
+    with instructor_value("model", "モデル"):
+        bqm = as_bqm(model)
+    if not bqm.num_variables:
+        raise InvalidCheckError("the model has no variables, so it has no lowest energy")
     if bqm.num_variables > MAX_EXACT_VARIABLES:
         raise InvalidCheckError(
             f"{bqm.num_variables} variables is too many to solve exactly; give reference_energy")
     return float(dimod.ExactSolver().sample(bqm).first.energy)
 
 
-def _best_sample(answer: Any) -> Mapping[Hashable, float]:
+def _best_sample(answer: Any, bqm: Any) -> dict[Hashable, float]:
+    """Return the learner's sample, or a ``SampleSet``'s lowest sample on ``bqm``.
+
+    A sample set's own energies are never read: its samples are evaluated on
+    ``bqm``.
+    """
     import dimod
+    import numpy as np
 
     if isinstance(answer, dimod.SampleSet):
-        return dict(answer.first.sample)
-    return answer
+        samples, energies, _ = _evaluated(answer, bqm)
+        if not len(samples):
+            raise CheckFailed(Feedback(_EMPTY, hint=_SAMPLE_HINT))
+        best = samples[int(np.argmin(energies))].tolist()
+        return dict(zip(bqm.variables, best, strict=True))
+    return _sample(answer)
 
 
 @quiet
@@ -320,23 +435,32 @@ def assert_optimal(
     """Assert that a sample reaches the lowest energy of a model.
 
     Args:
-        sample: The learner's sample (mapping) or ``SampleSet`` (its lowest
-            energy sample is used).
+        sample: The learner's sample (a dict, or a list or array of the values
+            of variables ``0 … n-1``) or ``SampleSet`` (its sample of lowest
+            energy on ``model``; the energies it carries are never read).
+            Values must be 0/1 for a binary model and −1/+1 for a spin model.
         model: The model (any form :func:`as_bqm` takes).
         reference_energy: The known optimum for models too large to solve
             exactly (see :data:`MAX_EXACT_VARIABLES`).
         atol: Energy slack.
 
     Raises:
-        CheckFailed: The sample's energy is above the optimum; the hint names a
-            single flip that improves it, if one exists (without revealing the
-            optimal sample).
+        CheckFailed: The answer is no sample, misses a variable, holds a value
+            outside the model's vartype, or its energy is above the optimum;
+            the hint names a single flip that improves it, if one exists
+            (without revealing the optimal sample).
+        InvalidCheckError: ``model`` is not a model.
     """
-    bqm = as_bqm(model)
-    chosen = _best_sample(sample)
+    import numpy as np
+
+    with instructor_value("model", "モデル"):
+        bqm = as_bqm(model)
+    chosen = _best_sample(sample, bqm)
     missing = set(bqm.variables) - set(chosen)
     if missing:
         raise CheckFailed(Feedback(_MISSING, values={"names": _names(missing)}))
+    chosen = {v: chosen[v] for v in bqm.variables}
+    _check_domain(np.array([list(chosen.values())]), list(chosen), bqm.vartype)
     energy = float(bqm.energy(chosen))
     best = ground_energy(bqm, reference_energy)
     if energy <= best + atol:
@@ -349,6 +473,37 @@ def assert_optimal(
         hint = _FLIP_HINT
         values |= {"variable": variable, "gain": gains[variable]}
     raise CheckFailed(Feedback(_NOT_OPTIMAL, hint=hint, values=values))
+
+
+def _evaluated(sampleset: Any, bqm: Any) -> tuple[Any, Any, Any]:
+    """Return a sample set's samples in ``bqm``'s vartype and variable order, their energies
+    on ``bqm``, and their occurrences.
+
+    The ``energy`` field a sampler wrote is never read. A sample set of the
+    other vartype is read through :math:`s = 2x - 1`; variables ``bqm`` does
+    not have (slack variables, say) are left out.
+
+    Raises:
+        CheckFailed: The sample set lacks a variable of ``bqm`` or holds a
+            value outside its vartype.
+    """
+    import numpy as np
+
+    labels = list(sampleset.variables)
+    missing = set(bqm.variables) - set(labels)
+    if missing:
+        raise CheckFailed(Feedback(_MISSING, values={"names": _names(missing)}))
+    record = sampleset.record
+    columns = [labels.index(v) for v in bqm.variables]
+    samples = np.asarray(record.sample).reshape(len(record), len(labels))[:, columns]
+    _check_domain(samples, list(bqm.variables), sampleset.vartype)
+    if sampleset.vartype is not bqm.vartype:
+        samples = 2 * samples - 1 if bqm.vartype.name == "SPIN" else (samples + 1) // 2
+    energies = (bqm.energies((samples, list(bqm.variables))) if len(samples)
+                else np.zeros(0))
+    occurrences = (np.asarray(record.num_occurrences, dtype=int)
+                   if "num_occurrences" in record.dtype.names else np.ones(len(samples), int))
+    return samples, energies, occurrences
 
 
 def success_probability(sampleset: Any, model: Any, best: float, atol: float = 1e-6
@@ -366,27 +521,12 @@ def success_probability(sampleset: Any, model: Any, best: float, atol: float = 1
             variable of the model, or holds values outside the vartype.
     """
     import dimod
-    import numpy as np
 
     bqm = as_bqm(model)
     if not isinstance(sampleset, dimod.SampleSet):
         raise CheckFailed(wrong_kind(sampleset, _SAMPLESET_KINDS, _SAMPLESET_HINT))
-    record = sampleset.record
-    labels = list(sampleset.variables)
-    missing = set(bqm.variables) - set(labels)
-    if missing:
-        raise CheckFailed(Feedback(_MISSING, values={"names": _names(missing)}))
-    samples = np.asarray(record.sample)
-    columns = [labels.index(v) for v in bqm.variables]
-    samples = samples[:, columns] if len(samples) else samples.reshape(0, len(columns))
-    _check_domain(samples, list(bqm.variables), sampleset.vartype)
-    if sampleset.vartype is not bqm.vartype:
-        bqm = bqm.change_vartype(sampleset.vartype, inplace=False)
-    energies = bqm.energies((samples, list(bqm.variables))) if len(samples) else np.zeros(0)
-    occurrences = (np.asarray(record.num_occurrences, dtype=int)
-                   if "num_occurrences" in record.dtype.names else np.ones(len(samples), int))
-    hits = int(occurrences[energies <= best + atol].sum())
-    return hits, int(occurrences.sum())
+    _, energies, occurrences = _evaluated(sampleset, bqm)
+    return int(occurrences[energies <= best + atol].sum()), int(occurrences.sum())
 
 
 def _check_domain(samples: Any, variables: list[Hashable], vartype: Any) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.errors import CheckFailed, InvalidCheckError
-from grader.feedback import Feedback, Message, quiet
+from grader.feedback import Feedback, Message, quiet, wrong_kind
 
 #: Seed of the transpiler, so a re-grade gives the same counts.
 SEED = 1234
@@ -33,8 +33,13 @@ _GATES_HINT = Message(
     "使えるゲート：{allowed}。他のゲートはこれらで書き直してください。",
 )
 _BAND = Message(
-    "Your circuit's {metric} is {found}: {credit:.0%} of the credit (full credit up to {best}).",
-    "あなたの回路の {metric_ja} は {found} です：得点 {credit:.0%}（{best} 以下で満点）。",
+    "Your circuit's {metric} is {found}: {credit:.0%} of the credit (full credit up to {best:g}).",
+    "あなたの回路の {metric_ja} は {found} です：得点 {credit:.0%}（{best:g} 以下で満点）。",
+)
+_CIRCUIT_KIND = Message("a QuantumCircuit", "QuantumCircuit")
+_CIRCUIT_HINT = Message(
+    "Make your function return the circuit (check for a missing `return`).",
+    "関数が回路を返すようにしてください（`return` を忘れていませんか）。",
 )
 _METRICS_JA = {"depth": "深さ", "two_qubit_gates": "2 量子ビットゲート数", "t_count": "T ゲート数",
                "size": "ゲート数"}
@@ -59,6 +64,7 @@ class Resources:
     ops: Mapping[str, int]
 
 
+@quiet
 def count_resources(
     circuit: Any,
     *,
@@ -77,12 +83,17 @@ def count_resources(
     Returns:
         The counted :class:`Resources`.
     """
+    circuit = _circuit(circuit)
     if basis_gates is not None or coupling_map is not None:
         from qiskit import transpile
 
-        circuit = transpile(circuit, basis_gates=list(basis_gates) if basis_gates else None,
-                            coupling_map=[list(e) for e in coupling_map] if coupling_map else None,
-                            optimization_level=optimization_level, seed_transpiler=SEED)
+        from grader.circuits import simulating
+
+        with simulating():
+            circuit = transpile(
+                circuit, basis_gates=list(basis_gates) if basis_gates else None,
+                coupling_map=[list(e) for e in coupling_map] if coupling_map else None,
+                optimization_level=optimization_level, seed_transpiler=SEED)
     ops = {name: int(n) for name, n in circuit.count_ops().items()}
     gates = [i for i in circuit.data if i.operation.name not in ("barrier", "measure")]
     return Resources(
@@ -94,14 +105,24 @@ def count_resources(
     )
 
 
+def _circuit(circuit: Any) -> Any:
+    """Return a learner's circuit, or fail saying what the answer is instead."""
+    from qiskit import QuantumCircuit
+
+    if not isinstance(circuit, QuantumCircuit):
+        raise CheckFailed(wrong_kind(circuit, _CIRCUIT_KIND, _CIRCUIT_HINT))
+    return circuit
+
+
 @quiet
 def assert_gate_set(circuit: Any, allowed: Sequence[str]) -> None:
     """Assert that a circuit, as written, uses only the ``allowed`` gate names.
 
     Raises:
-        CheckFailed: Names the gates outside the set.
+        CheckFailed: The answer is not a circuit, or uses gates outside the
+            set (named).
     """
-    extra = sorted(set(circuit.count_ops()) - set(allowed) - {"barrier", "measure"})
+    extra = sorted(set(_circuit(circuit).count_ops()) - set(allowed) - {"barrier", "measure"})
     if extra:
         raise CheckFailed(Feedback(_GATES, hint=_GATES_HINT, values={
             "gates": ", ".join(extra), "allowed": ", ".join(allowed)}))
@@ -144,6 +165,21 @@ def assert_resources(
     return found
 
 
+def _bands(metric: str, bands: Any) -> list[tuple[float, float]]:
+    """Return a metric's bands sorted by limit, refusing malformed ones as the instructor's."""
+    if metric not in _METRICS_JA:
+        raise InvalidCheckError(f"unknown resource metric {metric!r}; known: {sorted(_METRICS_JA)}")
+    try:
+        ordered = sorted((float(limit), float(credit)) for limit, credit in bands)
+    except (TypeError, ValueError):
+        ordered = []
+    if not ordered or not all(0 <= credit <= 1 for _, credit in ordered):
+        raise InvalidCheckError(
+            f"the bands of {metric!r} must be (limit, credit) pairs with credit in [0, 1], "
+            f"got {bands!r}")
+    return ordered
+
+
 @quiet
 def score_resources(
     circuit: Any,
@@ -171,12 +207,12 @@ def score_resources(
             :class:`grader.credit.Rubric` records partial credit.
         InvalidCheckError: A band names an unknown metric.
     """
+    if not isinstance(bands, Mapping):
+        raise InvalidCheckError(f"bands must map metrics to (limit, credit) pairs, got {bands!r}")
+    checked = {metric: _bands(metric, metric_bands) for metric, metric_bands in bands.items()}
     found = count_resources(circuit, basis_gates=basis_gates, coupling_map=coupling_map)
     worst: tuple[float, str, int, int] | None = None
-    for metric, metric_bands in bands.items():
-        if metric not in _METRICS_JA:
-            raise InvalidCheckError(f"unknown resource metric {metric!r}")
-        ordered = sorted(metric_bands)
+    for metric, ordered in checked.items():
         value = getattr(found, metric)
         credit = next((c for limit, c in ordered if value <= limit), 0.0)
         if worst is None or credit < worst[0]:

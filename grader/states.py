@@ -10,7 +10,6 @@ with :math:`\\rho = (I + \\vec r\\cdot\\vec\\sigma)/2`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -70,6 +69,7 @@ _NOT_QUBITS = Message(
     "Your state has {found} amplitudes, but a state of n qubits has 2ⁿ (2, 4, 8, …).",
     "あなたの状態の振幅は {found} 個ですが、n 量子ビットの状態の振幅は 2ⁿ 個（2, 4, 8, …）です。",
 )
+_NO_QUBITS = Message("Your circuit has no qubits.", "あなたの回路には量子ビットがありません。")
 _NOT_FINITE = Message(
     "Your state contains a value that is not a finite number (nan or inf).",
     "あなたの状態に有限でない値（nan または inf）が含まれています。",
@@ -92,59 +92,17 @@ _DENSITY_HINT = Message(
     "密度行列はエルミートで半正定値、トレース 1 です（例：DensityMatrix(circuit)、"
     "np.outer(psi, psi.conj())）。",
 )
-_NOT_DETERMINED = Message(
-    "Your circuit contains '{operation}' after other operations, so it does not prepare one "
-    "definite state.",
-    "回路の途中に '{operation}' があるため、1 つの状態が定まりません。",
-)
-_NOT_DETERMINED_HINT = Message(
-    "Remove mid-circuit measurements and resets; measurements at the very end are ignored.",
-    "途中の測定とリセットを取り除いてください。回路の最後の測定は無視されます。",
-)
-_UNBOUND = Message(
-    "Your circuit has parameters without values: {parameters}.",
-    "あなたの回路には値が割り当てられていないパラメータがあります：{parameters}。",
-)
-_UNBOUND_HINT = Message(
-    "Bind them first: circuit.assign_parameters({{...}}).",
-    "先に値を割り当ててください：circuit.assign_parameters({{...}})。",
-)
-_NOT_SIMULABLE = Message(
-    "Your circuit could not be simulated: {reason}",
-    "あなたの回路をシミュレーションできませんでした：{reason}",
-)
-_NOT_SIMULABLE_HINT = Message(
-    "Build the circuit from standard gates, or give custom gates a definition.",
-    "標準ゲートで回路を作るか、独自ゲートに定義を与えてください。",
-)
-
-
 def _circuit_state(circuit: Any) -> Any:
     """Return the state a circuit prepares from :math:`|0\\ldots0\\rangle`, refusing unclear ones."""
-    from qiskit.circuit import Gate
-    from qiskit.exceptions import QiskitError
     from qiskit.quantum_info import Statevector
 
-    if circuit.parameters:
-        names = ", ".join(sorted(str(p) for p in circuit.parameters))
-        raise CheckFailed(Feedback(_UNBOUND, hint=_UNBOUND_HINT, values={"parameters": names}))
-    stripped = circuit.remove_final_measurements(inplace=False)
-    touched: set[Any] = set()
-    for instruction in stripped.data:
-        operation = instruction.operation
-        name = operation.name
-        # Preparing qubits that nothing has touched yet is deterministic; after
-        # other operations a reset or initialize would measure.
-        fresh = name in ("initialize", "reset") and not touched & set(instruction.qubits)
-        if not (isinstance(operation, Gate) or name in ("barrier", "delay") or fresh):
-            raise CheckFailed(Feedback(_NOT_DETERMINED, hint=_NOT_DETERMINED_HINT,
-                                       values={"operation": name}))
-        touched |= set(instruction.qubits)
-    try:
-        return Statevector(stripped)
-    except QiskitError as error:
-        raise CheckFailed(Feedback(_NOT_SIMULABLE, hint=_NOT_SIMULABLE_HINT,
-                                   values={"reason": error.message})) from None
+    from grader.circuits import learner_circuit, simulating
+
+    if not circuit.num_qubits:
+        raise CheckFailed(Feedback(_NO_QUBITS, hint=_STATE_HINT))
+    prepared = learner_circuit(circuit, prepares=True)
+    with simulating():
+        return Statevector(prepared)
 
 
 def _amplitudes(state: Any) -> np.ndarray:
@@ -234,17 +192,21 @@ def _density_problem(matrix: np.ndarray, atol: float) -> tuple[str, str] | None:
     return None
 
 
+@quiet
 def fidelity(actual: Any, expected: Any) -> float:
     """Return the fidelity :math:`F` of two states (any form :func:`as_state` takes).
 
     Raises:
-        CheckFailed: Either is not a state (see :func:`as_state`).
+        CheckFailed: Either is not a state (see :func:`as_state`), or they
+            have different numbers of qubits.
     """
     from qiskit.quantum_info import state_fidelity
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # SciPy's sqrtm warns on singular density matrices
-        return float(state_fidelity(as_state(actual), as_state(expected), validate=False))
+    found, reference = as_state(actual), as_state(expected)
+    if found.num_qubits != reference.num_qubits:
+        raise CheckFailed(Feedback(_WIDTH, values={
+            "found": found.num_qubits, "expected": reference.num_qubits}))
+    return float(state_fidelity(found, reference, validate=False))
 
 
 @quiet
@@ -315,6 +277,7 @@ _NO_SUCH_QUBIT = Message(
 )
 
 
+@quiet
 def bloch_vector(state: Any, qubit: int | None = None) -> np.ndarray:
     """Return the Bloch vector :math:`(\\langle X\\rangle, \\langle Y\\rangle, \\langle Z\\rangle)`.
 

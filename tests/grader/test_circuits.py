@@ -85,16 +85,22 @@ def test_undeclared_extra_qubit_fails(bell, english):
         assert_circuit_equivalent(wide, bell)
 
 
-def test_final_measurements_are_ignored_but_midcircuit_ones_fail(bell, english):
-    """Final measurements are stripped; a measurement before a gate fails the check."""
-    measured = bell.measure_all(inplace=False)
-    assert_circuit_equivalent(measured, bell)
+@pytest.fixture
+def measured_midway():
+    """Return H(0); measure qubit 0; CX(0, 1): a circuit without a unitary."""
     mid = QuantumCircuit(2, 1)
     mid.h(0)
     mid.measure(0, 0)
     mid.cx(0, 1)
+    return mid
+
+
+def test_final_measurements_are_ignored_but_midcircuit_ones_fail(bell, measured_midway, english):
+    """Final measurements are stripped; a measurement before a gate fails the check."""
+    measured = bell.measure_all(inplace=False)
+    assert_circuit_equivalent(measured, bell)
     with pytest.raises(CheckFailed, match="measure"):
-        assert_circuit_equivalent(mid, bell)
+        assert_circuit_equivalent(measured_midway, bell)
 
 
 def test_inconsistent_declaration_is_an_instructor_error(bell):
@@ -124,3 +130,39 @@ def test_missing_return_is_reported(bell, english):
     """A function that forgot to return gives None, reported with a hint."""
     with pytest.raises(CheckFailed, match="missing `return`"):
         assert_circuit_equivalent(None, bell)
+
+
+@pytest.mark.parametrize("operation", ["initialize", "reset"])
+def test_initialize_or_reset_is_named_not_a_qiskit_error(bell, operation, english):
+    """A circuit with initialize or a reset fails naming the operation, not with QiskitError."""
+    learner = QuantumCircuit(2)
+    learner.h(0)
+    if operation == "initialize":
+        learner.initialize([0, 1], 1)
+    else:
+        learner.reset(1)
+    learner.cx(0, 1)
+    with pytest.raises(CheckFailed, match=f"contains '{operation}'"):
+        assert_circuit_equivalent(learner, bell)
+
+
+def test_unbound_parameters_and_opaque_gates_are_named(bell, english):
+    """Unbound parameters and gates without a definition fail with the check's own message."""
+    from qiskit.circuit import Gate, Parameter
+
+    free = QuantumCircuit(2)
+    free.rx(Parameter("theta"), 0)
+    with pytest.raises(CheckFailed, match="without values: theta"):
+        assert_circuit_equivalent(free, bell)
+    opaque = QuantumCircuit(2)
+    opaque.append(Gate("mystery", 1, []), [0])
+    with pytest.raises(CheckFailed, match="could not be simulated"):
+        assert_circuit_equivalent(opaque, bell)
+
+
+def test_reference_that_is_no_unitary_is_the_instructors_error(bell, measured_midway):
+    """A reference that measures mid-circuit, or a non-unitary matrix, raises InvalidCheckError."""
+    with pytest.raises(InvalidCheckError, match="reference circuit"):
+        assert_circuit_equivalent(bell, measured_midway)
+    with pytest.raises(InvalidCheckError, match="unitary matrix"):
+        assert_circuit_equivalent(QuantumCircuit(1), [[1, 1], [0, 1]])

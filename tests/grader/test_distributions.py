@@ -97,3 +97,31 @@ def test_empirical_false_fail_rate_over_aer_seeds():
             fails += 1
     # Binomial(200, 0.05) exceeds 30 with probability below 1e-6.
     assert fails <= 30
+
+
+def test_integer_keys_of_get_int_counts_are_read():
+    """Counts keyed by integers (BitArray.get_int_counts) compare as bit strings."""
+    shots = shots_for(outcomes=3)
+    assert_distribution({0: shots // 2, 3: shots - shots // 2}, {"00": 0.5, "11": 0.5})
+
+
+def test_outcomes_of_the_wrong_width_are_named(english):
+    """Counts of one measured bit against two-bit outcomes fail naming both widths."""
+    shots = shots_for(outcomes=3)
+    with pytest.raises(CheckFailed, match="have 1 bits; the expected outcomes have 2"):
+        assert_distribution({"0": shots // 2, "1": shots // 2}, {"00": 0.5, "11": 0.5})
+
+
+def test_probabilities_given_as_counts_get_a_hint(english):
+    """Probabilities summing to 1 fail with a hint that counts are needed."""
+    with pytest.raises(CheckFailed, match="look like probabilities"):
+        assert_distribution({"00": 0.5, "11": 0.5}, {"00": 0.5, "11": 0.5})
+
+
+@pytest.mark.parametrize(("counts", "named"), [({"00": -3}, "not a non-negative number"),
+                                               ({"0a": 3}, "not a measurement outcome"),
+                                               ({"00": "many"}, "not a non-negative number")])
+def test_malformed_counts_are_named(counts, named, english):
+    """Negative or non-numeric counts and non-bit-string keys fail saying which."""
+    with pytest.raises(CheckFailed, match=named):
+        assert_distribution(counts, {"00": 1.0})

@@ -135,12 +135,14 @@ def test_measured_circuit_is_graded_as_a_distribution(bell):
 
 
 def test_json_of_the_wrong_shape_scores_zero_and_key_errors_stop(small_bqm):
-    """A number where a sample belongs earns 0 with feedback; a bad key raises."""
+    """A number where a sample belongs earns 0 with feedback naming both; a bad key raises."""
     from grader.errors import InvalidCheckError
 
     key = {"items": [key_item("best", "optimal", small_bqm, 1)]}
     verdict = decide(key, {"best": {"type": "json", "value": 42}})
-    assert verdict["score"] == 0 and "could not be read" in verdict["items"][0]["feedback"]["en"]
+    feedback = verdict["items"][0]["feedback"]
+    assert verdict["score"] == 0 and "Expected a sample" in feedback["en"] and "int 42" in feedback["en"]
+    assert "サンプル" in feedback["ja"]
     bad_key = {"items": [key_item("x", "state_close", [1, 0], 1, min_fidelity=2)]}
     with pytest.raises(InvalidCheckError):
         decide(bad_key, {"x": _exported([1, 0])})

@@ -159,3 +159,36 @@ def test_success_probability_is_consistent_with_bqm_equivalence(small_bqm):
     assert_bqm_equivalent(shifted, small_bqm)
     sampleset = SimulatedAnnealingSampler().sample(shifted, num_reads=100, seed=4)
     assert_success_probability(sampleset, small_bqm, min_probability=0.9)
+
+
+def test_a_learners_unreadable_model_is_their_failure(small_bqm, english):
+    """None, a list or a QUBO dict with bad keys fail the learner's check, not the instructor's."""
+    for answer in (None, [1, 2], {"a": 1}):
+        with pytest.raises(CheckFailed, match="Expected a model"):
+            assert_bqm_equivalent(answer, small_bqm)
+    with pytest.raises(InvalidCheckError, match="model"):
+        assert_bqm_equivalent(small_bqm, None)
+
+
+def test_binary_values_for_a_spin_model_get_the_conversion(small_bqm, english):
+    """A 0/1 sample of a spin model fails with the s = 2x − 1 hint, not a wrong energy."""
+    with pytest.raises(CheckFailed, match="2x − 1"):
+        assert_optimal({"a": 0, "b": 1, "c": 1}, small_bqm.spin)
+    assert_optimal({"a": -1, "b": 1, "c": 1}, small_bqm.spin)
+
+
+def test_sampleset_best_sample_is_chosen_on_the_model(small_bqm):
+    """assert_optimal picks a SampleSet's best sample by its energy on the model, not its own."""
+    ground = {"a": 0, "b": 1, "c": 1}
+    forged = dimod.SampleSet.from_samples([{"a": 1, "b": 1, "c": 1}, ground], "BINARY",
+                                          energy=[-100, 50])
+    assert_optimal(forged, small_bqm)
+
+
+def test_feasibility_reads_lists_and_samplesets():
+    """A list of values for variables 0…n-1 and a SampleSet are samples too."""
+    constraints = {"pick one": {"linear": {0: 1, 1: 1, 2: 1}, "sense": "==", "rhs": 1}}
+    assert_feasible([0, 1, 0], constraints)
+    assert_feasible(dimod.SampleSet.from_samples([[0, 0, 1]], "BINARY", 0), constraints)
+    with pytest.raises(CheckFailed):
+        assert_feasible([1, 1, 0], constraints)
