@@ -63,8 +63,8 @@ _UNBOUND_HINT = Message(
     "先に値を割り当ててください：circuit.assign_parameters({{...}})。",
 )
 _NOT_SIMULABLE = Message(
-    "Your circuit could not be simulated: {reason}",
-    "あなたの回路をシミュレーションできませんでした：{reason}",
+    "Your circuit could not be simulated or decomposed: {reason}",
+    "あなたの回路をシミュレーションまたは分解できませんでした：{reason}",
 )
 _NOT_SIMULABLE_HINT = Message(
     "Build the circuit from standard gates, or give custom gates a definition.",
@@ -348,8 +348,10 @@ def assert_circuit_equivalent(
         atol: Largest allowed 2-norm difference of any output column.
 
     Raises:
-        CheckFailed: The circuits differ; the message names an input basis
-            state and what each circuit produces from it.
+        CheckFailed: The circuits differ; the message names an input on which
+            they differ observably (a basis state, or an equal superposition of
+            two when only relative phases differ) and what each circuit
+            produces from it.
         InvalidCheckError: The declared map, permutation or ancillas are
             inconsistent, or the expected circuit is over :data:`MAX_QUBITS`.
     """
@@ -416,10 +418,39 @@ def assert_circuit_equivalent(
         if np.max(np.linalg.norm(kept - best * reference, axis=0)) <= atol:
             values["phase"] = float(np.angle(best))
             raise CheckFailed(Feedback(_PHASE, hint=_PHASE_HINT, values=values))
+    label, vector = _distinguishing_input(kept, phase * reference, atol, n)
     raise CheckFailed(Feedback(
         _DIFFERS,
-        expected=write_ket(phase * reference[:, worst], n),
-        found=write_ket(kept[:, worst], n),
+        expected=write_ket(phase * reference @ vector, n),
+        found=write_ket(kept @ vector, n),
         hint=_LITTLE_ENDIAN,
-        values=values,
+        values={**values, "input": label},
     ))
+
+
+def _distinguishing_input(found: np.ndarray, expected: np.ndarray, atol: float, n: int
+                          ) -> tuple[str, np.ndarray]:
+    r"""Return an input, as text and vector, whose outputs differ by more than a global phase.
+
+    A basis input :math:`|x\rangle` distinguishes the circuits when
+    :math:`\min_\theta \|U_f|x\rangle - e^{i\theta}U_e|x\rangle\| > \text{atol}`.
+    When no basis input does, every column agrees up to its own phase,
+    :math:`U_f|x\rangle = e^{i\theta_x}U_e|x\rangle` (S against S†, say), and
+    :math:`(|0\rangle + |y\rangle)/\sqrt2` with :math:`\theta_y` furthest from
+    :math:`\theta_0` has outputs of fidelity
+    :math:`|1 + e^{i(\theta_y - \theta_0)}|^2/4 < 1`: they differ when measured
+    in another basis.
+    """
+    overlaps = np.sum(expected.conj() * found, axis=0)
+    phases = np.where(np.abs(overlaps) > 1e-12, overlaps / np.maximum(np.abs(overlaps), 1e-300),
+                      1.0)
+    errors = np.linalg.norm(found - phases * expected, axis=0)
+    dim = found.shape[1]
+    if np.max(errors) > atol:
+        worst = int(np.argmax(errors))
+        return basis_label(worst, n), np.eye(dim)[:, worst]
+    other = int(np.argmax(np.abs(phases - phases[0])))
+    vector = np.zeros(dim, dtype=complex)
+    vector[[0, other]] = 1 / np.sqrt(2)
+    label = f"({basis_label(0, n)} + {basis_label(other, n)})/√2"
+    return ("|+⟩ = " + label if n == 1 else label), vector

@@ -35,7 +35,8 @@ def write_ket(vector: np.ndarray, num_qubits: int, terms: int = 4) -> str:
         terms: How many of the largest terms to show; the rest become ``…``.
 
     Returns:
-        Text such as ``0.707|00⟩ + 0.707|11⟩``, or ``0`` for the zero vector.
+        Text such as ``0.707|00⟩ + 0.707|11⟩`` or ``0.707|0⟩ − 0.707j|1⟩``, or
+        ``0`` for the zero vector.
     """
     vector = np.asarray(vector)
     order = np.argsort(-np.abs(vector), kind="stable")
@@ -43,6 +44,12 @@ def write_ket(vector: np.ndarray, num_qubits: int, terms: int = 4) -> str:
     if not shown:
         return "0"
     shown.sort()
-    text = " + ".join(f"{_amplitude(vector[i])}{basis_label(i, num_qubits)}" for i in shown)
+    text = ""
+    for i in shown:
+        term = f"{_amplitude(vector[i])}{basis_label(i, num_qubits)}"
+        if text:
+            text += f" − {term[1:]}" if term.startswith("-") else f" + {term}"
+        else:
+            text = term
     rest = int(np.count_nonzero(np.abs(vector) >= NEGLIGIBLE)) - len(shown)
     return text + (" + …" if rest > 0 else "")

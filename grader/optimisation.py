@@ -32,11 +32,20 @@ _VARIABLES = Message(
     "あなたのモデルの変数が期待される変数と異なります。",
 )
 _COEFFICIENT = Message(
-    "Your model is not equivalent to the expected one (a constant offset is allowed): "
-    "the {kind} bias of {term} differs.",
-    "あなたのモデルは期待されるモデルと等価ではありません（定数の違いは許されます）。"
-    "{term} の{kind_ja}係数が異なります。",
+    "Your {form} model is not equivalent to the expected one (a constant offset is allowed): "
+    "its {term} differs.",
+    "あなたの{form_ja}モデルは期待されるモデルと等価ではありません（定数の違いは許されます）。"
+    "{term_ja}が異なります。",
 )
+#: How a learner's form is called, and how it names its terms (English, Japanese).
+_FORMS = {"SPIN": ("Ising", "イジング"), "BINARY": ("QUBO", "QUBO ")}
+_TERMS = {
+    ("SPIN", "linear"): ("field h[{0}]", "局所場 h[{0}] "),
+    ("SPIN", "quadratic"): ("coupling J[({0}, {1})]", "結合 J[({0}, {1})] "),
+    ("BINARY", "linear"): ("coefficient Q[({0}, {0})] of x[{0}]", "x[{0}] の係数 Q[({0}, {0})] "),
+    ("BINARY", "quadratic"): ("coefficient Q[({0}, {1})] of x[{0}]·x[{1}]",
+                              "x[{0}]·x[{1}] の係数 Q[({0}, {1})] "),
+}
 _COEFFICIENT_HINT = Message(
     "On the sample {sample} the energy difference is {delta:.6g} instead of the constant {offset:.6g}.",
     "サンプル {sample} ではエネルギー差が定数 {offset:.6g} ではなく {delta:.6g} になります。",
@@ -207,56 +216,72 @@ def assert_bqm_equivalent(
 ) -> None:
     """Assert that a learner's model equals the expected one up to a constant.
 
+    Biases are compared in the learner's own form: the reference is converted
+    to the learner's vartype (:math:`s = 2x - 1`), so a failure names the
+    learner's Ising field :math:`h_i` or coupling :math:`J_{ij}`, or QUBO
+    coefficient :math:`Q_{ij}`, a differing quadratic term first.
+
     Args:
-        actual: The learner's BQM, QUBO dict or Ising tuple.
+        actual: The learner's BQM, QUBO dict or matrix, or Ising tuple.
         expected: The reference model (any form :func:`as_bqm` takes).
         variable_map: Learner's variable name → expected variable name.
         up_to_offset: Allow a different constant offset (default); ``False``
             also compares offsets.
-        atol: Largest allowed difference of any bias.
+        atol: Largest allowed difference of any bias, in the learner's form.
 
     Raises:
-        CheckFailed: The variables or a bias differ; the message names the
-            coefficient and a sample on which the energy difference is not
-            constant.
+        CheckFailed: The answer is no model, or the variables or a bias
+            differ; the message names the term in the learner's form and a
+            sample on which the energy difference is not constant.
+        InvalidCheckError: ``expected`` is no model, or ``variable_map``
+            cannot relabel the learner's variables.
     """
     import dimod
 
     with instructor_value("model", "モデル"):
         reference = as_bqm(expected)
-    found = as_bqm(actual, reference.vartype)
+    found = as_bqm(actual)
+    shown: dict[Hashable, Hashable] = {}
     if variable_map:
-        found.relabel_variables(dict(variable_map), inplace=True)
+        try:
+            found.relabel_variables(dict(variable_map), inplace=True)
+        except (TypeError, ValueError) as error:
+            raise InvalidCheckError(f"variable_map cannot relabel the model: {error}") from None
+        shown = {new: old for old, new in dict(variable_map).items()}
     if set(found.variables) != set(reference.variables):
         raise CheckFailed(Feedback(
             _VARIABLES, expected=_names(reference.variables), found=_names(found.variables)))
-    difference = _difference(found, reference)
-    named = _first_term(difference, atol)
+    # Compare in the form the learner wrote, so that the message names their own terms.
+    target = reference.change_vartype(found.vartype, inplace=False)
+    difference = _difference(found, target)
+    named = _named_term(difference, atol)
     if named is not None:
         term, kind = named
         binary = difference.binary
         # Some binary term differs too (the conversion is invertible); a sample
         # setting exactly its variables to 1 changes the energy difference.
-        binary_term, binary_kind = _first_term(binary, atol)
+        binary_term, binary_kind = _witness_term(binary, atol) or _witness_term(binary, 0.0)
         ones = {binary_term} if binary_kind == "linear" else set(binary_term)
         binary_sample = {v: int(v in ones) for v in binary.variables}
-        sample = (binary_sample if reference.vartype is dimod.BINARY
-                  else {v: 2 * x - 1 for v, x in binary_sample.items()})
+        sample = {shown.get(v, v): x if found.vartype is dimod.BINARY else 2 * x - 1
+                  for v, x in binary_sample.items()}
         if kind == "linear":
-            expected_bias, found_bias = reference.get_linear(term), found.get_linear(term)
+            expected_bias, found_bias = target.get_linear(term), found.get_linear(term)
         else:
-            expected_bias = reference.get_quadratic(*term, default=0)
+            expected_bias = target.get_quadratic(*term, default=0)
             found_bias = found.get_quadratic(*term, default=0)
+        labels = [repr(shown.get(v, v)) for v in ((term,) if kind == "linear" else term)]
+        en, ja = _TERMS[found.vartype.name, kind]
         raise CheckFailed(Feedback(
             _COEFFICIENT, expected=f"{expected_bias:.6g}", found=f"{found_bias:.6g}",
             hint=_COEFFICIENT_HINT,
-            values={"kind": kind, "kind_ja": "1 次" if kind == "linear" else "2 次",
-                    "term": term, "sample": sample,
+            values={"form": _FORMS[found.vartype.name][0], "form_ja": _FORMS[found.vartype.name][1],
+                    "term": en.format(*labels), "term_ja": ja.format(*labels), "sample": sample,
                     "delta": binary.energy(binary_sample), "offset": binary.offset},
         ))
     if not up_to_offset and abs(difference.offset) > atol:
         raise CheckFailed(Feedback(_OFFSET, values={
-            "found": found.offset, "expected": reference.offset}))
+            "found": found.offset, "expected": target.offset}))
 
 
 def _difference(found: Any, reference: Any) -> Any:
@@ -270,12 +295,31 @@ def _difference(found: Any, reference: Any) -> Any:
     return difference
 
 
-def _first_term(difference: Any, atol: float) -> tuple[Any, str] | None:
-    """Return the first linear, else quadratic, term whose bias exceeds ``atol``."""
-    for v, bias in difference.iter_linear():
+def _named_term(difference: Any, atol: float) -> tuple[Any, str] | None:
+    """Return the quadratic term whose bias differs most, else the linear one, beyond ``atol``.
+
+    A wrong coupling also shifts linear biases once converted between Ising
+    and QUBO forms, so the quadratic term is named first: it is the one to fix.
+    """
+    quadratic = max(difference.iter_quadratic(), key=lambda t: abs(t[2]), default=None)
+    if quadratic is not None and abs(quadratic[2]) > atol:
+        return (quadratic[0], quadratic[1]), "quadratic"
+    linear = max(difference.iter_linear(), key=lambda t: abs(t[1]), default=None)
+    if linear is not None and abs(linear[1]) > atol:
+        return linear[0], "linear"
+    return None
+
+
+def _witness_term(binary: Any, atol: float) -> tuple[Any, str] | None:
+    """Return the first linear, else quadratic, term of a binary difference beyond ``atol``.
+
+    With every linear bias within ``atol``, setting a differing quadratic
+    term's two variables to 1 changes the energy difference by its bias.
+    """
+    for v, bias in binary.iter_linear():
         if abs(bias) > atol:
             return v, "linear"
-    for u, v, bias in difference.iter_quadratic():
+    for u, v, bias in binary.iter_quadratic():
         if abs(bias) > atol:
             return (u, v), "quadratic"
     return None

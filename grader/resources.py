@@ -2,7 +2,17 @@
 
 Resources are counted after transpiling to the instructor's target (basis
 gates and coupling map, fixed seed), so that a learner is not rewarded for
-gates the hardware cannot run. Limits can be hard (:func:`assert_resources`)
+gates the hardware cannot run. Without a target, the circuit is decomposed
+(optimisation level 0) to :data:`DEFAULT_BASIS`, Clifford+T with CX and
+:math:`R_z`, so that a ``ccx``, ``mcx``, ``p(π/4)`` or custom gate is counted
+by what it is made of and never as 0 T or 1 two-qubit gate.
+
+The T count is the number of ``t`` and ``tdg`` gates plus the diagonal
+rotations :math:`R_z(\\theta)`, :math:`P(\\theta)` whose angle is an odd
+multiple of :math:`\\pi/4` (each is a T up to Cliffords and phase). A
+rotation by any other angle (:math:`\\pi/8`, 0.3, a free parameter) has no T
+count without an approximate synthesis; such rotations are counted apart,
+and a T-count limit refuses a circuit that has them, naming one. Limits can be hard (:func:`assert_resources`)
 or give partial credit in bands (:func:`score_resources`): a band
 ``[(6, 1.0), (10, 0.5)]`` on two-qubit gates gives full credit up to 6, half
 up to 10 and none above; the score of several bands is the smallest.
@@ -16,6 +26,11 @@ from typing import Any
 
 from grader.errors import CheckFailed, InvalidCheckError
 from grader.feedback import Feedback, Message, quiet, wrong_kind
+
+#: Gates a circuit is decomposed to before counting when the instructor names no basis.
+DEFAULT_BASIS = ("cx", "h", "s", "sdg", "t", "tdg", "x", "y", "z", "sx", "sxdg", "rz")
+#: Single-qubit diagonal rotations whose angle decides whether they are a T gate.
+_PHASE_ROTATIONS = ("rz", "p", "u1")
 
 #: Seed of the transpiler, so a re-grade gives the same counts.
 SEED = 1234
@@ -36,6 +51,20 @@ _BAND = Message(
     "Your circuit's {metric} is {found}: {credit:.0%} of the credit (full credit up to {best:g}).",
     "あなたの回路の {metric_ja} は {found} です：得点 {credit:.0%}（{best:g} 以下で満点）。",
 )
+_COUNTED = Message("Counted after decomposing to: {basis}.",
+                   "次のゲートに分解してから数えています：{basis}。")
+_NO_T_COUNT = Message(
+    "Your circuit's T count is not defined: after decomposing to {basis} it has {rotations} "
+    "rotation(s) by an angle that is not a multiple of π/4, such as {example}.",
+    "あなたの回路の T ゲート数は定まりません。{basis} に分解すると、π/4 の倍数でない角度の回転が "
+    "{rotations} 個あります（例：{example}）。",
+)
+_NO_T_COUNT_HINT = Message(
+    "Use Clifford+T gates (h, s, t, cx, ccx …) or rotations by multiples of π/4; "
+    "a multi-controlled gate needs ancillas to be written that way.",
+    "Clifford+T ゲート（h, s, t, cx, ccx など）か π/4 の倍数の回転を使ってください。"
+    "多重制御ゲートをそのように書くには補助ビットが必要です。",
+)
 _CIRCUIT_KIND = Message("a QuantumCircuit", "QuantumCircuit")
 _CIRCUIT_HINT = Message(
     "Make your function return the circuit (check for a missing `return`).",
@@ -52,9 +81,14 @@ class Resources:
     Attributes:
         depth: Circuit depth (barriers excluded).
         two_qubit_gates: Number of gates acting on two or more qubits.
-        t_count: Number of ``t`` and ``tdg`` gates.
+        t_count: Number of ``t`` and ``tdg`` gates and of :math:`R_z`/:math:`P`
+            rotations by odd multiples of :math:`\\pi/4`.
         size: Number of gates (barriers and measurements excluded).
         ops: Count of each gate name.
+        rotations: Parametrised gates whose angle is no multiple of
+            :math:`\\pi/4` (or unbound): they have no exact T count.
+        example: One such gate, written like ``rz(0.3) on qubit 2``.
+        basis: The gates the circuit was counted in.
     """
 
     depth: int
@@ -62,6 +96,9 @@ class Resources:
     t_count: int
     size: int
     ops: Mapping[str, int]
+    rotations: int = 0
+    example: str = ""
+    basis: tuple[str, ...] = DEFAULT_BASIS
 
 
 @quiet
@@ -70,39 +107,92 @@ def count_resources(
     *,
     basis_gates: Sequence[str] | None = None,
     coupling_map: Sequence[Sequence[int]] | None = None,
-    optimization_level: int = 1,
+    optimization_level: int | None = None,
 ) -> Resources:
-    """Return a circuit's resources, after transpiling when a target is given.
+    """Return a circuit's resources after transpiling to a target, or decomposing to a basis.
 
     Args:
         circuit: The learner's ``QuantumCircuit``.
-        basis_gates: Target gate names, e.g. ``["rz", "sx", "x", "cx"]``.
+        basis_gates: Target gate names, e.g. ``["rz", "sx", "x", "cx"]``;
+            default :data:`DEFAULT_BASIS`.
         coupling_map: Target connectivity as directed ``[control, target]`` pairs.
-        optimization_level: Transpiler optimisation level (seed fixed).
+        optimization_level: Transpiler optimisation level (seed fixed);
+            default 1 with a target, 0 (decomposition only) without.
 
     Returns:
         The counted :class:`Resources`.
+
+    Raises:
+        CheckFailed: The answer is not a circuit, or cannot be decomposed to
+            the basis or routed on the coupling map (a gate without a
+            definition, more qubits than the device).
     """
+    import math
+
     circuit = _circuit(circuit)
-    if basis_gates is not None or coupling_map is not None:
+    basis = tuple(basis_gates) if basis_gates else DEFAULT_BASIS
+    if optimization_level is None:
+        optimization_level = 1 if basis_gates or coupling_map else 0
+    written = {i.operation.name for i in circuit.data}
+    if coupling_map or optimization_level or not written <= {*basis, "barrier", "measure"}:
         from qiskit import transpile
 
         from grader.circuits import simulating
 
         with simulating():
             circuit = transpile(
-                circuit, basis_gates=list(basis_gates) if basis_gates else None,
+                circuit, basis_gates=list(basis),
                 coupling_map=[list(e) for e in coupling_map] if coupling_map else None,
                 optimization_level=optimization_level, seed_transpiler=SEED)
     ops = {name: int(n) for name, n in circuit.count_ops().items()}
     gates = [i for i in circuit.data if i.operation.name not in ("barrier", "measure")]
+    t_count, rotations, example = ops.get("t", 0) + ops.get("tdg", 0), 0, ""
+    for instruction in gates:
+        operation = instruction.operation
+        if not operation.params or operation.name in ("t", "tdg", "delay"):
+            continue
+        try:
+            eighths = [float(angle) / (math.pi / 4) for angle in operation.params]
+        except (TypeError, ValueError):
+            eighths = [0.5]  # an unbound parameter: no T count
+        whole = all(abs(k - round(k)) < 1e-9 for k in eighths)
+        if whole and operation.name in _PHASE_ROTATIONS:
+            t_count += round(eighths[0]) % 2
+            continue
+        # Clifford: angles that are multiples of π/2 on one qubit, of π on more.
+        step = 2 if len(instruction.qubits) == 1 else 4
+        if whole and all(round(k) % step == 0 for k in eighths):
+            continue
+        rotations += 1
+        example = example or (f"{operation.name}({', '.join(map(_angle, operation.params))})"
+                              f" on qubit {circuit.find_bit(instruction.qubits[0]).index}")
     return Resources(
         depth=int(circuit.depth(lambda i: i.operation.name != "barrier")),
         two_qubit_gates=sum(1 for i in gates if len(i.qubits) >= 2),
-        t_count=ops.get("t", 0) + ops.get("tdg", 0),
+        t_count=t_count,
         size=len(gates),
         ops=ops,
+        rotations=rotations,
+        example=example,
+        basis=basis,
     )
+
+
+def _angle(angle: Any) -> str:
+    """Write an angle as a fraction of π when it is one (``π/8``, ``-3π/4``), else as a number."""
+    import math
+    from fractions import Fraction
+
+    try:
+        value = float(angle)
+    except (TypeError, ValueError):
+        return str(angle)  # an unbound parameter, by its name
+    ratio = Fraction(value / math.pi).limit_denominator(64)
+    if ratio and abs(float(ratio) * math.pi - value) < 1e-9:
+        sign, top = ("-" if ratio < 0 else ""), abs(ratio.numerator)
+        return f"{sign}{'' if top == 1 else top}π" + (f"/{ratio.denominator}"
+                                                       if ratio.denominator != 1 else "")
+    return f"{value:.4g}"
 
 
 def _circuit(circuit: Any) -> Any:
@@ -155,14 +245,24 @@ def assert_resources(
         CheckFailed: The first limit exceeded.
     """
     found = count_resources(circuit, basis_gates=basis_gates, coupling_map=coupling_map)
+    if max_t_count is not None:
+        _t_count_defined(found)
     for metric, limit in (("depth", max_depth), ("two_qubit_gates", max_two_qubit_gates),
                           ("t_count", max_t_count)):
         value = getattr(found, metric)
         if limit is not None and value > limit:
-            raise CheckFailed(Feedback(_OVER, values={
+            raise CheckFailed(Feedback(_OVER, hint=_COUNTED, values={
                 "metric": metric.replace("_", " "), "metric_ja": _METRICS_JA[metric],
-                "found": value, "limit": limit}))
+                "found": value, "limit": limit, "basis": ", ".join(found.basis)}))
     return found
+
+
+def _t_count_defined(found: Resources) -> None:
+    """Fail when a circuit has rotations whose T count needs an approximate synthesis."""
+    if found.rotations:
+        raise CheckFailed(Feedback(_NO_T_COUNT, hint=_NO_T_COUNT_HINT, values={
+            "rotations": found.rotations, "example": found.example,
+            "basis": ", ".join(found.basis)}))
 
 
 def _bands(metric: str, bands: Any) -> list[tuple[float, float]]:
@@ -211,6 +311,8 @@ def score_resources(
         raise InvalidCheckError(f"bands must map metrics to (limit, credit) pairs, got {bands!r}")
     checked = {metric: _bands(metric, metric_bands) for metric, metric_bands in bands.items()}
     found = count_resources(circuit, basis_gates=basis_gates, coupling_map=coupling_map)
+    if "t_count" in checked:
+        _t_count_defined(found)
     worst: tuple[float, str, int, int] | None = None
     for metric, ordered in checked.items():
         value = getattr(found, metric)
@@ -220,6 +322,7 @@ def score_resources(
     if worst is None or worst[0] >= 1.0:
         return 1.0
     credit, metric, value, best = worst
-    raise CheckFailed(Feedback(_BAND, values={
+    raise CheckFailed(Feedback(_BAND, hint=_COUNTED, values={
         "metric": metric.replace("_", " "), "metric_ja": _METRICS_JA[metric],
-        "found": value, "credit": credit, "best": best}), score=credit)
+        "found": value, "credit": credit, "best": best, "basis": ", ".join(found.basis)}),
+        score=credit)

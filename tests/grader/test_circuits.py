@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import QFTGate
 
-from grader.circuits import assert_circuit_equivalent
+from grader.circuits import _distinguishing_input, assert_circuit_equivalent
 from grader.errors import CheckFailed, InvalidCheckError
+
+
+def _failure(actual, expected) -> str:
+    """Return the message of the check failing on ``actual`` against ``expected``."""
+    with pytest.raises(CheckFailed) as failure:
+        assert_circuit_equivalent(actual, expected)
+    return str(failure.value)
 
 
 def test_same_circuit_passes(bell):
@@ -35,9 +45,7 @@ def test_wrong_gate_gives_a_counterexample(bell, english):
     wrong = QuantumCircuit(2)
     wrong.h(0)
     wrong.cz(0, 1)
-    with pytest.raises(CheckFailed) as failure:
-        assert_circuit_equivalent(wrong, bell)
-    text = str(failure.value)
+    text = _failure(wrong, bell)
     assert "differ on the input |" in text
     assert "Expected:" in text and "Found:" in text
 
@@ -166,3 +174,44 @@ def test_reference_that_is_no_unitary_is_the_instructors_error(bell, measured_mi
         assert_circuit_equivalent(bell, measured_midway)
     with pytest.raises(InvalidCheckError, match="unitary matrix"):
         assert_circuit_equivalent(QuantumCircuit(1), [[1, 1], [0, 1]])
+
+
+def test_s_against_sdg_names_an_input_that_tells_them_apart(english):
+    """S vs S† is shown on |+⟩, whose outputs differ observably, not on |1⟩ (a global phase)."""
+    s_gate, s_dagger = QuantumCircuit(1), QuantumCircuit(1)
+    s_gate.s(0)
+    s_dagger.sdg(0)
+    text = _failure(s_gate, s_dagger)
+    assert "on the input |+⟩ = (|0⟩ + |1⟩)/√2" in text
+    assert "Expected: 0.707|0⟩ − 0.707j|1⟩" in text and "Found: 0.707|0⟩ + 0.707j|1⟩" in text
+
+
+def test_relative_phase_on_two_qubits_is_shown_on_a_superposition(english):
+    """CZ against the identity differs only in phases of basis states: a superposition shows it."""
+    cz = QuantumCircuit(2)
+    cz.cz(0, 1)
+    with pytest.raises(CheckFailed, match=r"input \(\|00⟩ \+ \|11⟩\)/√2"):
+        assert_circuit_equivalent(cz, QuantumCircuit(2))
+
+
+def _haar_unitary(rng, dim):
+    q, r = np.linalg.qr(rng.normal(size=(dim, dim)) + 1j * rng.normal(size=(dim, dim)))
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 3), st.integers(0, 2**32 - 1), st.booleans())
+def test_the_named_input_always_distinguishes(qubits, seed, phases_only):
+    """Whatever the two unitaries differ by, the named input's outputs have fidelity below 1."""
+    rng = np.random.default_rng(seed)
+    dim = 2**qubits
+    expected = _haar_unitary(rng, dim)
+    if phases_only:
+        angles = rng.uniform(0, 2 * np.pi, dim)
+        angles[rng.integers(dim)] += 0.5  # never all equal
+        found = expected * np.exp(1j * angles)
+    else:
+        found = _haar_unitary(rng, dim)
+    _, vector = _distinguishing_input(found, expected, 1e-8, qubits)
+    fidelity = abs(np.vdot(expected @ vector, found @ vector)) ** 2
+    assert fidelity < 1 - 1e-6

@@ -40,7 +40,7 @@ def test_changed_coefficient_is_named_with_a_sample(small_bqm, english):
     """A changed quadratic bias fails, naming the term and a witnessing sample."""
     changed = small_bqm.copy()
     changed.set_quadratic("b", "c", 2.0)
-    with pytest.raises(CheckFailed, match=r"quadratic bias of \('[bc]', '[bc]'\)") as failure:
+    with pytest.raises(CheckFailed, match=r"Q\[\('[bc]', '[bc]'\)\]") as failure:
         assert_bqm_equivalent(changed, small_bqm)
     assert "On the sample" in str(failure.value)
 
@@ -192,3 +192,47 @@ def test_feasibility_reads_lists_and_samplesets():
     assert_feasible(dimod.SampleSet.from_samples([[0, 0, 1]], "BINARY", 0), constraints)
     with pytest.raises(CheckFailed):
         assert_feasible([1, 1, 0], constraints)
+
+
+def _coupling_changed(small_bqm):
+    """Return the Ising (h, J, offset) of small_bqm with J[b, c] raised by 1."""
+    h, J, offset = small_bqm.to_ising()
+    key = next(k for k in J if set(k) == {"b", "c"})
+    return h, {**J, key: J[key] + 1}, offset
+
+
+def test_ising_answer_is_described_in_ising_terms(small_bqm, english):
+    """A wrong Ising answer to a QUBO reference names its coupling J and Ising biases."""
+    with pytest.raises(CheckFailed, match=r"Your Ising model .* coupling J\[\('[bc]', '[bc]'\)\]"
+                       ) as failure:
+        assert_bqm_equivalent(_coupling_changed(small_bqm), small_bqm)
+    text = str(failure.value)
+    assert "Expected: -0.25" in text and "Found: 0.75" in text
+    assert "イジング" in failure.value.feedback.text("ja") and "結合 J" in failure.value.feedback.text("ja")
+
+
+def test_qubo_answer_to_an_ising_reference_is_described_in_qubo_terms(small_bqm, english):
+    """A wrong QUBO answer to an Ising reference names its Q coefficient, quadratic first."""
+    qubo, _ = small_bqm.to_qubo()
+    key = next(k for k in qubo if set(k) == {"b", "c"})
+    changed = {**qubo, key: 2.0}
+    with pytest.raises(CheckFailed, match=r"Your QUBO model .* Q\[\('[bc]', '[bc]'\)\] of x") as failure:
+        assert_bqm_equivalent(changed, small_bqm.to_ising())
+    assert "Expected: -1" in str(failure.value) and "Found: 2" in str(failure.value)
+
+
+def test_quadratic_term_is_named_before_linear_ones(small_bqm, english):
+    """With a coupling and a field both wrong, the coupling is named."""
+    h, J, offset = _coupling_changed(small_bqm)
+    h = {**h, "a": h["a"] + 5}
+    with pytest.raises(CheckFailed, match="coupling J"):
+        assert_bqm_equivalent((h, J, offset), small_bqm)
+
+
+def test_names_follow_the_learners_labels(small_bqm, english):
+    """With a variable map, the message names the learner's own variables."""
+    renamed = small_bqm.relabel_variables({"a": "x0", "b": "x1", "c": "x2"}, inplace=False)
+    renamed.set_quadratic("x1", "x2", 5.0)
+    with pytest.raises(CheckFailed, match=r"Q\[\('x[12]', 'x[12]'\)\]") as failure:
+        assert_bqm_equivalent(renamed, small_bqm, variable_map={"x0": "a", "x1": "b", "x2": "c"})
+    assert "'x0'" in str(failure.value)
