@@ -3,14 +3,17 @@
 A number passes when :math:`|x - y| \\le \\max(\\text{rel\\_tol}\\cdot|y|, \\text{abs\\_tol})`
 (the rule of :func:`math.isclose`), after converting the learner's quantity to
 the expected unit. Units are SI base or derived units common in quantum
-technology with SI prefixes (``ns``, ``µs``, ``GHz``, ``mK``, ``meV`` …), plus
-``%`` and currencies, which convert only to themselves.
+technology with SI prefixes (``ns``, ``µs``, ``GHz``, ``mK``, ``meV``, ``kWh`` …),
+the hartree (``Ha``), information in ``bit`` and ``B`` (bytes) with SI and binary
+prefixes (``kB`` = 1000 B, ``KiB`` = 1024 B), plus ``%`` and currencies, which
+convert only to themselves.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,10 +29,18 @@ UNITS: dict[str, tuple[str, float]] = {
     "dB": ("ratio (dB)", 1.0), "%": ("ratio", 0.01), "": ("ratio", 1.0),
     "qubit": ("qubits", 1.0), "qubits": ("qubits", 1.0),
     "USD": ("currency USD", 1.0), "EUR": ("currency EUR", 1.0), "JPY": ("currency JPY", 1.0),
+    # Information in bits: a byte is 8 bits.
+    "bit": ("information", 1.0), "bits": ("information", 1.0), "B": ("information", 8.0),
+    "byte": ("information", 8.0), "bytes": ("information", 8.0),
+    # Energy: watt-hours, and the hartree of atomic units (CODATA 2018).
+    "Wh": ("energy", 3600.0), "Ha": ("energy", 4.3597447222060e-18),
+    "Eh": ("energy", 4.3597447222060e-18), "hartree": ("energy", 4.3597447222060e-18),
 }
 PREFIXES = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3,
             "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
-_PREFIXABLE = {"s", "Hz", "m", "K", "J", "eV", "W", "T", "V", "A"}
+#: Binary prefixes (IEC), for information only: 1 KiB = 1024 B.
+BINARY_PREFIXES = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40}
+_PREFIXABLE = {"s", "Hz", "m", "K", "J", "eV", "W", "T", "V", "A", "Wh", "bit", "B"}
 
 _OFF = Message(
     "Your value {found} is outside the accepted range {expected} ± {tolerance:.3g}.",
@@ -48,7 +59,7 @@ _DIMENSIONS_JA = {
     "time": "時間", "frequency": "周波数", "length": "長さ", "temperature": "温度",
     "energy": "エネルギー", "power": "電力", "magnetic flux density": "磁束密度",
     "voltage": "電圧", "current": "電流", "ratio (dB)": "デシベル比", "ratio": "比率",
-    "qubits": "量子ビット数",
+    "qubits": "量子ビット数", "information": "情報量",
 }
 _NOT_NUMBER = Message(
     "Your answer ({found}) is not a number with a unit such as '{example}'.",
@@ -102,6 +113,10 @@ def parse_unit(unit: str) -> tuple[str, float]:
         if unit.startswith(prefix) and base in _PREFIXABLE:
             dimension, factor = UNITS[base]
             return dimension, factor * scale
+    for prefix, scale in BINARY_PREFIXES.items():
+        base = unit[len(prefix):]
+        if unit.startswith(prefix) and base in ("bit", "B"):
+            return "information", UNITS[base][1] * scale
     raise UnitError(f"unknown unit {unit!r}")
 
 
@@ -143,7 +158,8 @@ def parse_quantity(answer: Any, default_unit: str = "") -> tuple[float | complex
         value, _ = parse_quantity(answer[0])
         return value, answer[1]
     if isinstance(answer, str):
-        match = _QUANTITY.match(answer.replace("×10^", "e").replace("x10^", "e"))
+        text = unicodedata.normalize("NFKC", answer).replace("−", "-")
+        match = _QUANTITY.match(text.replace("×10^", "e").replace("x10^", "e"))
         if match:
             return float(match.group(1)), match.group(2) or default_unit
         raise ValueError(f"not a quantity: {answer!r}")
@@ -251,14 +267,26 @@ def _one_element(value: Any) -> bool:
     return isinstance(value, list | tuple) and len(value) == 1
 
 
-def _mismatch(actual: Any, expected: Any, path: str, rel_tol: float, abs_tol: float
-              ) -> tuple[str, Any, Any] | None:
+def normalise_text(text: str) -> str:
+    """Return ``text`` as a learner's answer is compared: NFKC, case-folded, single-spaced.
+
+    Unicode NFKC reads full-width Latin letters, digits and spaces (``ＱＡＯＡ``,
+    ``１２``) as half-width and half-width katakana (``ｶﾀｶﾅ``) as full-width.
+    """
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _mismatch(actual: Any, expected: Any, path: str, rel_tol: float, abs_tol: float,
+              exact_text: bool = False) -> tuple[str, Any, Any] | None:
     """Return ``(path, expected, found)`` of the first difference, or ``None``.
 
     NumPy scalars count as the Python values they hold and NumPy arrays as
     lists, on both sides; text is never a sequence of characters here.
     """
     actual, expected = plain(actual), plain(expected)
+    if isinstance(expected, str) and isinstance(actual, str) and not exact_text:
+        return None if normalise_text(actual) == normalise_text(expected) else (
+            path, expected, actual)
     if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
         return None if actual == expected and type(actual) is type(expected) else (
             path, expected, actual)
@@ -275,14 +303,19 @@ def _mismatch(actual: Any, expected: Any, path: str, rel_tol: float, abs_tol: fl
             return path, sorted(map(str, expected)), (
                 sorted(map(str, actual)) if isinstance(actual, Mapping) else actual)
         for key in expected:
-            found = _mismatch(actual[key], expected[key], f"{path}[{key!r}]", rel_tol, abs_tol)
+            found = _mismatch(actual[key], expected[key], f"{path}[{key!r}]", rel_tol, abs_tol,
+                              exact_text)
             if found:
                 return found
         return None
     if isinstance(expected, set | frozenset):
+        def choice(item: Any) -> Any:
+            item = plain(item)
+            return normalise_text(item) if isinstance(item, str) and not exact_text else item
+
         try:
             same = isinstance(actual, set | frozenset | list | tuple) and {
-                plain(a) for a in actual} == expected
+                choice(a) for a in actual} == {choice(e) for e in expected}
         except TypeError:
             same = False  # unhashable items (lists in a list) are no set of choices
         return None if same else (path, sorted(expected, key=str), (
@@ -291,7 +324,7 @@ def _mismatch(actual: Any, expected: Any, path: str, rel_tol: float, abs_tol: fl
         if not isinstance(actual, list | tuple) or len(actual) != len(expected):
             return path, f"{len(expected)} items", actual
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            found = _mismatch(a, e, f"{path}[{i}]", rel_tol, abs_tol)
+            found = _mismatch(a, e, f"{path}[{i}]", rel_tol, abs_tol, exact_text)
             if found:
                 return found
         return None
@@ -304,7 +337,8 @@ def _mismatch(actual: Any, expected: Any, path: str, rel_tol: float, abs_tol: fl
 
 @quiet
 def assert_answer(
-    actual: Any, expected: Any, *, rel_tol: float = 1e-6, abs_tol: float = DIMENSIONLESS_ABS_TOL
+    actual: Any, expected: Any, *, rel_tol: float = 1e-6, abs_tol: float = DIMENSIONLESS_ABS_TOL,
+    exact_text: bool = False,
 ) -> None:
     """Assert that a structured answer (dicts, lists, sets, numbers, text) matches.
 
@@ -313,14 +347,16 @@ def assert_answer(
     a complex number only when its imaginary part is within that tolerance of
     0); NumPy scalars, 0-d arrays and arrays count as the Python numbers and
     lists they hold; sets ignore order (use them for multiple-choice answers)
-    and accept a list or tuple of the same choices; text must be equal and is
-    never compared character by character with a list; everything else must
-    be equal.
+    and accept a list or tuple of the same choices; text compares after
+    :func:`normalise_text` (full-width and half-width forms, case and runs of
+    whitespace do not matter; ``exact_text=True`` compares it as written) and
+    is never compared character by character with a list; everything else
+    must be equal.
 
     Raises:
         CheckFailed: The first difference, named by its path (``answer['cost'][2]``).
     """
-    found = _mismatch(actual, expected, "answer", rel_tol, abs_tol)
+    found = _mismatch(actual, expected, "answer", rel_tol, abs_tol, exact_text)
     if found:
         path, want, got = found
         raise CheckFailed(Feedback(

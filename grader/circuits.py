@@ -26,6 +26,9 @@ from grader.kets import basis_label, write_ket
 
 #: Largest circuit, in qubits, whose unitary the checks build (2**12 × 2**12).
 MAX_QUBITS = 12
+#: Parameter values a parametrised reference is compared at, and their default seed.
+PARAMETER_SAMPLES = 3
+PARAMETER_SEED = 1234
 
 _NOT_A_CIRCUIT = Message(
     "Expected a QuantumCircuit, but your answer is {found}.",
@@ -69,6 +72,18 @@ _NOT_SIMULABLE = Message(
 _NOT_SIMULABLE_HINT = Message(
     "Build the circuit from standard gates, or give custom gates a definition.",
     "標準ゲートで回路を作るか、独自ゲートに定義を与えてください。",
+)
+_PARAMETER_NAMES = Message(
+    "Your circuit's parameters are {found}; the task's are {expected}.",
+    "あなたの回路のパラメータは {found} ですが、課題のパラメータは {expected} です。",
+)
+_PARAMETER_NAMES_HINT = Message(
+    "Use qiskit.circuit.Parameter with the names the task gives, and leave them unbound.",
+    "課題で指定された名前の qiskit.circuit.Parameter を使い、値を割り当てずに返してください。",
+)
+_AT_VALUES = Message(
+    "At the parameter values {values} (seed {seed}): {inner}",
+    "パラメータの値 {values}（シード {seed}）で：{inner_ja}",
 )
 _TOO_LARGE = Message(
     "Your circuit has {found} qubits; the check compares circuits of at most {cap} qubits.",
@@ -306,6 +321,29 @@ def _agrees_on_random_inputs(
     return True
 
 
+def _equivalent_at_sampled_values(actual: Any, expected: Any, seed: int, **options: Any) -> None:
+    """Compare two parametrised circuits at sampled parameter values (see the check)."""
+    wanted = sorted(p.name for p in expected.parameters)
+    found = sorted(p.name for p in actual.parameters)
+    if found != wanted:
+        raise CheckFailed(Feedback(_PARAMETER_NAMES, hint=_PARAMETER_NAMES_HINT, values={
+            "found": ", ".join(found) or "-", "expected": ", ".join(wanted)}))
+    rng = np.random.default_rng(seed)
+    for _ in range(PARAMETER_SAMPLES):
+        values = {name: float(rng.uniform(0, 2 * np.pi)) for name in wanted}
+
+        def bound(circuit: Any, values: dict[str, float] = values) -> Any:
+            return circuit.assign_parameters({p: values[p.name] for p in circuit.parameters})
+
+        try:
+            assert_circuit_equivalent(bound(actual), bound(expected), **options)
+        except CheckFailed as failure:
+            shown = ", ".join(f"{name} = {value:.4f}" for name, value in values.items())
+            raise CheckFailed(Feedback(_AT_VALUES, values={
+                "values": shown, "seed": seed, "inner": failure.feedback.text("en"),
+                "inner_ja": failure.feedback.text("ja")})) from None
+
+
 def _check_sequence(name: str, values: Sequence[int], size: int, bound: int) -> None:
     if len(values) != size or len(set(values)) != size or not all(
         isinstance(v, int | np.integer) and not isinstance(v, bool) and 0 <= v < bound
@@ -326,8 +364,15 @@ def assert_circuit_equivalent(
     output_permutation: Sequence[int] | None = None,
     ancillas: Sequence[int] = (),
     atol: float = 1e-8,
+    parameter_seed: int = PARAMETER_SEED,
 ) -> None:
     """Assert that a learner's circuit implements the expected unitary.
+
+    A reference with free parameters (``Parameter("θ")``) is compared at
+    :data:`PARAMETER_SAMPLES` sets of values drawn uniformly from
+    :math:`[0, 2\\pi)` with ``parameter_seed``; the learner's circuit must
+    have parameters of the same names, and a failure names the values and
+    the seed, so that the verdict can be reproduced.
 
     With ``qubit_map`` the learner's qubit ``qubit_map[j]`` plays the expected
     circuit's qubit ``j`` (a relabelling of inputs and outputs alike). With
@@ -346,6 +391,8 @@ def assert_circuit_equivalent(
         output_permutation: Qubit that carries each expected qubit's output.
         ancillas: Learner's qubits that must start and end in :math:`|0\\rangle`.
         atol: Largest allowed 2-norm difference of any output column.
+        parameter_seed: Seed of the parameter values a parametrised reference
+            is compared at.
 
     Raises:
         CheckFailed: The circuits differ; the message names an input on which
@@ -360,6 +407,12 @@ def assert_circuit_equivalent(
     if not isinstance(actual, QuantumCircuit):
         raise CheckFailed(Feedback(_NOT_A_CIRCUIT, hint=_NOT_A_CIRCUIT_HINT,
                                    values={"found": describe(actual)}))
+    if isinstance(expected, QuantumCircuit) and expected.parameters:
+        _equivalent_at_sampled_values(
+            actual, expected, parameter_seed, up_to_global_phase=up_to_global_phase,
+            qubit_map=qubit_map, output_permutation=output_permutation, ancillas=ancillas,
+            atol=atol)
+        return
     expected = _reference(expected)
     n = expected.num_qubits
     m = actual.num_qubits

@@ -190,7 +190,8 @@ def expected_distribution(expected: Any) -> dict[str, float]:
     return {k: p / total for k, p in probabilities.items() if p > 0}
 
 
-def sample_counts(circuit: Any, shots: int, seed: int = SEED) -> dict[str, int]:
+def sample_counts(circuit: Any, shots: int, seed: int = SEED, noise_model: Any = None
+                  ) -> dict[str, int]:
     """Run ``circuit`` on Qiskit Aer with a fixed seed and return its counts.
 
     Args:
@@ -198,6 +199,7 @@ def sample_counts(circuit: Any, shots: int, seed: int = SEED) -> dict[str, int]:
             when it has none.
         shots: Number of shots.
         seed: Simulator seed, so a re-grade gives the same counts.
+        noise_model: A ``qiskit_aer.noise.NoiseModel`` to sample under, if any.
 
     Returns:
         Counts keyed by bit strings.
@@ -213,7 +215,7 @@ def sample_counts(circuit: Any, shots: int, seed: int = SEED) -> dict[str, int]:
     unbound(circuit)
     if not any(i.operation.name == "measure" for i in circuit.data):
         circuit = circuit.measure_all(inplace=False)
-    backend = AerSimulator(seed_simulator=seed)
+    backend = AerSimulator(seed_simulator=seed, noise_model=noise_model)
     with simulating():
         # Transpiling to Aer's wide target costs more than sampling; skip it when
         # Aer runs every instruction as written.
@@ -223,12 +225,13 @@ def sample_counts(circuit: Any, shots: int, seed: int = SEED) -> dict[str, int]:
         return dict(result.get_counts())
 
 
-def _learner_counts(actual: Any, shots: int, seed: int, width: int) -> dict[str, float]:
+def _learner_counts(actual: Any, shots: int, seed: int, width: int, noise_model: Any = None
+                    ) -> dict[str, float]:
     """Return a learner's counts from a mapping, a ``get_counts()`` result or a circuit."""
     from qiskit import QuantumCircuit
 
     if isinstance(actual, QuantumCircuit):
-        return _normalise(sample_counts(actual, shots, seed), width)
+        return _normalise(sample_counts(actual, shots, seed, noise_model), width)
     if not isinstance(actual, Mapping) and callable(getattr(actual, "get_counts", None)):
         # A BitArray from a Sampler, or a one-experiment Result.
         try:
@@ -254,6 +257,7 @@ def assert_distribution(
     min_distance: float = MIN_DISTANCE,
     false_fail: float = FALSE_FAIL,
     seed: int = SEED,
+    noise_model: Any = None,
 ) -> None:
     """Assert that measured outcomes follow the expected distribution.
 
@@ -267,6 +271,8 @@ def assert_distribution(
         false_fail: Probability bound of failing a correct answer, and of
             passing one at least ``min_distance`` away.
         seed: Simulator seed when ``actual`` is a circuit.
+        noise_model: A ``qiskit_aer.noise.NoiseModel`` to sample a circuit
+            under; ``expected`` is then the distribution under that noise.
 
     Raises:
         CheckFailed: The distributions differ by more than sampling noise, or
@@ -276,7 +282,7 @@ def assert_distribution(
     outcomes = len(reference) + 1
     needed = shots_for(min_distance, outcomes=outcomes, false_fail=false_fail)
     widths = {len(k) for k in reference}
-    counts = _learner_counts(actual, needed, seed, max(widths))
+    counts = _learner_counts(actual, needed, seed, max(widths), noise_model)
     found_widths = {len(k) for k in counts}
     if len(widths) == 1 and len(found_widths) == 1 and widths != found_widths:
         raise CheckFailed(Feedback(_BITS, hint=_BITS_HINT, values={

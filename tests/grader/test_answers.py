@@ -131,3 +131,43 @@ def test_rounding_hint_for_zero_with_a_unit(english):
     with pytest.raises(CheckFailed, match=r"round\(value, 12\)"):
         assert_number(2.2e-16, 0.0, unit="ns")
     assert_number(2.2e-16, 0.0, unit="ns", abs_tol=1e-9)
+
+
+@pytest.mark.parametrize(("answer", "expected", "unit"), [
+    ("2 kWh", 7.2e6, "J"), ("1 Ha", 27.211386245988, "eV"), ("1 hartree", 1, "Eh"),
+    ("1 KiB", 8192, "bit"), ("16 bytes", 128, "bit"), ("1.5 GB", 1500, "MB"),
+    ("2 MiB", 2 * 1024 * 1024, "B"),
+])
+def test_information_and_energy_units_convert(answer, expected, unit):
+    """Bytes and bits (SI and binary prefixes), watt-hours and hartrees convert."""
+    assert_number(answer, expected, unit=unit)
+
+
+def test_kibibytes_are_not_kilobytes(english):
+    """1 KiB is 1024 B, not 1000 B."""
+    with pytest.raises(CheckFailed):
+        assert_number("1 KiB", 1, unit="kB")
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("ＱＡＯＡ", "QAOA"), ("  qaoa ", "QAOA"), ("ｶﾀｶﾅ", "カタカナ"), ("量子　ビット", "量子 ビット"),
+    ({"Ａ", "c"}, {"a", "C"}), (["Grover", "ＱＡＯＡ"], ["grover", "QAOA"]),
+])
+def test_text_ignores_width_case_and_spacing(answer, expected):
+    """Full-width and half-width forms, case and runs of whitespace do not change text answers."""
+    assert_answer(answer, expected)
+
+
+def test_exact_text_compares_as_written():
+    """exact_text=True keeps case and width."""
+    with pytest.raises(CheckFailed):
+        assert_answer("qaoa", "QAOA", exact_text=True)
+    with pytest.raises(CheckFailed):
+        assert_answer("Shor", "Grover")
+
+
+@pytest.mark.parametrize("answer", ["５ ＧＨｚ", "5000 ＭＨｚ", "−5e9 Hz"])
+def test_full_width_numbers_and_minus_signs_are_read(answer):
+    """A quantity typed in full-width characters or with a Unicode minus is read."""
+    expected = -5 if answer.startswith("−") else 5
+    assert_number(answer, expected, unit="GHz")

@@ -215,3 +215,22 @@ def test_the_named_input_always_distinguishes(qubits, seed, phases_only):
     _, vector = _distinguishing_input(found, expected, 1e-8, qubits)
     fidelity = abs(np.vdot(expected @ vector, found @ vector)) ** 2
     assert fidelity < 1 - 1e-6
+
+
+def test_parametrised_circuits_compare_at_sampled_values(english):
+    """H·Rz(θ)·H equals Rx(θ) for every θ; Ry(θ) fails, naming θ's value and the seed."""
+    from qiskit.circuit import Parameter
+
+    reference = QuantumCircuit(1)
+    reference.rx(Parameter("theta"), 0)
+    learner = QuantumCircuit(1)
+    learner.h(0)
+    learner.rz(Parameter("theta"), 0)
+    learner.h(0)
+    assert_circuit_equivalent(learner, reference)
+    wrong = QuantumCircuit(1)
+    wrong.ry(Parameter("theta"), 0)
+    with pytest.raises(CheckFailed, match=r"At the parameter values theta = \d\.\d{4} \(seed 1234\)"):
+        assert_circuit_equivalent(wrong, reference)
+    with pytest.raises(CheckFailed, match="parameters are -; the task's are theta"):
+        assert_circuit_equivalent(QuantumCircuit(1), reference)

@@ -125,3 +125,17 @@ def test_malformed_counts_are_named(counts, named, english):
     """Negative or non-numeric counts and non-bit-string keys fail saying which."""
     with pytest.raises(CheckFailed, match=named):
         assert_distribution(counts, {"00": 1.0})
+
+
+def test_a_circuit_is_sampled_under_the_given_noise_model():
+    """Under 20% two-qubit depolarising noise a Bell circuit matches the noisy distribution only."""
+    from qiskit_aer.noise import NoiseModel, depolarizing_error
+
+    noise = NoiseModel()
+    noise.add_all_qubit_quantum_error(depolarizing_error(0.2, 2), ["cx"])
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    assert_distribution(bell, {"00": 0.45, "11": 0.45, "01": 0.05, "10": 0.05}, noise_model=noise)
+    with pytest.raises(CheckFailed):
+        assert_distribution(bell, {"00": 0.5, "11": 0.5}, noise_model=noise)
