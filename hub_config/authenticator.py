@@ -17,6 +17,11 @@ their first login is refused until they activate at ``/hub/activate`` with
 the one-time code ``qcampus roster add`` printed (:mod:`qcampus.activation`),
 choosing their password there. Wrong codes count as failed logins; codes are
 never logged.
+
+Outside the hub, :func:`for_deployment` returns the authenticator as the
+deployment's hub configures it, so other commands (``qcampus up --demo``) set
+passwords through :meth:`RosterAuthenticator.preset_password` rather than by
+writing its password database themselves.
 """
 
 from __future__ import annotations
@@ -37,10 +42,13 @@ from jupyterhub.handlers import LoginHandler, LogoutHandler
 from jupyterhub.utils import new_token
 from tornado import web
 from traitlets import Bool, Integer, Unicode, default
+from traitlets.config import Config
 
+from hub_config import configurer
 from qcampus import roster as roster_mod
 from qcampus import settings as settings_mod
 from qcampus.activation import Activations, needs_activation
+from qcampus.settings import Settings
 
 # Longer names are stored and logged by their digest or a prefix, never whole.
 MAX_NAME_IN_KEY = 64
@@ -271,6 +279,20 @@ class RosterAuthenticator(FirstUseAuthenticator):
         except dbm.error:
             return False  # no password database yet
 
+    def preset_password(self, username: str, password: str) -> bool:
+        """Give *username* a first password unless they have one; return whether it was set.
+
+        Raises:
+            ValueError: *password* is shorter than ``min_password_length``.
+        """
+        username = self.normalize_username(username)
+        if self.has_password(username):
+            return False
+        if not self._validate_password(password):
+            raise ValueError(f"A password needs at least {self.min_password_length} characters.")
+        self.reset_password(username, password)
+        return True
+
     def _refuse_if_limited(self, keys: tuple[str, str], username: str) -> None:
         wait = self.limiter.retry_after(*keys)
         if wait > 0:
@@ -326,3 +348,16 @@ class RosterAuthenticator(FirstUseAuthenticator):
         handlers = [(path, RosterLoginHandler if path == r"/login" else handler)
                     for path, handler in super().get_handlers(app)]
         return [*handlers, (r"/logout", RotatingLogoutHandler), (r"/activate", ActivateHandler)]
+
+
+def for_deployment(settings: Settings) -> RosterAuthenticator:
+    """Return the roster authenticator configured as the deployment's hub configures it.
+
+    Its passwords are the deployment's even while ``hub.authenticator`` is
+    ``workshop``, so accounts prepared then can log in once the roster returns.
+    """
+    cfg = configurer.config_from_settings(settings)
+    c = Config()
+    configurer.update_auth(c, {**cfg, "hub": {**cfg["hub"], "authenticator": "firstuse"}})
+    # Only adds passwords: the hub runs FirstUse's own start-up checks of the database.
+    return RosterAuthenticator(config=c, check_passwords_on_startup=False)

@@ -1,9 +1,10 @@
 """The ``qcampus`` command.
 
-The core defines ``init``, ``up``, ``status`` and ``courses``; every other
-package adds its subcommands through the ``qcampus.commands`` entry-point group,
-loaded only when that subcommand runs (as JupyterHub finds authenticators), so
-adding a package never edits the core.
+The core defines ``init``, ``status``, ``courses`` and ``roster``; every other
+package adds its subcommands through the ``qcampus.commands`` entry-point group
+(the hub package ``up``, the grader ``grade``, certificates ``cert``), loaded
+only when that subcommand runs (as JupyterHub finds authenticators), so adding a
+package never edits the core.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ class EntryPointGroup(click.Group):
     #: The core's own commands, imported only when they run.
     core = {
         "init": "qcampus.deployment:init_command",
-        "up": "qcampus.launcher:up",
         "status": "qcampus.status:status",
         "courses": "qcampus.courses:courses",
         "roster": "qcampus.roster:roster",

@@ -2,7 +2,8 @@
 
 Each finding is a :class:`Check` with a level (``ok``, ``warn``, ``error``) and a
 message that says what to do. Paths learners could read or change, and settings
-that weaken the separation of users, come from :mod:`qcampus.exposure`.
+that weaken the separation of users, come from :mod:`qcampus.exposure`; what the
+packages run (the hub, its proxy) comes from their ``qcampus.status`` entry points.
 ``status`` exits 1 when any check is an error, so operators can use it in
 scripts and monitoring.
 """
@@ -10,14 +11,13 @@ scripts and monitoring.
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from qcampus import DEPLOYMENT_VERSION, exposure, launcher
+from qcampus import DEPLOYMENT_VERSION, exposure
 from qcampus import settings as settings_mod
 from qcampus.courses import load_tracks
 from qcampus.errors import QcampusError
@@ -42,12 +42,6 @@ def traversable_by_others(path: Path) -> bool:
         except FileNotFoundError:
             continue
     return True
-
-
-def port_open(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def checks(settings: Settings) -> list[Check]:
@@ -77,10 +71,6 @@ def checks(settings: Settings) -> list[Check]:
                            f"learners cannot run {venv}: move it out of a private directory."))
     else:
         found.append(Check("ok", "environment", str(venv)))
-    try:
-        found.append(Check("ok", "proxy", launcher.proxy_command(settings)))
-    except QcampusError as exc:
-        found.append(Check("error", "proxy", exc.message))
     exchange = settings.exchange
     if not exchange.is_dir():
         found.append(Check("error", "exchange", f"{exchange} is missing: run `qcampus init`."))
@@ -103,18 +93,10 @@ def checks(settings: Settings) -> list[Check]:
         else:
             found.append(Check("ok", f"course {track.id}",
                                f"{course_dir}; released: {', '.join(released) or 'nothing yet'}"))
-    ip, port = settings["hub"]["ip"], settings["hub"]["port"]
-    pid = launcher.pid_alive(settings.hub_dir / "jupyterhub.pid")
-    answering = port_open(ip if ip not in ("", "0.0.0.0") else "127.0.0.1", port)
-    if pid and answering:
-        found.append(Check("ok", "hub", f"running (pid {pid}), answering on http://{ip}:{port}/"))
-    elif pid:
-        found.append(Check("warn", "hub", f"running (pid {pid}) but not answering on "
-                                          f"http://{ip}:{port}/; see {settings.logs / 'jupyterhub.log'}"))
-    else:
-        found.append(Check("ok", "hub", f"not running (would listen on http://{ip}:{port}/; "
-                                        f"start it with `qcampus up`)"))
-    exposed = exposure.checks(settings)
+    # The packages' checks (the hub and its proxy) apart from the core's exposures, so the
+    # summary line below speaks only of the paths it names.
+    found += exposure.run_hooks(settings)
+    exposed = exposure.checks(settings, hooks=[])
     found += exposed
     if not any(c.level == "error" for c in exposed):
         found.append(Check("ok", "permissions", "course sources, course directories, databases, "

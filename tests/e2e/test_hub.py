@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 from nbgrader.api import Gradebook
 
+from hub_config import launcher
 from hub_config.spawner import system_username
-from qcampus import courses, launcher, roster
+from qcampus import courses, roster
 from tests.e2e.conftest import HubProcess, HubUser, remove_system_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -30,7 +30,7 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, select
 
 from certificates.models import Credential
-from qcampus import launcher
+from hub_config import launcher
 from tests.e2e.conftest import (
     Deployment,
     HubProcess,

@@ -8,7 +8,8 @@ import stat
 
 from click.testing import CliRunner
 
-from qcampus import launcher, settings
+from hub_config.authenticator import for_deployment
+from qcampus import settings
 from qcampus.activation import Activations, digest, needs_activation, new_code
 from qcampus.cli import cli
 from qcampus.deployment import init
@@ -91,7 +92,7 @@ def test_roster_add_prints_a_code_per_staff_member(qcampus_home, monkeypatch, tm
     assert store.redeem("prof", codes["prof"][1]).ok
     # Enrolling the same file again keeps the pending code of exa and issues none to prof,
     # whose code is used (the hub then holds a password for prof).
-    launcher.set_password(settings.load(qcampus_home), "prof", "chosen-password")
+    for_deployment(settings.load(qcampus_home)).preset_password("prof", "chosen-password")
     again = CliRunner().invoke(cli, ["roster", "add", str(roster_csv), "--home", str(qcampus_home)])
     assert CODE.findall(again.output) == []
     assert store.redeem("exa", codes["exa"][1]).ok
@@ -127,6 +128,6 @@ def test_roster_activate_refuses_unknown_and_active_accounts(qcampus_home, monke
     runner.invoke(cli, ["roster", "add", str(roster_csv), "--home", str(qcampus_home)])
     result = runner.invoke(cli, ["roster", "activate", "nobody", "--home", str(qcampus_home)])
     assert result.exit_code == 6 and "Not enrolled: nobody" in result.output
-    launcher.set_password(settings.load(qcampus_home), "prof", "chosen-password")
+    for_deployment(settings.load(qcampus_home)).preset_password("prof", "chosen-password")
     result = runner.invoke(cli, ["roster", "activate", "prof", "--home", str(qcampus_home)])
     assert result.exit_code == 6 and "Already activated: prof" in result.output

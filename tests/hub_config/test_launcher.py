@@ -1,4 +1,4 @@
-"""`qcampus up` refuses to start, changing nothing, when it could not come up."""
+"""`qcampus up` refuses to start, changing nothing, when it could not come up; status reports the hub."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import socket
 import pytest
 from click.testing import CliRunner
 
-from qcampus import launcher, settings
+from hub_config import launcher
+from qcampus import settings
 from qcampus.cli import cli
 from qcampus.errors import ServiceError
 from tests.e2e.conftest import free_port_block
@@ -82,10 +83,20 @@ def test_proxy_token_is_private_and_stable(tmp_path):
     assert (home / "hub" / "proxy-token").stat().st_mode & 0o777 == 0o600
 
 
-def test_demo_password_never_overwritten(tmp_path):
-    """A pre-set first-use password is set once and kept on the next run."""
+
+def test_status_reports_a_hub_that_runs_but_does_not_answer(tmp_path):
+    """A live hub pid with nothing on the hub port is a warning naming the pid and the log."""
     home = tmp_path / "home"
     (home / "hub").mkdir(parents=True)
-    s = settings.load(home, {})
-    assert launcher.set_password(s, "learner1", "first-secret") is True
-    assert launcher.set_password(s, "learner1", "second-secret") is False
+    (home / "hub" / "jupyterhub.pid").write_text(str(os.getpid()))
+    loaded = settings.load(home, {"QCAMPUS_HUB__PORT": str(free_port_block(1))})
+    [hub] = [c for c in launcher.status_checks(loaded) if c.subject == "hub"]
+    assert hub.level == "warn" and f"running (pid {os.getpid()}) but not answering" in hub.message
+    assert "jupyterhub.log" in hub.message
+
+
+def test_status_reports_a_stopped_hub_and_how_to_start_it(tmp_path):
+    """Without a live hub pid the hub is reported as not running, with the command that starts it."""
+    loaded = settings.load(tmp_path / "home", {})
+    [hub] = [c for c in launcher.status_checks(loaded) if c.subject == "hub"]
+    assert hub.level == "ok" and "not running" in hub.message and "qcampus up" in hub.message

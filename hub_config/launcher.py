@@ -1,4 +1,4 @@
-"""Start the platform in the foreground (``qcampus up``).
+"""Start the platform in the foreground (``qcampus up``) and report whether it runs.
 
 ``up`` checks that it can start before it changes anything (ports free,
 configurable-http-proxy present, no other hub running on this deployment),
@@ -8,12 +8,15 @@ managed services itself. Ctrl-C stops the hub, which stops the proxy,
 the services and every user's server. State lives under ``QCAMPUS_HOME/hub``
 (database, cookie secret, proxy token, first-use passwords), so starting again,
 even after the hub was killed, keeps users, enrolments and submissions.
+
+The command reaches ``qcampus`` through the ``qcampus.commands`` entry-point
+group, and :func:`status_checks` reaches ``qcampus status`` through
+``qcampus.status``: the core never imports this module.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dbm
 import os
 import secrets
 import signal
@@ -28,24 +31,19 @@ from pathlib import Path
 
 import click
 
-from qcampus import courses as courses_mod
-from qcampus import deployment, roster
+from qcampus import deployment
 from qcampus import settings as settings_mod
-from qcampus.errors import ServiceError
+from qcampus.errors import QcampusError, ServiceError
 from qcampus.permissions import open_private
 from qcampus.settings import Settings
+from qcampus.status import Check
 
 DEFAULT_PROXY = "/opt/qcampus/node_modules/.bin/configurable-http-proxy"
-DEMO_INSTRUCTOR = "instructor"
-DEMO_LEARNERS = ("learner1", "learner2", "learner3")
-DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
 
 
 def hub_config_file() -> Path:
-    """Return the ``jupyterhub_config.py`` of the installed ``hub_config`` package."""
-    import hub_config
-
-    return Path(hub_config.__file__).parent / "jupyterhub_config.py"
+    """Return the ``jupyterhub_config.py`` beside this module."""
+    return Path(__file__).with_name("jupyterhub_config.py")
 
 
 def proxy_command(settings: Settings) -> str:
@@ -155,6 +153,34 @@ def preflight(settings: Settings) -> None:
             )
 
 
+def port_open(host: str, port: int) -> bool:
+    """Return whether something accepts connections on *host*:*port*."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def status_checks(settings: Settings) -> list[Check]:
+    """Report the proxy executable and whether this deployment's hub runs and answers."""
+    found: list[Check] = []
+    try:
+        found.append(Check("ok", "proxy", proxy_command(settings)))
+    except QcampusError as exc:
+        found.append(Check("error", "proxy", exc.message))
+    ip, port = settings["hub"]["ip"], settings["hub"]["port"]
+    pid = pid_alive(settings.hub_dir / "jupyterhub.pid")
+    answering = port_open(ip if ip not in ("", "0.0.0.0") else "127.0.0.1", port)
+    if pid and answering:
+        found.append(Check("ok", "hub", f"running (pid {pid}), answering on http://{ip}:{port}/"))
+    elif pid:
+        found.append(Check("warn", "hub", f"running (pid {pid}) but not answering on "
+                                          f"http://{ip}:{port}/; see {settings.logs / 'jupyterhub.log'}"))
+    else:
+        found.append(Check("ok", "hub", f"not running (would listen on http://{ip}:{port}/; "
+                                        f"start it with `qcampus up`)"))
+    return found
+
+
 def proxy_token(settings: Settings) -> str:
     """Return the proxy's auth token, created once in ``hub/proxy-token`` (0600)."""
     path = settings.hub_dir / "proxy-token"
@@ -163,47 +189,6 @@ def proxy_token(settings: Settings) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip()
-
-
-def set_password(settings: Settings, username: str, password: str) -> bool:
-    """Pre-set a first-use password unless the user already has one; return whether set."""
-    import bcrypt
-
-    with dbm.open(str(settings.hub_dir / "passwords.dbm"), "c", 0o600) as db:
-        if username.encode() in db:
-            return False
-        db[username] = bcrypt.hashpw(password.encode(), bcrypt.gensalt())
-    return True
-
-
-def prepare_demo(settings: Settings) -> list[tuple[str, str, str]]:
-    """Enrol the demo accounts, set their passwords and release every sample assignment.
-
-    Returns:
-        (username, role, password) of the accounts created now; empty when they already existed.
-    """
-    tracks = courses_mod.load_tracks(settings.courses_source)
-    track_ids = tuple(t.id for t in tracks)
-    members = [roster.Member(DEMO_INSTRUCTOR, "instructor", ())]
-    members += [roster.Member(name, "learner", track_ids) for name in DEMO_LEARNERS]
-    roster.enrol(settings.home, members)
-    created = []
-    for member in members:
-        password = secrets.token_urlsafe(9)
-        if set_password(settings, member.username, password):
-            created.append((member.username, member.role, password))
-    if created:
-        path = settings.secrets / DEMO_ACCOUNTS_FILE
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            for username, role, password in created:
-                handle.write(f"{username}\t{role}\t{password}\n")
-        os.chmod(path, 0o600)
-    for track in tracks:
-        for assignment in track.assignments:
-            if not (settings.exchange / track.id / "outbound" / assignment.id).is_dir():
-                courses_mod.release(settings, track, assignment)
-    return created
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
@@ -305,19 +290,19 @@ def _run(demo: bool, home: Path) -> None:
     preflight(settings_mod.load(home))
     deployment.init(home)
     settings = settings_mod.load(home)
-    # Demo accounts must be in the roster before the hub reads it.
-    created = prepare_demo(settings) if demo else []
     if demo:
+        # Imported only here: it loads JupyterHub, which `qcampus status` (running this
+        # module's checks) does without.
+        from hub_config import demo as demo_mod
+
+        # Demo accounts must be in the roster before the hub reads it.
+        created = demo_mod.prepare_demo(settings)
         # Files the release just wrote go to the instructors' group like the rest.
         deployment.run_hooks(settings)
     hub = launch(settings)
     click.echo(f"qcampus is running at {hub.url}  (log: {hub.log}; Ctrl-C stops it)")
     if demo:
-        accounts = hub.settings.secrets / DEMO_ACCOUNTS_FILE
-        click.echo(f"Demo accounts: {DEMO_INSTRUCTOR} (instructor), {', '.join(DEMO_LEARNERS)} "
-                   f"(learners).")
-        click.echo(f"Their passwords are in {accounts} (readable by root only)"
-                   + ("; created now." if created else "; unchanged since the first demo run."))
+        click.echo(demo_mod.summary(hub.settings, created))
     try:
         code = hub.proc.wait()
         raise ServiceError(f"JupyterHub stopped unexpectedly (exit code {code}); see {hub.log}.")
