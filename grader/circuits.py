@@ -226,8 +226,7 @@ def _reference(expected: Any) -> Any:
 
     if isinstance(expected, QuantumCircuit):
         with instructor_value("reference circuit", "参照回路"):
-            learner_circuit(expected)
-        return expected
+            return learner_circuit(expected)
     if isinstance(expected, Operator):
         matrix = expected.data
     else:
@@ -269,12 +268,12 @@ def _permute_outputs(matrix: np.ndarray, permutation: Sequence[int]) -> np.ndarr
 
 
 def _evolve(circuit: Any, vector: np.ndarray) -> np.ndarray:
-    """Return ``circuit`` (a circuit, operator or unitary matrix) applied to ``vector``."""
+    """Return ``circuit`` (a checked circuit, an operator or a unitary matrix) applied to ``vector``."""
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Statevector
 
     if isinstance(circuit, QuantumCircuit):
-        return Statevector(vector).evolve(_unitary_part(circuit)).data
+        return Statevector(vector).evolve(circuit).data
     return unitary_matrix(circuit) @ vector
 
 

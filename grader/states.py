@@ -200,12 +200,17 @@ def fidelity(actual: Any, expected: Any) -> float:
         CheckFailed: Either is not a state (see :func:`as_state`), or they
             have different numbers of qubits.
     """
-    from qiskit.quantum_info import state_fidelity
-
     found, reference = as_state(actual), as_state(expected)
     if found.num_qubits != reference.num_qubits:
         raise CheckFailed(Feedback(_WIDTH, values={
             "found": found.num_qubits, "expected": reference.num_qubits}))
+    return _fidelity(found, reference)
+
+
+def _fidelity(found: Any, reference: Any) -> float:
+    """Return :math:`F` of two states :func:`as_state` has already checked."""
+    from qiskit.quantum_info import state_fidelity
+
     return float(state_fidelity(found, reference, validate=False))
 
 
@@ -243,11 +248,11 @@ def assert_state_close(
     if found.num_qubits != reference.num_qubits:
         raise CheckFailed(Feedback(_WIDTH, values={
             "found": found.num_qubits, "expected": reference.num_qubits}))
-    value = fidelity(found, reference)
+    value = _fidelity(found, reference)
     if value >= min_fidelity:
         return
     hint = None
-    if found.num_qubits > 1 and fidelity(found.reverse_qargs(), reference) >= min_fidelity:
+    if found.num_qubits > 1 and _fidelity(found.reverse_qargs(), reference) >= min_fidelity:
         hint = _REVERSED_HINT
     elif np.allclose(found.probabilities(), reference.probabilities(), atol=1e-6):
         hint = _PHASE_HINT
