@@ -265,6 +265,14 @@ class RosterAuthenticator(FirstUseAuthenticator):
     def activations(self) -> Activations:
         return Activations(Path(self.dbm_path).parent)
 
+    def check_allowed(self, username, authentication=None):
+        """Allow exactly the names in the roster file as it is now.
+
+        ``allowed_users`` is the roster as it was when the hub started; ``qcampus roster
+        add`` and ``remove`` change the file while the hub runs (and then its users).
+        """
+        return username in roster_mod.load(Path(self.home))
+
     def needs_code(self, username: str) -> bool:
         """Return whether *username* may not choose a password by logging in first."""
         member = roster_mod.load(Path(self.home)).get(username)

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hub_config import hubapi
 from qcampus import roster as roster_mod
 from qcampus.deployment import tracks as find_tracks
 from qcampus.errors import SettingsError
@@ -56,6 +57,13 @@ CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:se
 # exchanges the OAuth code and reads the signed-in user's name and groups with
 # the user's token (JupyterHub's "identify" scopes). Its role is explicit and empty.
 SERVICE_SCOPES: list[str] = []
+# `qcampus roster add/remove` updates a running hub as this service (hub_config.enrolment):
+# create and delete users, see and stop their servers. Group membership is added per
+# managed group (`groups!group=...`). Neither admin:servers, tokens, access:servers nor
+# admin:groups: it cannot start, open or impersonate anyone, and JupyterHub 6.1.1 refuses
+# "admin": true from a non-admin holder of admin:users (CVE-2024-41942).
+ROSTER_SERVICE = "qcampus-roster"
+ROSTER_SCOPES = ["admin:users", "read:servers", "delete:servers"]
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "hub": copy.deepcopy(SETTINGS_DEFAULTS["hub"]),
@@ -307,7 +315,7 @@ def update_roles(c, cfg: Mapping[str, Any]) -> None:
 
 
 def update_services(c, cfg: Mapping[str, Any]) -> None:
-    """Run the idle culler and, unless a setting turns it off, the certificates service and its store."""
+    """Run the idle culler, the roster token's service and, unless turned off, the certificates service."""
     hub, venv = cfg["hub"], Path(cfg["hub"]["venv"])
     services: list[dict[str, Any]] = [{
         "name": "idle-culler",
@@ -335,6 +343,14 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
             "environment": {**cfg["internal"]["service_environment"],
                             "QCAMPUS_HOME": cfg["paths"]["home"]},
         })
+    token = hubapi.read_token(Path(cfg["paths"]["hub_dir"]))
+    if hub["authenticator"] == "firstuse" and token:
+        # No token file (never initialised): no service, and roster changes wait for a restart.
+        services.append({"name": ROSTER_SERVICE, "api_token": token})
+        c.JupyterHub.load_roles.append({
+            "name": ROSTER_SERVICE, "description": "Apply roster changes to the running hub.",
+            "scopes": ROSTER_SCOPES + [f"groups!group={name}" for name in sorted(groups(cfg))],
+            "services": [ROSTER_SERVICE]})
     c.JupyterHub.services = services
 
 

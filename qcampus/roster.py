@@ -4,9 +4,13 @@ Instructors enrol a cohort from a CSV file with the columns ``username``,
 ``role`` (learner, instructor or examiner) and ``tracks`` (track ids separated
 by ``;`` or spaces; empty for instructors means every track). Every row is
 validated before anything is stored, so a file with one bad row changes
-nothing. The roster lives in ``QCAMPUS_HOME/roster.yaml`` (root-owned, 0600);
-the hub configuration reads it at start to decide who may log in
-(``Authenticator.allowed_users``) and which groups they belong to.
+nothing. The roster lives in ``QCAMPUS_HOME/roster.yaml`` (root-owned, 0600)
+and is the source of truth: the hub reads it at start (users and groups) and
+at every login (who may log in). ``roster add`` and ``roster remove`` write it
+first, then run the packages' ``qcampus.roster`` steps: the hub package's
+brings a running hub to the new roster through its REST API, so changes need
+no restart. Removing someone ends their hub access only; their system user,
+home, submissions and grades stay.
 
 Staff accounts (and learners' where ``accounts.learner_first_use`` is false)
 cannot be claimed by choosing a password at first login: ``roster add`` prints
@@ -22,8 +26,9 @@ import io
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import click
@@ -40,6 +45,8 @@ ROLES = ("learner", "instructor", "examiner")
 # ``_`` and ``-``, starting with a letter, short enough for useradd's 32 bytes.
 USERNAME = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
 COLUMNS = ("username", "role", "tracks")
+#: Entry-point group of steps run after the roster file changed (each takes the Settings).
+ROSTER_HOOKS = "qcampus.roster"
 
 
 class RosterError(QcampusError):
@@ -152,6 +159,35 @@ def enrol(home: Path, new: Iterable[Member]) -> dict[str, Member]:
     return members
 
 
+def withdraw(home: Path, usernames: Iterable[str]) -> dict[str, Member]:
+    """Remove *usernames* from the roster of *home* and return the whole roster.
+
+    Raises:
+        RosterError: a name is not enrolled; nothing was changed.
+    """
+    members = load(home)
+    unknown = [name for name in usernames if name not in members]
+    if unknown:
+        raise RosterError(f"Not enrolled: {', '.join(unknown)} (`qcampus roster list` shows "
+                          f"who is). Nothing was removed.")
+    for name in usernames:
+        del members[name]
+    save(home, members)
+    return members
+
+
+def run_hooks(settings: settings_mod.Settings,
+              hooks: Iterable[Callable[[settings_mod.Settings], str | None]] | None = None
+              ) -> list[str]:
+    """Run every package's step after a roster change; return what they report they changed."""
+    if hooks is None:
+        hooks = [ep.load() for ep in entry_points(group=ROSTER_HOOKS)]
+    return [said for hook in hooks if (said := hook(settings))]
+
+
+NEXT_START = "They log in at the next start of the hub (`qcampus up`)."
+
+
 @click.group("roster")
 def roster() -> None:
     """Enrol learners, instructors and examiners from a CSV roster."""
@@ -177,11 +213,25 @@ def add_command(csv_file: Path, home: Path) -> None:
     members = parse_csv(text, find_tracks(settings.courses_source), origin=str(csv_file))
     enrolled = enrol(settings.home, members)
     issued = issue_codes(settings, members)
-    click.echo(f"Enrolled {len(members)} user(s) into {path(settings.home)}. "
-               "They log in at the next start of the hub (`qcampus up`): those with a code "
-               "below activate their account with it, the others choose their password at "
-               "first login.")
+    click.echo(f"Enrolled {len(members)} user(s) into {path(settings.home)}. Those with a "
+               "code below activate their account with it, the others choose their password "
+               "at first login.")
+    # Codes first: a failing hub update must not lose the only display of a code.
     print_codes(settings, issued, enrolled)
+    click.echo(" ".join(run_hooks(settings)) or NEXT_START)
+
+
+@roster.command("remove")
+@click.argument("usernames", metavar="USERNAME...", nargs=-1, required=True)
+@home_option
+def remove_command(usernames: tuple[str, ...], home: Path) -> None:
+    """End the hub access of each USERNAME; their home, submissions and grades are kept."""
+    settings = settings_mod.load(home)
+    withdraw(settings.home, usernames)
+    click.echo(f"Removed {', '.join(usernames)} from {path(settings.home)}; they can no longer "
+               "log in. Their system user, home, submissions and grades are kept.")
+    click.echo(" ".join(run_hooks(settings)) or "No hub of this deployment is running; at its "
+                                                  "next start they cannot log in.")
 
 
 def has_password(hub_dir: Path, username: str) -> bool:
