@@ -9,6 +9,7 @@ their servers stop and they cannot log in, while their submissions stay.
 from __future__ import annotations
 
 import pwd
+import re
 import secrets
 import subprocess
 
@@ -16,7 +17,7 @@ import pytest
 import requests
 
 from hub_config.spawner import system_username
-from tests.e2e.conftest import VENV, HubUser
+from tests.e2e.conftest import VENV, HubUser, remove_system_user
 from tests.e2e.test_hub import processes_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -25,6 +26,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROSTER_SCOPES = {"admin:users", "admin:auth_state", "users", "read:users", "list:users",
                  "users:activity", "read:users:name", "read:users:groups", "read:users:activity",
                  "read:roles:users", "delete:users", "read:servers", "delete:servers"}
+
+
+CODE = re.compile(r"^  (\S+)\t\w+\t([A-Z0-9-]{19})\t", re.M)
 
 
 def qcampus(dep, *args: str) -> subprocess.CompletedProcess:
@@ -112,3 +116,27 @@ def test_roster_token_holds_only_its_scopes_and_cannot_escalate(running_hub):
     assert api.post(f"{dep.url}/hub/api/groups/not-managed", timeout=10).status_code == 403
     assert api.post(f"{dep.url}/hub/api/users", json={"usernames": ["qceboss"], "admin": True},
                     timeout=10).status_code == 403
+
+
+def test_staff_enrolled_while_the_hub_runs_activate_with_the_printed_code(running_hub, people,
+                                                                        tmp_path):
+    """An examiner added to a running hub gets a code as before, activates, logs in, is an examiner."""
+    dep = running_hub.dep
+    name = people.name("e")
+    cohort = tmp_path / "staff.csv"
+    cohort.write_text(f"username,role,tracks\n{name},examiner,\n", encoding="utf-8")
+    try:
+        added = qcampus(dep, "roster", "add", str(cohort))
+        assert added.returncode == 0, added.stdout + added.stderr
+        assert "running hub" in added.stdout
+        codes = dict(CODE.findall(added.stdout))
+        assert name in codes
+        staff, password = HubUser(dep.url, name), secrets.token_urlsafe(12)
+        assert staff.login(password).status_code == 403  # not activated: no first-use claim
+        assert staff.activate(codes[name], password).status_code == 200
+        assert staff.login(password).status_code == 200
+        me = staff.session.get(f"{dep.url}/hub/api/user",
+                               headers={"X-XSRFToken": staff.hub_xsrf()}).json()
+        assert me["groups"] == ["examiners"]
+    finally:
+        remove_system_user(system_username(name))
