@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from certificates.db import write_session
 from certificates.models import ServiceSession, utcnow
-from tests.certificates.conftest import csrf_of
+from tests.certificates.conftest import BOTH_DATABASES, csrf_of
 
 
 def _start_login(client, path: str = "/admin/audit?sort=oldest") -> dict[str, str]:
@@ -154,6 +154,7 @@ def test_session_cookie_holds_no_token(client, hub):
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value)
 
 
+@BOTH_DATABASES
 def test_session_lives_server_side(app, client, hub):
     """The hub token is kept in the service's database, under the hash of the cookie's id."""
     token, _ = _sign_in(client, hub)
@@ -205,6 +206,7 @@ def test_sign_in_issues_a_fresh_session_id(client, hub):
     assert client.get("/admin/").status_code == 401
 
 
+@BOTH_DATABASES
 def test_copied_session_id_stops_working_after_sign_out(app, client, hub):
     """A copy of the session id taken while signed in gets 401 after sign-out, GET and POST."""
     _sign_in(client, hub)

@@ -16,7 +16,7 @@ from certificates import status, statuslist, vcjwt
 from certificates.db import write_session
 from certificates.keys import TrustedKeys
 from certificates.models import Credential
-from tests.certificates.conftest import SERVICE_URL, csrf_of
+from tests.certificates.conftest import BOTH_DATABASES, SERVICE_URL, csrf_of
 
 
 def _uuid(issued) -> str:
@@ -253,6 +253,7 @@ def _verify_api(client, token: str) -> dict:
     return client.post("/api/v1/verify", data=token, content_type="application/vc+jwt").json
 
 
+@BOTH_DATABASES
 def test_backdated_forgery_with_a_compromised_key_is_refused(client, service_issuer, catalogue,
                                                              issue_credential):
     """A stolen key's forgery, dated before the compromise, is refused by page, upload and API."""
@@ -268,14 +269,15 @@ def test_backdated_forgery_with_a_compromised_key_is_refused(client, service_iss
     assert verdict["outcome"] == "not_issued" and verdict["valid"] is False
     assert set(verdict["message"]) == {"en", "ja"}
     # Forged with the id of a real credential: still refused, and nothing of the real row shown.
-    body = json.loads(service_issuer.engine.connect().exec_driver_sql(
-        "SELECT document FROM credentials").scalar())
+    with service_issuer.engine.connect() as connection:
+        body = json.loads(connection.exec_driver_sql("SELECT document FROM credentials").scalar())
     assert body["id"] == genuine.credential_id
     twin = vcjwt.sign(body, stolen, signed_at=datetime.fromisoformat(body["validFrom"])
                       - timedelta(days=1))
     assert twin != genuine.token and _verify_api(client, twin)["outcome"] == "not_issued"
 
 
+@BOTH_DATABASES
 def test_genuine_credential_issued_before_the_compromise_still_verifies(
         client, service_issuer, issue_credential):
     """What the issuer recorded issuing before the compromise stays valid, online."""
@@ -297,6 +299,7 @@ def test_recorded_time_not_the_token_decides_a_compromised_key(client, service_i
     assert _verify_api(client, issued.token)["outcome"] == "unknown_key"
 
 
+@BOTH_DATABASES
 def test_credential_signed_with_a_valid_key_but_never_issued_is_refused(client, service_issuer,
                                                                         catalogue):
     """A token the active key signed but the issuer never recorded is not_issued online."""
