@@ -10,6 +10,8 @@ again changes nothing else.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from certificates import (
     ISSUER_TOKEN_FILE,
     SESSION_KEY_FILE,
@@ -21,6 +23,9 @@ from certificates.issuance import Issuer, finish_pending
 from certificates.keys import KeyStore
 from certificates.status import ensure_status_lists
 from qcampus.settings import Settings
+
+if TYPE_CHECKING:
+    from qcampus.status import Check
 
 KEYS_DIR = "issuer-keys"
 
@@ -44,3 +49,22 @@ def init(settings: Settings) -> None:
         finish_pending(Issuer.from_config(default_config(settings=settings), engine))
     finally:
         engine.dispose()
+
+
+def status_checks(settings: Settings) -> list[Check]:
+    """Report the rate-limit store's directory if learners can reach it (``qcampus status``).
+
+    The store's password lives in ``secrets/``, which the core checks; its socket
+    and configuration live in ``<home>/redis/``, which only this package knows.
+    """
+    from certificates.ratelimit_store import StorePaths
+    from qcampus.permissions import inspect_tree
+    from qcampus.status import Check
+
+    directory = StorePaths.of(settings.home, settings.secrets).directory
+    if not directory.exists():
+        return []
+    exposures = inspect_tree(directory, f"chmod -R go-rwx {directory}")
+    if not exposures:
+        return [Check("ok", "rate-limit store", f"{directory} is closed to learners")]
+    return [Check("error", "rate-limit store", exposure.describe()) for exposure in exposures]

@@ -46,3 +46,20 @@ def test_init_again_changes_nothing(qcampus_home):
     qcampus_deployment.init(qcampus_home, {}, hooks=[cert_deployment.init])
     assert KeyStore(settings.secrets / "issuer-keys").active().kid == kid
     assert (settings.secrets / "certificates-issuer-token").read_text() == token
+
+
+def test_status_names_a_rate_limit_store_open_to_learners(qcampus_home):
+    """`qcampus status` reports the store's directory when others can enter it, and ok when closed."""
+    from certificates.ratelimit_store import StorePaths
+    from qcampus import exposure
+
+    loaded = settings_module.load(qcampus_home, {})
+    directory = StorePaths.of(loaded.home, loaded.secrets).directory
+    directory.mkdir(parents=True)
+    directory.chmod(0o755)
+    # Through the qcampus.status entry point, as `qcampus status` runs it.
+    found = [c for c in exposure.run_hooks(loaded) if c.subject == "rate-limit store"]
+    assert [c.level for c in found] == ["error"]
+    assert str(directory) in found[0].message and "chmod -R go-rwx" in found[0].message
+    directory.chmod(0o700)
+    assert [c.level for c in cert_deployment.status_checks(loaded)] == ["ok"]
