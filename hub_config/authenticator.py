@@ -273,6 +273,15 @@ class RosterAuthenticator(FirstUseAuthenticator):
         """
         return username in roster_mod.load(Path(self.home))
 
+    async def refresh_user(self, user, handler=None):
+        """Keep a hub session only while its user is on the roster.
+
+        Someone removed while the hub was stopped is still a hub user at the next start,
+        with a login cookie that may be valid; within ``auth_refresh_age`` their next
+        request to the hub asks for a new login, which :meth:`check_allowed` refuses.
+        """
+        return self.check_allowed(user.name) and await super().refresh_user(user, handler)
+
     def needs_code(self, username: str) -> bool:
         """Return whether *username* may not choose a password by logging in first."""
         member = roster_mod.load(Path(self.home)).get(username)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -198,7 +200,7 @@ def test_no_token_or_workshop_means_no_roster_service(deployment_settings, hub):
 
 
 def test_logins_follow_the_roster_file_while_the_hub_runs(deployment_settings):
-    """Names added to or removed from roster.yaml are allowed or refused at once, not at the next start."""
+    """Names added to or removed from roster.yaml are allowed or refused at once; sessions follow."""
     authenticator = RosterAuthenticator(home=str(deployment_settings.home),
                                         check_passwords_on_startup=False,
                                         allowed_users={"ada", "bob"})
@@ -207,6 +209,9 @@ def test_logins_follow_the_roster_file_while_the_hub_runs(deployment_settings):
     assert authenticator.check_allowed("cy")
     assert authenticator.check_allowed("ada")
     assert not authenticator.check_allowed("bob")
+    # A session of someone removed while the hub was stopped asks for a new login.
+    assert asyncio.run(authenticator.refresh_user(SimpleNamespace(name="ada"))) is True
+    assert asyncio.run(authenticator.refresh_user(SimpleNamespace(name="bob"))) is False
 
 
 class PagedUsers(BaseHTTPRequestHandler):
