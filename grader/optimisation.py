@@ -198,8 +198,10 @@ def as_bqm(model: Any, vartype: Any = None, *, copy: bool = True) -> Any:
         raise CheckFailed(Feedback(_UNREADABLE_MODEL, hint=_MODEL_HINT, values={
             "found": describe(model), "reason": f"{type(error).__name__}: {error}"})) from None
     linear, (_, _, quadratic), offset = bqm.to_numpy_vectors()
-    if not (np.all(np.isfinite(linear)) and np.all(np.isfinite(quadratic))
-            and np.isfinite(offset)):
+    # A nan or infinite bias makes the sum so; only then look closer (a sum can
+    # overflow from finite biases).
+    if not math.isfinite(float(linear.sum()) + float(quadratic.sum()) + float(offset)) and not (
+            np.isfinite(linear).all() and np.isfinite(quadratic).all() and np.isfinite(offset)):
         raise CheckFailed(Feedback(_UNREADABLE_MODEL, hint=_MODEL_HINT, values={
             "found": describe(model), "reason": "a bias is nan or infinite"}))
     if vartype is not None:
@@ -297,18 +299,32 @@ def _difference(found: Any, reference: Any) -> Any:
     return difference
 
 
+#: Models with at most this many biases are searched without NumPy.
+_SMALL_MODEL = 32
+
+
 def _named_term(difference: Any, atol: float) -> tuple[Any, str] | None:
     """Return the quadratic term whose bias differs most, else the linear one, beyond ``atol``.
 
     A wrong coupling also shifts linear biases once converted between Ising
     and QUBO forms, so the quadratic term is named first: it is the one to fix.
     """
-    quadratic = max(difference.iter_quadratic(), key=lambda t: abs(t[2]), default=None)
-    if quadratic is not None and abs(quadratic[2]) > atol:
-        return (quadratic[0], quadratic[1]), "quadratic"
-    linear = max(difference.iter_linear(), key=lambda t: abs(t[1]), default=None)
-    if linear is not None and abs(linear[1]) > atol:
-        return linear[0], "linear"
+    import numpy as np
+
+    if difference.num_variables + difference.num_interactions <= _SMALL_MODEL:
+        # Small models: reading the biases costs less than building arrays.
+        quadratic = max(difference.iter_quadratic(), key=lambda t: abs(t[2]), default=None)
+        if quadratic is not None and abs(quadratic[2]) > atol:
+            return (quadratic[0], quadratic[1]), "quadratic"
+        linear = max(difference.iter_linear(), key=lambda t: abs(t[1]), default=None)
+        return (linear[0], "linear") if linear is not None and abs(linear[1]) > atol else None
+    linear, (rows, columns, quadratic), _, variables = difference.to_numpy_vectors(
+        return_labels=True)
+    if len(quadratic) and np.max(np.abs(quadratic)) > atol:
+        worst = int(np.argmax(np.abs(quadratic)))
+        return (variables[int(rows[worst])], variables[int(columns[worst])]), "quadratic"
+    if len(linear) and np.max(np.abs(linear)) > atol:
+        return variables[int(np.argmax(np.abs(linear)))], "linear"
     return None
 
 
@@ -510,8 +526,7 @@ def assert_optimal(
     except KeyError:
         missing = set(labels) - set(chosen)
         raise CheckFailed(Feedback(_MISSING, values={"names": _names(missing)})) from None
-    low, high = sorted(bqm.vartype.value)
-    if np.any((values != low) & (values != high)):
+    if not set(values.tolist()) <= bqm.vartype.value:
         _check_domain(values[None, :], labels, bqm.vartype)
     energy = float(bqm.energies((values[None, :], labels))[0])
     best = ground_energy(bqm, reference_energy)
