@@ -244,7 +244,7 @@ def assert_number(
         return
     hint = None
     ratio = abs(converted / expected) if expected else math.inf
-    if converted and math.isfinite(ratio):
+    if converted and 0 < ratio < math.inf:  # neither underflowed nor overflowed
         exponent = round(math.log10(ratio))
         if exponent and math.isclose(ratio, 10.0**exponent, rel_tol=max(rel_tol, 1e-9)):
             hint = _SCALE_HINT

@@ -171,3 +171,10 @@ def test_full_width_numbers_and_minus_signs_are_read(answer):
     """A quantity typed in full-width characters or with a Unicode minus is read."""
     expected = -5 if answer.startswith("−") else 5
     assert_number(answer, expected, unit="GHz")
+
+
+@pytest.mark.parametrize("value", [5e-324, 1e308, -1e-320])
+def test_extreme_values_fail_without_a_math_error(value):
+    """Values whose ratio to the expected one underflows or overflows still fail cleanly."""
+    with pytest.raises(CheckFailed):
+        assert_number(value, 5, unit="GHz")
