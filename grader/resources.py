@@ -133,7 +133,7 @@ def count_resources(
     basis = tuple(basis_gates) if basis_gates else DEFAULT_BASIS
     if optimization_level is None:
         optimization_level = 1 if basis_gates or coupling_map else 0
-    written = {i.operation.name for i in circuit.data}
+    written = set(circuit.count_ops())
     if coupling_map or optimization_level or not written <= {*basis, "barrier", "measure"}:
         from qiskit import transpile
 
@@ -145,18 +145,18 @@ def count_resources(
                 coupling_map=[list(e) for e in coupling_map] if coupling_map else None,
                 optimization_level=optimization_level, seed_transpiler=SEED)
     ops = {name: int(n) for name, n in circuit.count_ops().items()}
-    gates = [i for i in circuit.data if i.operation.name not in ("barrier", "measure")]
+    # CircuitInstruction's own name and params: no gate object is built per instruction.
+    gates = [i for i in circuit.data if i.name not in ("barrier", "measure")]
     t_count, rotations, example = ops.get("t", 0) + ops.get("tdg", 0), 0, ""
     for instruction in gates:
-        operation = instruction.operation
-        if not operation.params or operation.name in ("t", "tdg", "delay"):
+        if not instruction.params or instruction.name in ("t", "tdg", "delay"):
             continue
         try:
-            eighths = [float(angle) / (math.pi / 4) for angle in operation.params]
+            eighths = [float(angle) / (math.pi / 4) for angle in instruction.params]
         except (TypeError, ValueError):
             eighths = [0.5]  # an unbound parameter: no T count
         whole = all(abs(k - round(k)) < 1e-9 for k in eighths)
-        if whole and operation.name in _PHASE_ROTATIONS:
+        if whole and instruction.name in _PHASE_ROTATIONS:
             t_count += round(eighths[0]) % 2
             continue
         # Clifford: angles that are multiples of π/2 on one qubit, of π on more.
@@ -164,10 +164,10 @@ def count_resources(
         if whole and all(round(k) % step == 0 for k in eighths):
             continue
         rotations += 1
-        example = example or (f"{operation.name}({', '.join(map(_angle, operation.params))})"
+        example = example or (f"{instruction.name}({', '.join(map(_angle, instruction.params))})"
                               f" on qubit {circuit.find_bit(instruction.qubits[0]).index}")
     return Resources(
-        depth=int(circuit.depth(lambda i: i.operation.name != "barrier")),
+        depth=int(circuit.depth(lambda i: i.name != "barrier")),
         two_qubit_gates=sum(1 for i in gates if len(i.qubits) >= 2),
         t_count=t_count,
         size=len(gates),
