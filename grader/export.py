@@ -45,16 +45,22 @@ def _json_value(value: Any) -> Any:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ExportError(f"cannot export the non-finite number {value}")
+            raise ExportError(f"Your answer contains the number {value}, which JSON cannot hold: "
+                              f"compute a finite value. / 解答に JSON で表せない数 {value} が含まれて"
+                              f"います。有限の値を計算してください。")
         return value
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # NumPy scalar
-        return _json_value(value.item())
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):  # NumPy scalar or array
+        return _json_value(value.tolist())
     if isinstance(value, Mapping):
         return {str(k): _json_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
         return [_json_value(v) for v in items]
-    raise ExportError(f"cannot export a {type(value).__name__} as JSON")
+    raise ExportError(
+        f"Your answer contains a {type(value).__name__}, which cannot be exported: give a circuit, "
+        f"a model, a sample set, a state, or numbers, text, lists and dicts of them. / 解答に出力"
+        f"できない {type(value).__name__} が含まれています。回路、モデル、SampleSet、状態、または数・"
+        f"文字列とそのリストや dict を渡してください。")
 
 
 def encode_answer(value: Any) -> dict[str, Any]:
@@ -85,7 +91,9 @@ def encode_answer(value: Any) -> dict[str, Any]:
         return {"type": "sampleset", "variables": _json_value(list(value.variables)),
                 "samples": value.record.sample.tolist(),
                 "num_occurrences": value.record.num_occurrences.tolist()}
-    if kind in ("Statevector", "DensityMatrix") or kind == "ndarray":
+    # An array of numbers keeps its complex form; one of text or objects is exported as lists.
+    numeric = kind == "ndarray" and value.dtype.kind in "biufc"
+    if kind in ("Statevector", "DensityMatrix") or numeric:
         import numpy as np
 
         data = np.asarray(getattr(value, "data", value), dtype=complex)
@@ -102,7 +110,10 @@ def answer_bundle(name: str, value: Any) -> dict[str, Any]:
     payload = {"name": str(name), "answer": encode_answer(value)}
     size = len(json.dumps(payload).encode())
     if size > MAX_ANSWER_BYTES:
-        raise ExportError(f"answer {name!r} is {size} bytes; the cap is {MAX_ANSWER_BYTES}")
+        raise ExportError(f"Your answer {name!r} is {size} bytes; answers are capped at "
+                          f"{MAX_ANSWER_BYTES} bytes: export the object the task asks for, not "
+                          f"more. / 解答 {name!r} は {size} バイトですが、上限は {MAX_ANSWER_BYTES} "
+                          f"バイトです。課題が求めるオブジェクトだけを出力してください。")
     return {MIME: payload,
             "text/plain": f"answer {name!r} recorded for grading / 採点用に解答 {name!r} を記録しました"}
 

@@ -146,3 +146,21 @@ def test_json_of_the_wrong_shape_scores_zero_and_key_errors_stop(small_bqm):
     bad_key = {"items": [key_item("x", "state_close", [1, 0], 1, min_fidelity=2)]}
     with pytest.raises(InvalidCheckError):
         decide(bad_key, {"x": _exported([1, 0])})
+
+
+def test_numpy_values_export_as_json():
+    """NumPy scalars, arrays of text and arrays inside dicts export instead of raising."""
+    import numpy as np
+
+    assert encode_answer(np.int64(3)) == {"type": "json", "value": 3}
+    assert encode_answer(np.array(["a", "b"])) == {"type": "json", "value": ["a", "b"]}
+    assert encode_answer({"p": np.array([0.5, 0.5])}) == {"type": "json", "value": {"p": [0.5, 0.5]}}
+
+
+@pytest.mark.parametrize(("value", "named"), [(print, "builtin_function_or_method"),
+                                              (float("nan"), "nan")])
+def test_unexportable_answers_say_what_to_do_in_both_languages(value, named):
+    """A value with no JSON form raises ExportError naming it, in English and Japanese."""
+    with pytest.raises(ExportError, match=named) as error:
+        answer_bundle("x", value)
+    assert "解答" in str(error.value)
