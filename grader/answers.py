@@ -139,6 +139,18 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _expectation_value(answer: Any) -> Any:
+    """Return the expectation value an Estimator result holds for one observable, else ``answer``.
+
+    A ``PrimitiveResult`` of one pub and a ``PubResult`` give their ``data.evs``;
+    for several observables ``evs`` is an array, which is not one number.
+    """
+    if type(answer).__name__ == "PrimitiveResult" and len(answer) == 1:
+        answer = answer[0]
+    data = getattr(answer, "data", None) if type(answer).__name__ == "PubResult" else None
+    return getattr(data, "evs", answer)
+
+
 def parse_quantity(answer: Any, default_unit: str = "") -> tuple[float | complex, str]:
     """Return ``(value, unit)`` from a number, ``(number, unit)`` pair or text like ``"12 µs"``.
 
@@ -149,7 +161,7 @@ def parse_quantity(answer: Any, default_unit: str = "") -> tuple[float | complex
     Raises:
         ValueError: The answer is not a quantity.
     """
-    answer = plain(answer)
+    answer = plain(_expectation_value(answer))
     if isinstance(answer, bool):
         raise ValueError("a truth value is not a number")
     if isinstance(answer, int | float | complex):
@@ -190,7 +202,8 @@ def assert_number(
 
     Args:
         actual: A number (Python or NumPy, taken to be in ``unit``), a
-            ``(number, unit)`` pair, or text such as ``"3.2 GHz"``.
+            ``(number, unit)`` pair, text such as ``"3.2 GHz"``, or an
+            Estimator result for one observable (its ``data.evs``).
         expected: The expected value, in ``unit``.
         unit: The unit of ``expected``; the learner may use any unit of the
             same dimension.

@@ -178,3 +178,21 @@ def test_extreme_values_fail_without_a_math_error(value):
     """Values whose ratio to the expected one underflows or overflows still fail cleanly."""
     with pytest.raises(CheckFailed):
         assert_number(value, 5, unit="GHz")
+
+
+def test_estimator_results_give_their_expectation_value(english):
+    """An Estimator's result for one observable is its expectation value; for two it is no number."""
+    from qiskit import QuantumCircuit
+    from qiskit.primitives import StatevectorEstimator
+    from qiskit.quantum_info import SparsePauliOp
+
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    result = StatevectorEstimator().run([(bell, SparsePauliOp("ZZ"))]).result()
+    assert_number(result, 1.0)
+    assert_number(result[0], 1.0)
+    assert_number(result[0].data.evs, 1.0)
+    both = StatevectorEstimator().run([(bell, [SparsePauliOp("ZZ"), SparsePauliOp("XZ")])]).result()
+    with pytest.raises(CheckFailed, match="not a number"):
+        assert_number(both, 1.0)
