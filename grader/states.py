@@ -369,3 +369,126 @@ def assert_bloch_vector(
 
 def _vector(v: np.ndarray) -> str:
     return "(" + ", ".join(f"{x:.4g}" for x in (v + 0.0)) + ")"
+
+
+_OBSERVABLE_KINDS = Message(
+    "an observable: a SparsePauliOp, a Pauli label such as 'ZZ', a list of (label, coefficient) "
+    "pairs, or a Hermitian 2ⁿ×2ⁿ matrix or Operator",
+    "オブザーバブル（SparsePauliOp、'ZZ' のようなパウリ文字列、(文字列, 係数) の組のリスト、"
+    "またはエルミートな 2ⁿ×2ⁿ 行列か Operator）",
+)
+_OBSERVABLE_HINT = Message(
+    "Build it with SparsePauliOp.from_list([('ZZ', 1.0), ('XI', 0.5)]).",
+    "SparsePauliOp.from_list([('ZZ', 1.0), ('XI', 0.5)]) のように作ってください。",
+)
+_NOT_HERMITIAN = Message(
+    "Your observable is not Hermitian, so it has no real expectation values.",
+    "あなたのオブザーバブルはエルミートではないため、期待値が実数になりません。",
+)
+_OBSERVABLE_WIDTH = Message(
+    "Your observable acts on {found} qubits; the expected one on {expected}.",
+    "あなたのオブザーバブルは {found} 量子ビットに作用しますが、期待されるものは {expected} 量子ビットです。",
+)
+_TERM = Message(
+    "Your observable differs in the coefficient of the Pauli term {term}.",
+    "あなたのオブザーバブルはパウリ項 {term} の係数が異なります。",
+)
+_REVERSED_TERMS_HINT = Message(
+    "With the qubit order reversed it matches: Qiskit's Pauli labels put qubit 0 rightmost.",
+    "量子ビットの順序を逆にすると一致します。Qiskit のパウリ文字列では量子ビット 0 が右端です。",
+)
+
+
+def as_observable(value: Any) -> Any:
+    """Return a learner's observable as a simplified ``SparsePauliOp``.
+
+    Args:
+        value: A ``SparsePauliOp``, ``Pauli``, Pauli label (``"ZZ"``), list of
+            ``(label, coefficient)`` pairs, or a Hermitian ``Operator`` or
+            :math:`2^n \\times 2^n` matrix.
+
+    Raises:
+        CheckFailed: ``value`` is none of these, or is not Hermitian.
+    """
+    from qiskit.exceptions import QiskitError
+    from qiskit.quantum_info import Operator, Pauli, SparsePauliOp
+
+    try:
+        if isinstance(value, SparsePauliOp):
+            observable = value
+        elif isinstance(value, Pauli | str):
+            observable = SparsePauliOp(value)
+        elif isinstance(value, list) and all(isinstance(t, tuple) and len(t) == 2 for t in value):
+            observable = SparsePauliOp.from_list(value)
+        elif isinstance(value, Operator):
+            observable = SparsePauliOp.from_operator(value)
+        else:
+            matrix = _amplitudes(value)
+            dim = matrix.shape[0]
+            if matrix.ndim != 2 or dim < 2 or dim & (dim - 1) or not np.all(np.isfinite(matrix)):
+                raise CheckFailed(wrong_kind(value, _OBSERVABLE_KINDS, _OBSERVABLE_HINT))
+            observable = SparsePauliOp.from_operator(Operator(matrix))
+    except (QiskitError, TypeError, ValueError):
+        # Labels with letters other than I, X, Y, Z, or coefficients that are not numbers.
+        raise CheckFailed(wrong_kind(value, _OBSERVABLE_KINDS, _OBSERVABLE_HINT)) from None
+    except CheckFailed as failure:
+        if failure.feedback.summary is _NOT_QUBITS:
+            raise
+        raise CheckFailed(wrong_kind(value, _OBSERVABLE_KINDS, _OBSERVABLE_HINT)) from None
+    observable = observable.simplify(atol=1e-12)
+    if not np.all(np.isfinite(observable.coeffs)) or not observable.equiv(observable.adjoint()):
+        raise CheckFailed(Feedback(_NOT_HERMITIAN, hint=_OBSERVABLE_HINT))
+    return observable
+
+
+def _coefficients(observable: Any) -> dict[str, complex]:
+    return {label: complex(coeff) for label, coeff in observable.simplify(atol=0).to_list()}
+
+
+@quiet
+def assert_observable_equivalent(
+    actual: Any, expected: Any, *, up_to_constant: bool = False, atol: float = 1e-9
+) -> None:
+    """Assert that a learner's observable (a Hamiltonian, say) equals the expected one.
+
+    Both are written in the Pauli basis, :math:`O = \\sum_P c_P P`; they are
+    equal when every coefficient agrees within ``atol``, so that a matrix, a
+    ``SparsePauliOp`` and a list of terms of the same observable all pass.
+
+    Args:
+        actual: The learner's observable (any form :func:`as_observable` takes).
+        expected: The reference observable.
+        up_to_constant: Ignore the identity term (an energy offset).
+        atol: Largest allowed difference of any coefficient.
+
+    Raises:
+        CheckFailed: The answer is no observable, acts on other qubits, or a
+            coefficient differs; the message names the Pauli term with both
+            coefficients, and hints at reversed qubit order.
+        InvalidCheckError: ``expected`` is no observable.
+    """
+    with instructor_value("expected observable", "期待されるオブザーバブル"):
+        reference = as_observable(expected)
+    found = as_observable(actual)
+    if found.num_qubits != reference.num_qubits:
+        raise CheckFailed(Feedback(_OBSERVABLE_WIDTH, values={
+            "found": found.num_qubits, "expected": reference.num_qubits}))
+    identity = "I" * reference.num_qubits
+    difference = {label: c for label, c in _coefficients(found - reference).items()
+                  if abs(c) > atol and not (up_to_constant and label == identity)}
+    if not difference:
+        return
+    term = max(difference, key=lambda label: abs(difference[label]))
+    wanted, written = _coefficients(reference), _coefficients(found)
+    flipped = {label[::-1]: c for label, c in written.items()}
+    same_reversed = all(abs(flipped.get(label, 0) - wanted.get(label, 0)) <= atol
+                        for label in set(wanted) | set(flipped)
+                        if not (up_to_constant and label == identity))
+    want, got = wanted.get(term, 0), written.get(term, 0)
+    raise CheckFailed(Feedback(
+        _TERM, expected=_number(want), found=_number(got),
+        hint=_REVERSED_TERMS_HINT if same_reversed else None, values={"term": term}))
+
+
+def _number(value: complex) -> str:
+    return f"{value.real:.6g}" if abs(value.imag) < 1e-12 else f"{value:.6g}"

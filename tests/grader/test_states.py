@@ -8,7 +8,13 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import DensityMatrix, Statevector
 
 from grader.errors import CheckFailed, InvalidCheckError
-from grader.states import assert_bloch_vector, assert_state_close, bloch_vector, fidelity
+from grader.states import (
+    assert_bloch_vector,
+    assert_observable_equivalent,
+    assert_state_close,
+    bloch_vector,
+    fidelity,
+)
 
 
 def test_circuit_state_matches_amplitudes(bell):
@@ -109,3 +115,32 @@ def test_unnormalised_reference_is_the_instructors_error():
     """An unnormalised expected state raises InvalidCheckError in both languages."""
     with pytest.raises(InvalidCheckError, match="(?s)expected state.*norm 2.*期待される状態"):
         assert_state_close([1, 0], [2, 0])
+
+
+HAMILTONIAN = [("ZZ", 1.0), ("XI", 0.5)]
+
+
+def test_observable_in_any_form_matches(english):
+    """A matrix, an Operator, a list of terms and a SparsePauliOp of one Hamiltonian are equal."""
+    from qiskit.quantum_info import Operator, SparsePauliOp
+
+    reference = SparsePauliOp.from_list(HAMILTONIAN)
+    for form in (reference.to_matrix(), Operator(reference.to_matrix()), HAMILTONIAN[::-1]):
+        assert_observable_equivalent(form, reference)
+    assert_observable_equivalent(reference + SparsePauliOp("II", 3.0), HAMILTONIAN,
+                                 up_to_constant=True)
+
+
+def test_differing_pauli_term_is_named_with_both_coefficients(english):
+    """A wrong coefficient names its Pauli term; a reversed qubit order gets the hint."""
+    with pytest.raises(CheckFailed, match="Pauli term ZZ") as failure:
+        assert_observable_equivalent([("ZZ", 2.0), ("XI", 0.5)], HAMILTONIAN)
+    assert "Expected: 1" in str(failure.value) and "Found: 2" in str(failure.value)
+    with pytest.raises(CheckFailed, match="qubit order reversed"):
+        assert_observable_equivalent([("ZZ", 1.0), ("IX", 0.5)], HAMILTONIAN)
+
+
+def test_non_hermitian_matrix_is_no_observable(english):
+    """A matrix that is not Hermitian fails as no observable."""
+    with pytest.raises(CheckFailed, match="not Hermitian"):
+        assert_observable_equivalent([[0, 1], [0, 0]], [("Z", 1.0)])

@@ -22,6 +22,7 @@ from qiskit.quantum_info import Operator, Statevector
 
 import grader
 from grader.errors import CheckFailed, GraderError, InvalidCheckError
+from grader.states import assert_observable_equivalent
 
 
 def _circuits() -> list:
@@ -101,6 +102,7 @@ LEARNER_CALLS = {
     "assert_success_probability": lambda x: grader.assert_success_probability(
         x, _model(), min_probability=0.5, num_reads=20),
     "assert_number": lambda x: grader.assert_number(x, 5, unit="GHz"),
+    "assert_observable_equivalent": lambda x: assert_observable_equivalent(x, [("ZZ", 1.0)]),
     "assert_answer": lambda x: grader.assert_answer(x, {"costs": [1.0, 2.5], "choice": {"a"}}),
 }
 
@@ -153,6 +155,7 @@ INSTRUCTOR_CALLS = {
     "assert_success_probability": lambda x: grader.assert_success_probability(
         {"num_sweeps": 10}, x, min_probability=0.5, num_reads=20),
     "assert_number": lambda x: grader.assert_number(5, x),
+    "assert_observable_equivalent": lambda x: assert_observable_equivalent("ZZ", x),
 }
 
 
