@@ -13,7 +13,8 @@ Circuits (:mod:`grader.circuits`)
 States (:mod:`grader.states`)
     ``assert_state_close(actual, expected, *, min_fidelity=1-1e-6)``,
     ``assert_bloch_vector(state, expected, *, qubit=None, atol=1e-6)``,
-    ``fidelity``, ``bloch_vector``
+    ``assert_observable_equivalent(actual, expected, *, up_to_constant=False,
+    atol=1e-9)``, ``fidelity``, ``bloch_vector``
 Distributions (:mod:`grader.distributions`)
     ``assert_distribution(counts_or_circuit, expected, *, min_distance=0.1,
     false_fail=1e-6, seed=1234)``, ``shots_for``
@@ -53,6 +54,7 @@ _EXPORTS = {
     "assert_circuit_equivalent": "grader.circuits",
     "assert_state_close": "grader.states",
     "assert_bloch_vector": "grader.states",
+    "assert_observable_equivalent": "grader.states",
     "fidelity": "grader.states",
     "bloch_vector": "grader.states",
     "assert_distribution": "grader.distributions",

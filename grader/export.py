@@ -9,6 +9,11 @@ type :data:`MIME`, holding plain JSON:
 - binary quadratic models as dimod's ``to_serializable(use_bytes=False)`` form;
 - sample sets as their samples and occurrence counts (energies are recomputed
   by the verdict, never taken from the learner);
+- observables (``SparsePauliOp``, ``Pauli``) as their Pauli terms, each a list
+  ``[label, real, imag]`` in Qiskit's label order (qubit 0 rightmost), e.g.
+  ``[["ZZ", 1.0, 0.0], ["XI", 0.5, 0.0]]``; the verdict reads at most
+  :data:`grader.verdict.MAX_CIRCUIT_QUBITS` qubits and
+  :data:`grader.verdict.MAX_TERMS` terms, and an item's ``qubits`` limit applies;
 - state vectors and density matrices as real and imaginary parts;
 - numbers, text, counts and samples as JSON values.
 
@@ -68,7 +73,8 @@ def encode_answer(value: Any) -> dict[str, Any]:
 
     Args:
         value: A ``QuantumCircuit``, ``dimod`` BQM or ``SampleSet``,
-            ``Statevector``/``DensityMatrix``/complex array, or a JSON value
+            ``SparsePauliOp``/``Pauli``, ``Statevector``/``DensityMatrix``/complex
+            array, or a JSON value
             (number, text, list, dict such as counts or a sample).
 
     Returns:
@@ -91,6 +97,12 @@ def encode_answer(value: Any) -> dict[str, Any]:
         return {"type": "sampleset", "variables": _json_value(list(value.variables)),
                 "samples": value.record.sample.tolist(),
                 "num_occurrences": value.record.num_occurrences.tolist()}
+    if kind in ("SparsePauliOp", "Pauli") and module.startswith("qiskit"):
+        from qiskit.quantum_info import SparsePauliOp
+
+        terms = SparsePauliOp(value).to_list()
+        return {"type": "observable", "terms": [
+            [label, _json_value(float(c.real)), _json_value(float(c.imag))] for label, c in terms]}
     # An array of numbers keeps its complex form; one of text or objects is exported as lists.
     numeric = kind == "ndarray" and value.dtype.kind in "biufc"
     if kind in ("Statevector", "DensityMatrix") or numeric:

@@ -24,6 +24,7 @@ which prints ``{"items": [...], "score": S, "max_score": M}``.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,8 @@ MAX_ANSWERS_BYTES = 4 * MAX_ANSWER_BYTES
 #: Largest exported circuit, in qubits, and in statements.
 MAX_CIRCUIT_QUBITS = 32
 MAX_STATEMENTS = 20_000
+#: Largest exported observable, in Pauli terms (its qubits are capped like a circuit's).
+MAX_TERMS = 10_000
 #: Largest exported model, in variables and interactions.
 MAX_VARIABLES = 5_000
 MAX_INTERACTIONS = 100_000
@@ -72,6 +75,11 @@ _TOO_MANY = {
         "解答 '{name}' のゲート数は {found} です。この問題で受け付ける回路は {limit} ゲートまで"
         "です（採点のサイズ上限）。そのため 0 点です。"),
 }
+_WIDE_OBSERVABLE = Message(
+    "Your answer '{name}' acts on {found} qubits; this item accepts observables on at most "
+    "{limit} qubits (the grader's size limit), so it scores 0.",
+    "解答 '{name}' は {found} 量子ビットに作用します。この問題で受け付けるオブザーバブルは "
+    "{limit} 量子ビットまでです（採点のサイズ上限）。そのため 0 点です。")
 _SMALLER_HINT = Message(
     "Solve the task with the qubits it gives you, and simplify the circuit before exporting it.",
     "課題で与えられた量子ビットだけを使い、回路を簡単にしてから出力してください。",
@@ -155,6 +163,33 @@ def decode_bqm(payload: Mapping[str, Any]) -> Any:
         raise _reject(f"the model is malformed ({error})") from error
 
 
+def decode_observable(payload: Mapping[str, Any]) -> Any:
+    """Return a ``SparsePauliOp`` from exported ``[label, real, imag]`` terms, after checking them.
+
+    Raises:
+        AnswerFormatError: A term is not a Pauli label with two finite numbers, the
+            labels differ in length, or the observable is over the caps.
+    """
+    terms = payload.get("terms")
+    if not isinstance(terms, list) or not terms or len(terms) > MAX_TERMS:
+        raise _reject(f"an observable needs 1 to {MAX_TERMS} terms [label, real, imag]")
+    widths = set()
+    for term in terms:
+        if not (isinstance(term, list) and len(term) == 3 and isinstance(term[0], str)
+                and re.fullmatch(r"[IXYZ]+", term[0])
+                and all(isinstance(x, int | float) and not isinstance(x, bool)
+                        and math.isfinite(x) for x in term[1:])):
+            raise _reject("each term of an observable must be [Pauli label, real, imag]")
+        widths.add(len(term[0]))
+    if len(widths) != 1:
+        raise _reject("the terms of an observable act on different numbers of qubits")
+    if widths.pop() > MAX_CIRCUIT_QUBITS:
+        raise _reject(f"the observable acts on over {MAX_CIRCUIT_QUBITS} qubits")
+    from qiskit.quantum_info import SparsePauliOp
+
+    return SparsePauliOp.from_list([(label, complex(re_, im)) for label, re_, im in terms])
+
+
 def decode(payload: Any, model: Any = None) -> Any:
     """Return the Python object of an exported answer.
 
@@ -172,6 +207,8 @@ def decode(payload: Any, model: Any = None) -> Any:
         return decode_circuit(payload)
     if kind == "bqm":
         return decode_bqm(payload)
+    if kind == "observable":
+        return decode_observable(payload)
     if kind == "json":
         return payload.get("value")
     if kind == "array":
@@ -212,6 +249,18 @@ def _resources(answer: Any, expected: Any, **options: Any) -> None:
         assert_resources(answer, **options)
 
 
+def _observable_equivalent(answer: Any, expected: Any, **options: Any) -> None:
+    from grader.states import assert_observable_equivalent
+
+    def pairs(value: Any) -> Any:
+        # (label, coefficient) pairs arrive as JSON lists.
+        if isinstance(value, list) and all(isinstance(t, list) and len(t) == 2 for t in value):
+            return [tuple(t) for t in value]
+        return value
+
+    assert_observable_equivalent(pairs(answer), pairs(expected), **options)
+
+
 def _lazy(module: str, name: str) -> Callable[..., None]:
     def run(answer: Any, expected: Any, **options: Any) -> None:
         from importlib import import_module
@@ -227,6 +276,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "distribution": _lazy("grader.distributions", "assert_distribution"),
     "resources": _resources,
     "gate_set": _lazy("grader.resources", "assert_gate_set"),
+    "observable_equivalent": _observable_equivalent,
     "bqm_equivalent": _lazy("grader.optimisation", "assert_bqm_equivalent"),
     "feasible": _lazy("grader.optimisation", "assert_feasible"),
     "optimal": _lazy("grader.optimisation", "assert_optimal"),
@@ -278,13 +328,17 @@ def item_limits(item: Mapping[str, Any]) -> dict[str, int]:
 
 
 def check_size(name: str, answer: Any, limits: Mapping[str, int]) -> None:
-    """Refuse a circuit over *limits* before any check simulates it.
+    """Refuse a circuit or observable over *limits* before any check works on it.
 
     Raises:
-        CheckFailed: the circuit has more qubits or gates than allowed; the
-            feedback names the limit.
+        CheckFailed: the circuit has more qubits or gates than allowed, or the
+            observable more qubits; the feedback names the limit.
     """
-    if type(answer).__name__ != "QuantumCircuit":
+    kind = type(answer).__name__
+    if kind == "SparsePauliOp" and answer.num_qubits > limits["qubits"]:
+        raise CheckFailed(Feedback(_WIDE_OBSERVABLE, hint=_SMALLER_HINT, values={
+            "name": name, "found": answer.num_qubits, "limit": limits["qubits"]}))
+    if kind != "QuantumCircuit":
         return
     found = {"qubits": answer.num_qubits, "gates": answer.size()}
     for what, count in found.items():
