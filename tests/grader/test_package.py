@@ -31,3 +31,34 @@ def test_unknown_name_raises_attribute_error():
     """A name grader does not export raises AttributeError."""
     with pytest.raises(AttributeError):
         _ = grader.assert_everything_fine
+
+
+def _documented_signatures() -> dict[str, str]:
+    """Return each ``name(arguments)`` the package docstring writes out, by name."""
+    import re
+
+    text = " ".join(grader.__doc__.split())
+    return {m.group(1): m.group(2) for m in re.finditer(r"``(\w+)\((.*?)\)``", text)}
+
+
+def test_docstring_signatures_match_the_code():
+    """Every signature in grader's docstring names the real keyword arguments and defaults."""
+    import inspect
+
+    documented = _documented_signatures()
+    assert {"assert_number", "assert_answer", "assert_state_close"} <= set(documented)
+    for name, arguments in documented.items():
+        signature = inspect.signature(getattr(grader, name))
+        written = {}
+        for part in arguments.split("*,", 1)[1].split(",") if "*," in arguments else []:
+            keyword, _, default = part.strip().partition("=")
+            written[keyword] = default
+        wanted = {p.name: p.default for p in signature.parameters.values()
+                  if p.kind is p.KEYWORD_ONLY}
+        assert set(written) == set(wanted), name
+        for keyword, default in written.items():
+            if default:
+                value = eval(default)  # noqa: S307 - our own docstring
+                if isinstance(wanted[keyword], float):
+                    value, wanted[keyword] = pytest.approx(value), wanted[keyword]
+                assert value == wanted[keyword], (name, keyword)
