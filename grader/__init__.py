@@ -10,8 +10,9 @@ says what was expected, what was found and a hint, in English or Japanese):
 Circuits (:mod:`grader.circuits`)
     ``assert_circuit_equivalent(actual, expected, *, up_to_global_phase=True,
     qubit_map=None, output_permutation=None, ancillas=(), atol=1e-8,
-    parameter_seed=1234)``: parametrised circuits are compared at values drawn
-    from ``parameter_seed``
+    parameter_seed=1234, seed=None)``: parametrised circuits are compared at
+    values drawn from ``parameter_seed``; random input states from ``seed``, fresh
+    per call by default and named in a failure so that ``seed=`` replays it
 States and observables (:mod:`grader.states`)
     ``assert_state_close(actual, expected, *, min_fidelity=1-1e-6,
     norm_atol=1e-6)``: states whose norm is off by more than ``norm_atol`` fail,

@@ -15,6 +15,7 @@ circuit is controlled, as in phase estimation.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -121,6 +122,10 @@ _DIRTY_HINT = Message(
 _ANCILLAS_LEFT = Message(
     "{ket} (ancillas written as the leftmost bits)",
     "{ket}（補助ビットを左端に表記）",
+)
+_SEEDED = Message(
+    "{inner}\n  Random input states: seed={seed}; pass seed={seed} to reproduce this verdict.",
+    "{inner_ja}\n  ランダムな入力状態のシード：seed={seed}。seed={seed} を渡すと同じ判定を再現できます。",
 )
 _LITTLE_ENDIAN = Message(
     "Kets list qubit 0 as the rightmost bit (Qiskit's order).",
@@ -293,7 +298,7 @@ def _evolve(circuit: Any, vector: np.ndarray) -> np.ndarray:
 def _agrees_on_random_inputs(
     relabelled: Any, expected: Any, n: int, m: int,
     output_permutation: Sequence[int] | None, up_to_global_phase: bool, atol: float,
-    trials: int = 2,
+    seed: int, trials: int = 2,
 ) -> bool:
     r"""Return True when both circuits agree on random input states.
 
@@ -303,12 +308,13 @@ def _agrees_on_random_inputs(
     column of :math:`D` of norm :math:`\varepsilon` only with probability of
     order :math:`2^n (\text{atol}/\varepsilon)^2`. Agreement on fresh random
     states thus decides "equivalent" in :math:`O(\text{gates}\cdot 2^n)`
-    instead of building unitaries (:math:`O(\text{gates}\cdot 4^n)`); the
-    seeds are unpredictable, so no circuit can be tuned to them. Any
-    disagreement falls back to the exact comparison, which names a
+    instead of building unitaries (:math:`O(\text{gates}\cdot 4^n)`). The
+    check draws ``seed`` fresh from the operating system on each call, so no
+    circuit can be tuned to it, and reports it so the verdict can be replayed.
+    Any disagreement falls back to the exact comparison, which names a
     counter-example.
     """
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(seed)
     dim = 2**n
     limit = atol / np.sqrt(dim)
     phase = None
@@ -333,14 +339,15 @@ def _agrees_on_random_inputs(
     return True
 
 
-def _equivalent_at_sampled_values(actual: Any, expected: Any, seed: int, **options: Any) -> None:
+def _equivalent_at_sampled_values(actual: Any, expected: Any, parameter_seed: int,
+                                  **options: Any) -> None:
     """Compare two parametrised circuits at sampled parameter values (see the check)."""
     wanted = sorted(p.name for p in expected.parameters)
     found = sorted(p.name for p in actual.parameters)
     if found != wanted:
         raise CheckFailed(Feedback(_PARAMETER_NAMES, hint=_PARAMETER_NAMES_HINT, values={
             "found": ", ".join(found) or "-", "expected": ", ".join(wanted)}))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(parameter_seed)
     for _ in range(PARAMETER_SAMPLES):
         values = {name: float(rng.uniform(0, 2 * np.pi)) for name in wanted}
 
@@ -352,7 +359,7 @@ def _equivalent_at_sampled_values(actual: Any, expected: Any, seed: int, **optio
         except CheckFailed as failure:
             shown = ", ".join(f"{name} = {value:.4f}" for name, value in values.items())
             raise CheckFailed(Feedback(_AT_VALUES, values={
-                "values": shown, "seed": seed, "inner": failure.feedback.text("en"),
+                "values": shown, "seed": parameter_seed, "inner": failure.feedback.text("en"),
                 "inner_ja": failure.feedback.text("ja")})) from None
 
 
@@ -377,6 +384,7 @@ def assert_circuit_equivalent(
     ancillas: Sequence[int] = (),
     atol: float = 1e-8,
     parameter_seed: int = PARAMETER_SEED,
+    seed: int | None = None,
 ) -> None:
     """Assert that a learner's circuit implements the expected unitary.
 
@@ -405,6 +413,9 @@ def assert_circuit_equivalent(
         atol: Largest allowed 2-norm difference of any output column.
         parameter_seed: Seed of the parameter values a parametrised reference
             is compared at.
+        seed: Seed of the random input states; default: a fresh one from
+            :func:`secrets.randbits` per call. A failure after random inputs
+            names it, and passing it back reproduces that verdict exactly.
 
     Raises:
         CheckFailed: The circuits differ; the message names an input on which
@@ -416,6 +427,8 @@ def assert_circuit_equivalent(
     """
     from qiskit import QuantumCircuit
 
+    if seed is None:
+        seed = secrets.randbits(63)
     if not isinstance(actual, QuantumCircuit):
         raise CheckFailed(Feedback(_NOT_A_CIRCUIT, hint=_NOT_A_CIRCUIT_HINT,
                                    values={"found": describe(actual)}))
@@ -423,7 +436,7 @@ def assert_circuit_equivalent(
         _equivalent_at_sampled_values(
             actual, expected, parameter_seed, up_to_global_phase=up_to_global_phase,
             qubit_map=qubit_map, output_permutation=output_permutation, ancillas=ancillas,
-            atol=atol)
+            atol=atol, seed=seed)
         return
     expected = _reference(expected)
     n = expected.num_qubits
@@ -448,8 +461,26 @@ def assert_circuit_equivalent(
         _check_sequence("output_permutation", list(output_permutation), n, n)
     relabelled = _relabelled(actual, positions)
     if _agrees_on_random_inputs(relabelled, expected, n, m, output_permutation,
-                                up_to_global_phase, atol):
+                                up_to_global_phase, atol, seed):
         return
+    try:
+        _compare_exactly(relabelled, expected, n, m, output_permutation, ancillas,
+                         up_to_global_phase, atol)
+    except CheckFailed as failure:
+        raise CheckFailed(Feedback(_SEEDED, hint=failure.feedback.hint, values={
+            "seed": seed, "inner": _without_hint(failure.feedback, "en"),
+            "inner_ja": _without_hint(failure.feedback, "ja")})) from None
+
+
+def _without_hint(feedback: Feedback, lang: str) -> str:
+    return Feedback(feedback.summary, feedback.expected, feedback.found,
+                    values=feedback.values).text(lang)
+
+
+def _compare_exactly(relabelled: Any, expected: Any, n: int, m: int,
+                     output_permutation: Sequence[int] | None, ancillas: Sequence[int],
+                     up_to_global_phase: bool, atol: float) -> None:
+    """Compare the unitaries column by column; raise a failure naming a counter-example."""
     found = unitary_matrix(relabelled)
     with instructor_value("reference circuit", "参照回路"):
         reference = unitary_matrix(expected)

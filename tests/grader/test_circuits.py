@@ -234,3 +234,38 @@ def test_parametrised_circuits_compare_at_sampled_values(english):
         assert_circuit_equivalent(wrong, reference)
     with pytest.raises(CheckFailed, match="parameters are -; the task's are theta"):
         assert_circuit_equivalent(QuantumCircuit(1), reference)
+
+
+def _verdict(actual, expected, **options) -> tuple[str, str] | None:
+    """Return a check's failure text in both languages, or None when it passes."""
+    try:
+        assert_circuit_equivalent(actual, expected, **options)
+    except CheckFailed as failure:
+        return failure.feedback.text("en"), failure.feedback.text("ja")
+    return None
+
+
+def test_a_failure_names_the_seed_of_its_random_inputs(bell):
+    """A failing check names its fresh seed in both languages; seed= replays the same message."""
+    import re
+
+    wrong = QuantumCircuit(2)
+    wrong.h(0)
+    wrong.cz(0, 1)
+    en, ja = _verdict(wrong, bell)
+    seed = int(re.search(r"seed=(\d+)", en).group(1))
+    assert f"seed={seed}" in ja
+    assert _verdict(wrong, bell, seed=seed) == (en, ja)
+    assert _verdict(wrong, bell) != (en, ja)  # a fresh seed per call, not predictable
+
+
+def test_a_seed_reproduces_a_verdict_at_the_tolerance_edge():
+    """Where random inputs may miss a difference just over atol, each seed replays its verdict."""
+    nudged = QuantumCircuit(1)
+    nudged.p(1.2e-3, 0)
+    options = {"atol": 1e-3, "up_to_global_phase": False}
+    verdicts = {seed: _verdict(nudged, QuantumCircuit(1), seed=seed, **options)
+                for seed in range(40)}
+    assert {v is None for v in verdicts.values()} == {True, False}
+    for seed, verdict in verdicts.items():
+        assert _verdict(nudged, QuantumCircuit(1), seed=seed, **options) == verdict
