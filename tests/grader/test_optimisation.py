@@ -236,3 +236,17 @@ def test_names_follow_the_learners_labels(small_bqm, english):
     with pytest.raises(CheckFailed, match=r"Q\[\('x[12]', 'x[12]'\)\]") as failure:
         assert_bqm_equivalent(renamed, small_bqm, variable_map={"x0": "a", "x1": "b", "x2": "c"})
     assert "'x0'" in str(failure.value)
+
+
+@pytest.mark.parametrize("variables", [10, 50])
+def test_right_models_pass_and_a_bias_just_over_atol_fails(variables):
+    """Equal models pass in the other vartype, with explicit zero couplings; atol decides."""
+    model = dimod.generators.gnp_random_bqm(variables, 0.2, "BINARY", random_state=variables)
+    learner = model.spin.copy()
+    learner.add_quadratic(*list(learner.variables)[:2], 0.0)  # an explicit zero coupling
+    assert_bqm_equivalent(learner, model)
+    first = next(iter(learner.variables))
+    learner.add_linear(first, 2e-9)
+    with pytest.raises(CheckFailed, match="differ"):
+        assert_bqm_equivalent(learner, model)
+    assert_bqm_equivalent(learner, model, atol=1e-8)
