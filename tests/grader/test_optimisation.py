@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import dimod
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver, TabuSampler
@@ -250,3 +252,25 @@ def test_right_models_pass_and_a_bias_just_over_atol_fails(variables):
     with pytest.raises(CheckFailed, match="differ"):
         assert_bqm_equivalent(learner, model)
     assert_bqm_equivalent(learner, model, atol=1e-8)
+
+
+@pytest.mark.parametrize("where", ["linear", "quadratic", "offset"])
+def test_nan_or_infinite_learner_model_fails_even_where_it_would_agree(where):
+    """A nan or infinite bias or offset in the learner's model fails, also with up_to_offset."""
+    reference = dimod.BQM({0: 1.0, 1: -1.0}, {(0, 1): 2.0}, 0.0, "BINARY")
+    broken = reference.copy()
+    if where == "linear":
+        broken.set_linear(0, math.nan)
+    elif where == "quadratic":
+        broken.set_quadratic(0, 1, math.inf)
+    else:
+        broken.offset = math.nan
+    with pytest.raises(CheckFailed, match="nan or infinite"):
+        assert_bqm_equivalent(broken, reference)
+
+
+def test_nan_reference_is_the_instructors_error_even_when_the_answer_matches_it():
+    """A reference with a nan bias is an InvalidCheckError, whatever the learner sent."""
+    reference = dimod.BQM({0: math.nan, 1: -1.0}, {(0, 1): 2.0}, 0.0, "BINARY")
+    with pytest.raises(InvalidCheckError):
+        assert_bqm_equivalent(reference.copy(), reference)
