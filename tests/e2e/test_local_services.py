@@ -1,0 +1,82 @@
+"""A learner's uid against the local services of a running deployment (rate-limit store, service port).
+
+The certificates service must listen on a loopback port (JupyterHub proxies only
+http(s) service URLs), and its rate limits live in the deployment's own Redis.
+Every local user can reach loopback: a learner's process connects straight to
+the service's port, forging ``X-Forwarded-For`` to pick a fresh rate-limit
+bucket per request, and tries the rate-limit store's socket and password.
+"""
+
+from __future__ import annotations
+
+import pwd
+import subprocess
+import uuid
+
+import pytest
+
+from hub_config.spawner import ensure_system_user, system_username
+from tests.e2e.conftest import HubProcess, wait_for_service
+from tests.e2e.test_permissions import assert_unreadable
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def as_learner(name: str, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run *command* as system user *name*, without supplementary groups."""
+    entry = pwd.getpwnam(name)
+    return subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                           "--clear-groups", *command],
+                          capture_output=True, text=True, check=False, timeout=60)
+
+
+def forged_requests(dep, learner: str) -> list[str]:
+    """Send five direct requests as *learner*, each claiming another client address."""
+    port = dep.settings["hub"]["certificates_port"]
+    page = f"http://127.0.0.1:{port}/services/qcampus/verify/{uuid.uuid4()}"
+    return [as_learner(learner, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                       "-H", f"X-Forwarded-For: 203.0.113.{n}", page).stdout for n in range(5)]
+
+
+def start(dep, **service_settings: str) -> tuple[HubProcess, str]:
+    """Start the hub with a 3-per-minute verification budget; return it and learner A's uid name."""
+    learner = system_username(dep.people.learner_a)
+    ensure_system_user(learner)
+    # A small budget, so that the limit shows within a few requests.
+    dep.environ["QCAMPUS_SERVICE_RATELIMIT_VERIFY"] = "3 per minute"
+    dep.environ.update({f"QCAMPUS_SERVICE_{k}": v for k, v in service_settings.items()})
+    hub = HubProcess(dep)
+    wait_for_service(f"{dep.service_url}/")
+    return hub, learner
+
+
+def test_learner_cannot_escape_rate_limits_or_reach_the_store(deployment_ready):
+    """Forged X-Forwarded-For from a learner's direct connection stays in one bucket; the store is closed."""
+    dep = deployment_ready
+    hub, learner = start(dep)
+    try:
+        codes = forged_requests(dep, learner)
+        assert codes[3:] == ["429", "429"], codes
+        assert "429" not in codes[:3], codes
+
+        store = dep.settings.home / "redis"
+        assert (store / "redis.sock").exists(), "the deployment's own Redis should be running"
+        assert_unreadable(learner, store)
+        assert_unreadable(learner, dep.settings.secrets / "redis-password")
+        probe = as_learner(learner, "redis-cli", "-s", str(store / "redis.sock"), "PING")
+        assert "PONG" not in probe.stdout, probe.stdout
+    finally:
+        hub.stop()
+
+
+def test_a_learner_trusted_as_proxy_would_escape(deployment_ready):
+    """Declared a proxy, the same learner's forged addresses escape the limit: the test sees the attack."""
+    dep = deployment_ready
+    learner = system_username(dep.people.learner_a)
+    ensure_system_user(learner)
+    uid = pwd.getpwnam(learner).pw_uid
+    hub, _ = start(dep, TRUSTED_PROXY_UIDS=f"[0, {uid}]")
+    try:
+        assert "429" not in forged_requests(dep, learner)
+    finally:
+        hub.stop()
