@@ -1,4 +1,4 @@
-"""A learner's uid against the local services of a running deployment (rate-limit store, service port).
+"""A learner's uid and a forger against the local services of a running deployment.
 
 The certificates service must listen on a loopback port (JupyterHub proxies only
 http(s) service URLs), and its rate limits live in the deployment's own Redis.
@@ -12,8 +12,10 @@ from __future__ import annotations
 import pwd
 import subprocess
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from hub_config.spawner import ensure_system_user, system_username
 from tests.e2e.conftest import HubProcess, wait_for_service
@@ -80,3 +82,37 @@ def test_a_learner_trusted_as_proxy_would_escape(deployment_ready):
         assert "429" not in forged_requests(dep, learner)
     finally:
         hub.stop()
+
+
+def test_forgery_with_the_deployments_key_is_refused_online(running_hub):
+    """Tokens signed with the deployment's key but never issued are refused, back-dated or not."""
+    from certificates import achievements, vcjwt
+    from certificates import credential as cred
+    from certificates.keys import KeyStore
+
+    dep = running_hub.dep
+    service = dep.service_url
+    wait_for_service(f"{service}/")
+    keystore = KeyStore(dep.settings.secrets / "issuer-keys")
+    stolen = keystore.signing_key()
+
+    def forge(valid_from: datetime) -> str:
+        document = cred.build(
+            issuer=cred.IssuerProfile(id=service, name="qcampus", url=service),
+            achievement=achievements.load().get("gate-engineer-b1"),
+            learner=cred.Learner(dep.people.learner_a), base_url=service,
+            valid_from=valid_from,
+            status=[cred.StatusEntry(p, 4242, f"{service}/status/{p}")
+                    for p in ("revocation", "suspension")])
+        return vcjwt.sign(document, stolen, signed_at=valid_from)
+
+    def verdict(token: str) -> dict:
+        return requests.post(f"{service}/api/v1/verify", data=token, timeout=30,
+                             headers={"Content-Type": "application/vc+jwt"}).json()
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    unrecorded = verdict(forge(now - timedelta(hours=1)))
+    assert unrecorded["outcome"] == "not_issued" and unrecorded["valid"] is False, unrecorded
+    keystore.mark_compromised(stolen.kid, now)
+    backdated = verdict(forge(now - timedelta(days=30)))
+    assert backdated["valid"] is False and backdated["outcome"] != "valid", backdated
