@@ -18,28 +18,13 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from qcampus.permissions import read_or_create_secret
+
 #: Largest request body accepted (a credential file is a few kilobytes).
 MAX_CONTENT_LENGTH = 1024 * 1024
 
 SESSION_KEY_FILE = "certificates-session-key"
 ISSUER_TOKEN_FILE = "certificates-issuer-token"
-
-
-def read_or_create_secret(path: Path) -> str:
-    """Return the secret in *path*, creating it (mode 0600) if it does not exist.
-
-    Creation is atomic and exclusive, so workers starting together agree on one secret.
-    """
-    import secrets
-
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_urlsafe(48) + "\n")
-    return path.read_text(encoding="ascii").strip()
 
 
 def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:

@@ -89,6 +89,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Setting accounts.learner_first_use: learners choose their password at first
         # login; staff always activate with a one-time code.
         "learner_first_use": True,
+        # The qcampus-roster service's API token (hub/roster-token); "" before init made it.
+        "roster_token": "",
         # QCAMPUS_* variables the hub was started with, passed on to the certificates
         # service so it reads the same settings (e.g. QCAMPUS_HUB__PORT for its public URL).
         "service_environment": {},
@@ -180,6 +182,7 @@ def config_from_settings(settings: Settings,
         },
         "internal": {
             "learner_first_use": settings["accounts"]["learner_first_use"],
+            "roster_token": hubapi.read_token(settings.hub_dir) or "",
             "service_environment": {name: value for name, value in env_variables(environ).items()
                                     if name != "QCAMPUS_HOME"},
         },
@@ -311,6 +314,11 @@ def update_roles(c, cfg: Mapping[str, Any]) -> None:
     if cfg["hub"]["certificates_service"]:
         roles.append({"name": "qcampus-service", "description": "Identify users of the service.",
                       "scopes": list(SERVICE_SCOPES), "services": [SERVICE_NAME]})
+    if _roster_service(cfg):
+        roles.append({
+            "name": ROSTER_SERVICE, "description": "Apply roster changes to the running hub.",
+            "scopes": ROSTER_SCOPES + [f"groups!group={name}" for name in sorted(groups(cfg))],
+            "services": [ROSTER_SERVICE]})
     c.JupyterHub.load_roles = roles
 
 
@@ -343,15 +351,18 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
             "environment": {**cfg["internal"]["service_environment"],
                             "QCAMPUS_HOME": cfg["paths"]["home"]},
         })
-    token = hubapi.read_token(Path(cfg["paths"]["hub_dir"]))
-    if hub["authenticator"] == "firstuse" and token:
-        # No token file (never initialised): no service, and roster changes wait for a restart.
-        services.append({"name": ROSTER_SERVICE, "api_token": token})
-        c.JupyterHub.load_roles.append({
-            "name": ROSTER_SERVICE, "description": "Apply roster changes to the running hub.",
-            "scopes": ROSTER_SCOPES + [f"groups!group={name}" for name in sorted(groups(cfg))],
-            "services": [ROSTER_SERVICE]})
+    if _roster_service(cfg):
+        services.append({"name": ROSTER_SERVICE, "api_token": cfg["internal"]["roster_token"]})
     c.JupyterHub.services = services
+
+
+def _roster_service(cfg: Mapping[str, Any]) -> bool:
+    """Tell whether the roster token's service runs: first-use accounts and an initialised token.
+
+    Without the token file (never initialised) there is no service, and roster
+    changes wait for a restart; workshop accounts have no roster.
+    """
+    return cfg["hub"]["authenticator"] == "firstuse" and bool(cfg["internal"]["roster_token"])
 
 
 def update_security(c, cfg: Mapping[str, Any]) -> None:

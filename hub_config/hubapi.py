@@ -12,7 +12,6 @@ who bound that port while the hub was down must not receive the token.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import urllib.error
 import urllib.parse
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qcampus.errors import ServiceError
+from qcampus.permissions import read_or_create_secret
 
 TOKEN_FILE = "roster-token"
 PID_FILE = "jupyterhub.pid"
@@ -42,12 +42,7 @@ def token_path(hub_dir: Path) -> Path:
 
 def ensure_token(hub_dir: Path) -> None:
     """Create the roster token once (0600); an existing one is kept, so a running hub keeps working."""
-    try:
-        fd = os.open(token_path(hub_dir), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
+    read_or_create_secret(token_path(hub_dir), lambda: secrets.token_hex(32))
 
 
 def read_token(hub_dir: Path) -> str | None:

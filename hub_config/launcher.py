@@ -34,7 +34,7 @@ import click
 from qcampus import deployment
 from qcampus import settings as settings_mod
 from qcampus.errors import QcampusError, ServiceError
-from qcampus.permissions import open_private
+from qcampus.permissions import open_private, read_or_create_secret
 from qcampus.settings import Settings
 from qcampus.status import Check
 
@@ -183,12 +183,7 @@ def status_checks(settings: Settings) -> list[Check]:
 
 def proxy_token(settings: Settings) -> str:
     """Return the proxy's auth token, created once in ``hub/proxy-token`` (0600)."""
-    path = settings.hub_dir / "proxy-token"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return read_or_create_secret(settings.hub_dir / "proxy-token", lambda: secrets.token_hex(32))
 
 
 def wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:

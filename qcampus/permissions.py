@@ -19,8 +19,9 @@ import contextlib
 import grp
 import os
 import pwd
+import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,22 @@ def private_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+def read_or_create_secret(path: Path, new: Callable[[], str] | None = None) -> str:
+    """Return the secret in *path*, creating it (mode 0600) from *new*() if it does not exist.
+
+    Creation is atomic and exclusive, so processes starting together agree on one
+    secret. *new* defaults to 48 random bytes, URL-safe.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write((new or (lambda: secrets.token_urlsafe(48)))() + "\n")
+    return path.read_text(encoding="ascii").strip()
 
 
 def open_private(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_APPEND) -> int:
