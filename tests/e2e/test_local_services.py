@@ -10,7 +10,6 @@ bucket per request, and tries the rate-limit store's socket and password.
 from __future__ import annotations
 
 import pwd
-import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,25 +18,18 @@ import requests
 
 from hub_config.spawner import ensure_system_user, system_username
 from tests.e2e.conftest import HubProcess, wait_for_service
-from tests.e2e.test_permissions import assert_unreadable
+from tests.e2e.test_permissions import assert_unreadable, run_as
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def as_learner(name: str, *command: str) -> subprocess.CompletedProcess[str]:
-    """Run *command* as system user *name*, without supplementary groups."""
-    entry = pwd.getpwnam(name)
-    return subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
-                           "--clear-groups", *command],
-                          capture_output=True, text=True, check=False, timeout=60)
 
 
 def forged_requests(dep, learner: str) -> list[str]:
     """Send five direct requests as *learner*, each claiming another client address."""
     port = dep.settings["hub"]["certificates_port"]
     page = f"http://127.0.0.1:{port}/services/qcampus/verify/{uuid.uuid4()}"
-    return [as_learner(learner, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                       "-H", f"X-Forwarded-For: 203.0.113.{n}", page).stdout for n in range(5)]
+    return [run_as(learner, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                       "-H", f"X-Forwarded-For: 203.0.113.{n}", page, text=True).stdout
+            for n in range(5)]
 
 
 def start(dep, **service_settings: str) -> tuple[HubProcess, str]:
@@ -65,7 +57,7 @@ def test_learner_cannot_escape_rate_limits_or_reach_the_store(deployment_ready):
         assert (store / "redis.sock").exists(), "the deployment's own Redis should be running"
         assert_unreadable(learner, store)
         assert_unreadable(learner, dep.settings.secrets / "redis-password")
-        probe = as_learner(learner, "redis-cli", "-s", str(store / "redis.sock"), "PING")
+        probe = run_as(learner, "redis-cli", "-s", str(store / "redis.sock"), "PING", text=True)
         assert "PONG" not in probe.stdout, probe.stdout
     finally:
         hub.stop()

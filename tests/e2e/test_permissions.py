@@ -28,20 +28,22 @@ from tests.e2e.test_hub import processes_of
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def read_as(name: str, path: Path) -> subprocess.CompletedProcess[bytes]:
-    """Try to read *path* as system user *name* (no supplementary groups)."""
+def run_as(name: str, *command: str, text: bool = False) -> subprocess.CompletedProcess:
+    """Run *command* as system user *name*, without supplementary groups."""
     entry = pwd.getpwnam(name)
     return subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
-                           "--clear-groups", "cat", "--", str(path)],
-                          capture_output=True, check=False, timeout=30)
+                           "--clear-groups", *command],
+                          capture_output=True, text=text, check=False, timeout=60)
+
+
+def read_as(name: str, path: Path) -> subprocess.CompletedProcess[bytes]:
+    """Try to read *path* as system user *name* (no supplementary groups)."""
+    return run_as(name, "cat", "--", str(path))
 
 
 def list_as(name: str, path: Path) -> subprocess.CompletedProcess[bytes]:
     """Try to list the directory *path* as system user *name*."""
-    entry = pwd.getpwnam(name)
-    return subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
-                           "--clear-groups", "ls", "-a", "--", str(path)],
-                          capture_output=True, check=False, timeout=30)
+    return run_as(name, "ls", "-a", "--", str(path))
 
 
 def assert_unreadable(name: str, path: Path) -> None:
