@@ -15,14 +15,26 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import click
 import yaml
 
+from qcampus import framework as framework_mod
+from qcampus import schemas
 from qcampus import settings as settings_mod
 from qcampus.errors import CourseError
+from qcampus.framework import Framework, FrameworkError
 from qcampus.settings import Settings
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A competency descriptor an assignment trains: a competency id at one level."""
+
+    competency: str
+    level: str
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,17 @@ class Assignment:
 
     id: str
     title: dict[str, str]
-    competencies: tuple[str, ...] = ()
+    level: str = "A2"
+    minutes: int = 0
+    prerequisites: tuple[str, ...] = ()
+    feedback: str = "manual"
+    due: datetime | None = None
+    objectives: tuple[Objective, ...] = ()
+
+    @property
+    def competencies(self) -> tuple[str, ...]:
+        """Return the ids of the competencies the assignment trains, in objective order."""
+        return tuple(dict.fromkeys(o.competency for o in self.objectives))
 
 
 @dataclass(frozen=True)
@@ -53,32 +75,148 @@ class Track:
         raise CourseError(f"Track {self.id!r} has no assignment {assignment_id!r}; it has: {known}.")
 
 
-def load_track(path: Path) -> Track:
-    """Read ``track.yaml`` of the track in *path*."""
+def _framework_beside(source: Path) -> Framework:
+    """Return the framework of the courses directory *source*, else the installed one."""
+    path = source / "framework.yaml"
+    return framework_mod.load(path if path.is_file() else None)
+
+
+def _assignment(raw: dict, origin: str, index: int) -> Assignment:
+    due = None
+    if "due" in raw:
+        try:
+            due = datetime.fromisoformat(raw["due"])
+        except ValueError as exc:
+            raise CourseError(f"{origin}: assignments[{index}].due: {raw['due']!r} is not a real "
+                              f"date and time ({exc}).") from exc
+    return Assignment(
+        id=raw["id"], title=dict(raw["title"]), level=raw["level"], minutes=raw["minutes"],
+        prerequisites=tuple(raw.get("prerequisites", ())), feedback=raw.get("feedback", "manual"),
+        due=due, objectives=tuple(Objective(o["competency"], o["level"]) for o in raw["objectives"]))
+
+
+def track_problems(track: Track, framework: Framework | None = None) -> list[str]:
+    """Return what is wrong with the references of *track*: repeated ids, objectives, prerequisites.
+
+    Args:
+        track: A track whose file passed its schema.
+        framework: The framework objectives must point into (default: the one beside the track).
+    """
+    origin = str(track.path / "track.yaml")
+    found = []
+    ids = [a.id for a in track.assignments]
+    for repeated in sorted({i for i in ids if ids.count(i) > 1}):
+        found.append(f"{origin}: assignments: the id {repeated!r} is used twice.")
+    for index, assignment in enumerate(track.assignments):
+        for number, objective in enumerate(assignment.objectives):
+            where = f"{origin}: assignments[{index}].objectives[{number}]"
+            try:
+                framework = framework or _framework_beside(track.path.parent)
+                framework.check_reference(objective.competency, objective.level, where=where)
+            except FrameworkError as exc:
+                found.append(exc.message)
+    found += prerequisite_problems([track])
+    return found
+
+
+def prerequisite_problems(tracks: list[Track], *, every_track: bool = False) -> list[str]:
+    """Return dangling prerequisites and prerequisite cycles among the assignments of *tracks*.
+
+    Args:
+        tracks: The tracks to check together.
+        every_track: *tracks* is the whole curriculum, so a ``<track>/<assignment>``
+            naming another track is an error; otherwise it is left to a check that
+            sees every track.
+    """
+    by_id = {t.id: t for t in tracks}
+    graph: dict[str, list[str]] = {}
+    found = []
+    for track in tracks:
+        for index, assignment in enumerate(track.assignments):
+            node = f"{track.id}/{assignment.id}"
+            graph[node] = []
+            for needed in assignment.prerequisites:
+                other, _, name = needed.rpartition("/")
+                target = by_id.get(other or track.id)
+                where = f"{track.path / 'track.yaml'}: assignments[{index}].prerequisites"
+                if target is None:
+                    if every_track:
+                        found.append(f"{where}: {needed!r} names no track of the curriculum.")
+                elif name not in {a.id for a in target.assignments}:
+                    found.append(f"{where}: {needed!r} is not an assignment of track {target.id!r}.")
+                else:
+                    graph[node].append(f"{target.id}/{name}")
+    found += [f"prerequisites form a cycle: {' -> '.join(cycle)}; remove one of them."
+              for cycle in _cycles(graph)]
+    return found
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Return the cycles a depth-first search meets, each with its first node repeated at the end."""
+    state: dict[str, str] = {}
+    cycles = []
+
+    def visit(trail: list[str]) -> None:
+        node = trail[-1]
+        state[node] = "open"
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == "open":
+                cycles.append(trail[trail.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(trail + [nxt])
+        state[node] = "done"
+
+    for start in graph:
+        if start not in state:
+            visit([start])
+    return cycles
+
+
+def parse_track(data: object, path: Path, framework: Framework | None = None) -> Track:
+    """Validate parsed ``track.yaml`` of the track directory *path* and build the :class:`Track`."""
+    origin = str(path / "track.yaml")
+    found = schemas.problems(data, "track", origin)
+    if found:
+        raise CourseError("\n".join(found))
+    track = Track(id=path.name, path=path, title=dict(data["title"]), level=data["level"],
+                  audience=data.get("audience", ""),
+                  assignments=tuple(_assignment(raw, origin, index)
+                                    for index, raw in enumerate(data.get("assignments", []))))
+    found = track_problems(track, framework)
+    if found:
+        raise CourseError("\n".join(found))
+    return track
+
+
+def load_track(path: Path, framework: Framework | None = None) -> Track:
+    """Read and validate ``track.yaml`` of the track in *path*.
+
+    Args:
+        path: The track directory.
+        framework: The framework its objectives must point into (default: the
+            ``framework.yaml`` beside the track, else the installed one).
+
+    Raises:
+        CourseError: the file is unreadable, breaks its schema, or refers to a
+            missing competency descriptor or assignment; the message names each problem.
+    """
     try:
-        data = yaml.safe_load((path / "track.yaml").read_text(encoding="utf-8"))
+        data = schemas.read_yaml(path / "track.yaml")
     except (OSError, yaml.YAMLError) as exc:
         raise CourseError(f"Cannot read {path / 'track.yaml'}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CourseError(f"{path / 'track.yaml'} must be a mapping.")
-    try:
-        assignments = tuple(
-            Assignment(id=a["id"], title=dict(a["title"]),
-                       competencies=tuple(a.get("competencies", ())))
-            for a in data.get("assignments", [])
-        )
-        return Track(id=path.name, path=path, title=dict(data["title"]), level=data["level"],
-                     audience=data.get("audience", ""), assignments=assignments)
-    except (KeyError, TypeError) as exc:
-        raise CourseError(f"{path / 'track.yaml'} is missing or mistypes {exc}.") from exc
+    return parse_track(data, path, framework)
 
 
-def load_tracks(source: Path) -> list[Track]:
-    """Return every track under *source*, sorted by id."""
+def load_tracks(source: Path, framework: Framework | None = None) -> list[Track]:
+    """Return every track under *source*, sorted by id, with prerequisites checked across tracks."""
     if not source.is_dir():
         raise CourseError(f"Courses directory {source} does not exist. Set courses.source in "
                           f"settings.yaml or run qcampus from a checkout.")
-    return [load_track(p) for p in sorted(source.iterdir()) if (p / "track.yaml").is_file()]
+    tracks = [load_track(p, framework) for p in sorted(source.iterdir()) if (p / "track.yaml").is_file()]
+    found = prerequisite_problems(tracks, every_track=True)
+    if found:
+        raise CourseError("\n".join(found))
+    return tracks
 
 
 def find_track(source: Path, track_id: str) -> Track:

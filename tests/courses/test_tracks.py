@@ -15,14 +15,15 @@ LEVELS = framework.LEVELS
 
 @pytest.mark.parametrize("track", load_tracks(COURSES), ids=lambda t: t.id)
 def test_track_references_resolve(track):
-    """A track's level and every competency of its assignments exist in the framework."""
+    """A track's level and every objective of its assignments exist in the framework at its level."""
     fw = framework.load(COURSES / "framework.yaml")
     assert track.level in LEVELS
     assert track.title.get("en") and track.title.get("ja")
     for assignment in track.assignments:
-        assert assignment.competencies, f"{track.id}/{assignment.id} lists no competency"
-        for competency in assignment.competencies:
-            fw.check_reference(competency, track.level, where=f"{track.id}/{assignment.id}")
+        assert assignment.objectives, f"{track.id}/{assignment.id} lists no objective"
+        assert assignment.competencies == tuple(dict.fromkeys(o.competency for o in assignment.objectives))
+        for objective in assignment.objectives:
+            fw.check_reference(objective.competency, objective.level, where=f"{track.id}/{assignment.id}")
 
 
 @pytest.mark.parametrize(("track_id", "assignment_id"), all_assignments())
