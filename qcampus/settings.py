@@ -73,6 +73,28 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "public_url": "",
         "issuer_name": "qcampus",
     },
+    "submissions": {
+        # SQLAlchemy URL of the exchange's and the grading queue's records;
+        # "" is submissions.sqlite in the deployment directory.
+        "database_url": "",
+        # Largest notebook (MiB) and most files one submission may hold.
+        "max_notebook_mib": 20,
+        "max_files": 20,
+        # Base URL users' servers reach the exchange at; "" is the qcampus service on this
+        # machine (http://127.0.0.1:<certificates_port>/services/qcampus/exchange).
+        "exchange_url": "",
+    },
+    "grading": {
+        # "" grades with the embedded queue of the grading service on this machine;
+        # a redis:// or amqp:// URL hands submissions to Celery workers on any machine.
+        "broker": "",
+        # Submissions graded at the same time by the embedded queue.
+        "workers": 1,
+        # Attempts before a submission that keeps crashing its worker is marked failed.
+        "max_attempts": 3,
+        # Seconds one submission may take before it is marked timed out.
+        "timeout": 900,
+    },
 }
 
 
@@ -238,6 +260,16 @@ class Settings:
     @property
     def certificates_database_url(self) -> str:
         return self["certificates"]["database_url"] or f"sqlite:///{self.home / 'certificates.sqlite'}"
+
+    @property
+    def submissions_database_url(self) -> str:
+        return self["submissions"]["database_url"] or f"sqlite:///{self.home / 'submissions.sqlite'}"
+
+    @property
+    def exchange_url(self) -> str:
+        """Return the base URL of the exchange API as users' servers reach it (no trailing slash)."""
+        return (self["submissions"]["exchange_url"].rstrip("/") or
+                f"http://127.0.0.1:{self['hub']['certificates_port']}/services/qcampus/exchange")
 
 
 def read_file(path: Path) -> dict[str, Any]:

@@ -1,0 +1,66 @@
+"""Open the submissions database: the exchange's records and the grading queue.
+
+SQLite in the deployment directory by default (``submissions.sqlite``, 0600),
+PostgreSQL by setting ``submissions.database_url``; both through
+:mod:`qcampus.database`, so a write transaction is ``BEGIN IMMEDIATE`` on
+SQLite and every commit is durable.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase
+
+from qcampus.database import make_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every submissions table (constraint names Alembic can follow)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Return the server's clock in UTC: the only clock a submission is timed by."""
+    return datetime.now(UTC)
+
+
+def open_engine(url: str) -> Engine:
+    """Return an engine on *url* with its tables created (SQLite file 0600 first)."""
+    # Both halves register their tables on Base before create_all.
+    from submissions.exchange import models as _exchange  # noqa: F401
+    from submissions.grading import models as _grading  # noqa: F401
+
+    engine = make_engine(url)
+    with engine.execution_options(qcampus_write=True).begin() as connection:
+        Base.metadata.create_all(connection)
+    return engine
