@@ -96,26 +96,28 @@ def _assignment(raw: dict, origin: str, index: int) -> Assignment:
 
 
 def track_problems(track: Track, framework: Framework | None = None) -> list[str]:
-    """Return what is wrong with the references of *track*: repeated ids, objectives, prerequisites.
+    """Return what is wrong inside *track*: repeated assignment ids and objectives the framework lacks.
 
     Args:
         track: A track whose file passed its schema.
         framework: The framework objectives must point into (default: the one beside the track).
     """
     origin = str(track.path / "track.yaml")
-    found = []
     ids = [a.id for a in track.assignments]
-    for repeated in sorted({i for i in ids if ids.count(i) > 1}):
-        found.append(f"{origin}: assignments: the id {repeated!r} is used twice.")
+    found = [f"{origin}: assignments: the id {repeated!r} is used twice."
+             for repeated in sorted({i for i in ids if ids.count(i) > 1})]
+    if any(a.objectives for a in track.assignments) and framework is None:
+        try:
+            framework = _framework_beside(track.path.parent)
+        except FrameworkError as exc:
+            return [*found, f"{origin}: objectives cannot be checked: {exc.message}"]
     for index, assignment in enumerate(track.assignments):
         for number, objective in enumerate(assignment.objectives):
-            where = f"{origin}: assignments[{index}].objectives[{number}]"
             try:
-                framework = framework or _framework_beside(track.path.parent)
-                framework.check_reference(objective.competency, objective.level, where=where)
+                framework.check_reference(objective.competency, objective.level,
+                                          where=f"{origin}: assignments[{index}].objectives[{number}]")
             except FrameworkError as exc:
                 found.append(exc.message)
-    found += prerequisite_problems([track])
     return found
 
 
@@ -172,17 +174,27 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     return cycles
 
 
-def parse_track(data: object, path: Path, framework: Framework | None = None) -> Track:
-    """Validate parsed ``track.yaml`` of the track directory *path* and build the :class:`Track`."""
+def _build(data: object, path: Path) -> tuple[Track | None, list[str]]:
+    """Return the track *data* describes if it passes its schema, and the problems found."""
     origin = str(path / "track.yaml")
     found = schemas.problems(data, "track", origin)
     if found:
-        raise CourseError("\n".join(found))
-    track = Track(id=path.name, path=path, title=dict(data["title"]), level=data["level"],
-                  audience=data.get("audience", ""),
-                  assignments=tuple(_assignment(raw, origin, index)
-                                    for index, raw in enumerate(data.get("assignments", []))))
-    found = track_problems(track, framework)
+        return None, found
+    assignments = []
+    for index, raw in enumerate(data.get("assignments", [])):
+        try:
+            assignments.append(_assignment(raw, origin, index))
+        except CourseError as exc:
+            found.append(exc.message)
+    return Track(id=path.name, path=path, title=dict(data["title"]), level=data["level"],
+                 audience=data.get("audience", ""), assignments=tuple(assignments)), found
+
+
+def parse_track(data: object, path: Path, framework: Framework | None = None) -> Track:
+    """Validate parsed ``track.yaml`` of the track directory *path* and build the :class:`Track`."""
+    track, found = _build(data, path)
+    if track is not None:
+        found += track_problems(track, framework) + prerequisite_problems([track])
     if found:
         raise CourseError("\n".join(found))
     return track
@@ -225,6 +237,44 @@ def find_track(source: Path, track_id: str) -> Track:
             return track
     known = ", ".join(t.id for t in load_tracks(source)) or "none"
     raise CourseError(f"There is no track {track_id!r}; known tracks: {known}.")
+
+
+def validate_curriculum(source: Path) -> tuple[list[str], list[Track]]:
+    """Check the courses directory *source* whole: framework, glossary, tracks and their sources.
+
+    Returns:
+        Every problem found, one line each naming its file and field, and the
+        tracks that passed their schema.
+    """
+    found: list[str] = []
+    framework = None
+    try:
+        framework = framework_mod.load(source / "framework.yaml")
+    except FrameworkError as exc:
+        found += exc.message.splitlines()
+    if framework is not None:
+        try:
+            framework_mod.load_glossary(source / "glossary.yaml", framework)
+        except FrameworkError as exc:
+            found += exc.message.splitlines()
+    tracks = []
+    for path in sorted(p for p in source.iterdir() if (p / "track.yaml").is_file()):
+        try:
+            track, problems = _build(schemas.read_yaml(path / "track.yaml"), path)
+        except (OSError, yaml.YAMLError) as exc:
+            track, problems = None, [f"Cannot read {path / 'track.yaml'}: {exc}"]
+        found += problems
+        if track is None:
+            continue
+        tracks.append(track)
+        if framework is not None:
+            found += track_problems(track, framework)
+        found += [f"{track.path / 'track.yaml'}: assignments[{index}].id: {a.id!r} has no notebook "
+                  f"under source/{a.id}/; add source/{a.id}/{a.id}.ipynb or remove the entry."
+                  for index, a in enumerate(track.assignments)
+                  if not any((track.path / "source" / a.id).glob("*.ipynb"))]
+    found += prerequisite_problems(tracks, every_track=True)
+    return found, tracks
 
 
 def environment_path_first() -> dict[str, str]:
@@ -290,6 +340,27 @@ def list_command(home: Path) -> None:
             released = (settings.exchange / track.id / "outbound" / a.id).is_dir()
             mark = "released" if released else "not released"
             click.echo(f"  {a.id}  {a.title.get('en', '')}  ({mark})")
+
+
+@courses.command("validate")
+@click.option("--source", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Courses directory [default: the checkout's courses/, else the deployment's "
+                   "courses.source].")
+def validate_command(source: Path | None) -> None:
+    """Check the framework, glossary, every track and every reference; list each problem."""
+    source = source or framework_mod.courses_dir()
+    if not source.is_dir():
+        raise CourseError(f"Courses directory {source} does not exist; pass --source.")
+    found, tracks = validate_curriculum(source)
+    for problem in found:
+        click.echo(problem, err=True)
+    if found:
+        raise CourseError(f"{len(found)} problem(s) in {source}: fix each line above and run this "
+                          f"again. / {source} に {len(found)} 件の問題があります。上の各行を直してから、"
+                          f"もう一度実行してください。")
+    count = sum(len(t.assignments) for t in tracks)
+    click.echo(f"{source}: the framework, the glossary, {len(tracks)} track(s) and {count} "
+               f"assignment(s) are valid.")
 
 
 @courses.command("release")
