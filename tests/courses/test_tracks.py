@@ -48,3 +48,12 @@ def test_dangling_competency_is_rejected():
         fw.check_reference("no.such", "A2", where="foundations/x")
     with pytest.raises(framework.FrameworkError, match="unknown level"):
         fw.check_reference("gate.circuits", "D9", where="foundations/x")
+
+
+@pytest.mark.parametrize(("track_id", "assignment_id"), all_assignments())
+def test_assignment_is_listed_in_the_docs(track_id, assignment_id):
+    """docs/courses.md has a row for every assignment a track lists."""
+    rows = (COURSES.parent / "docs" / "courses.md").read_text(encoding="utf-8").splitlines()
+    row = f"| {track_id} | `{assignment_id}` |"
+    assert any(line.startswith(row) for line in rows), \
+        f"add the row '{row} <level> | <minutes> | <objectives> |' to the assignment list in docs/courses.md"
