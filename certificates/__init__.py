@@ -25,6 +25,7 @@ MAX_CONTENT_LENGTH = 1024 * 1024
 
 SESSION_KEY_FILE = "certificates-session-key"
 ISSUER_TOKEN_FILE = "certificates-issuer-token"
+WEB_PLUGIN_GROUP = "qcampus.web"
 
 
 def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
@@ -82,6 +83,8 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
         "ACHIEVEMENTS_PATH": None,
         # Examinations of credentials remembered per worker process (0: none).
         "VERDICT_CACHE_SIZE": 1024,
+        # Entry points of qcampus.web to add (None: all installed).
+        "WEB_PLUGINS": None,
     }
 
 
@@ -132,6 +135,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(learner.bp)
     security.init_app(app)
     register_error_handlers(app)
+    add_plugins(app)
 
     if app.config["TRUSTED_PROXIES"]:
         from certificates.forwarding import ProxyOnlyForwarding
@@ -144,6 +148,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = DispatcherMiddleware(NotFound(), {prefix: app.wsgi_app})
     return app
+
+
+def add_plugins(app: Flask) -> None:
+    """Let other packages add their blueprints (entry points ``qcampus.web``, e.g. the exchange).
+
+    ``WEB_PLUGINS`` names the ones to add; None (the default) adds every installed one.
+    """
+    from importlib.metadata import entry_points
+
+    wanted = app.config.get("WEB_PLUGINS")
+    for entry in entry_points(group=WEB_PLUGIN_GROUP):
+        if wanted is None or entry.name in wanted:
+            entry.load()(app)
 
 
 #: Bilingual wording for errors raised without a message of their own.

@@ -51,6 +51,7 @@ from certificates import credential as cred
 from certificates.keys import KeyStore, SigningKey, thumbprint
 from qcampus import settings as settings_module
 from qcampus.settings import Settings
+from tests.databases import postgres_schema
 
 BASE = "https://campus.example.org/services/qcampus"
 INDEX = 70_001
@@ -157,15 +158,12 @@ def attacker_key() -> SigningKey:
 
 # --- the web service and its database ----------------------------------------------------
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SERVICE_URL = "http://localhost"
 
 
 @pytest.fixture
 def database_url(request, tmp_path: Path) -> Iterator[str]:
     """Yield the URL of a migrated, empty certificates database (SQLite unless parametrised)."""
-    from sqlalchemy import create_engine, text
-
     from certificates import db
 
     backend = getattr(request, "param", "sqlite")
@@ -174,18 +172,9 @@ def database_url(request, tmp_path: Path) -> Iterator[str]:
         db.upgrade(url)
         yield url
         return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-    try:
+    with postgres_schema("t") as url:
         db.upgrade(url)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 #: Parametrise a test over both databases: ``@BOTH_DATABASES``.
