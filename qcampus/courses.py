@@ -174,8 +174,12 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
     return cycles
 
 
-def _build(data: object, path: Path) -> tuple[Track | None, list[str]]:
-    """Return the track *data* describes if it passes its schema, and the problems found."""
+def build_track(data: object, path: Path) -> tuple[Track | None, list[str]]:
+    """Return the track that parsed ``track.yaml`` *data* describes, and the problems found.
+
+    The track is None when *data* breaks the schema; references are not checked
+    here (see :func:`track_problems` and :func:`prerequisite_problems`).
+    """
     origin = str(path / "track.yaml")
     found = schemas.problems(data, "track", origin)
     if found:
@@ -192,7 +196,7 @@ def _build(data: object, path: Path) -> tuple[Track | None, list[str]]:
 
 def parse_track(data: object, path: Path, framework: Framework | None = None) -> Track:
     """Validate parsed ``track.yaml`` of the track directory *path* and build the :class:`Track`."""
-    track, found = _build(data, path)
+    track, found = build_track(data, path)
     if track is not None:
         found += track_problems(track, framework) + prerequisite_problems([track])
     if found:
@@ -237,44 +241,6 @@ def find_track(source: Path, track_id: str) -> Track:
             return track
     known = ", ".join(t.id for t in load_tracks(source)) or "none"
     raise CourseError(f"There is no track {track_id!r}; known tracks: {known}.")
-
-
-def validate_curriculum(source: Path) -> tuple[list[str], list[Track]]:
-    """Check the courses directory *source* whole: framework, glossary, tracks and their sources.
-
-    Returns:
-        Every problem found, one line each naming its file and field, and the
-        tracks that passed their schema.
-    """
-    found: list[str] = []
-    framework = None
-    try:
-        framework = framework_mod.load(source / "framework.yaml")
-    except FrameworkError as exc:
-        found += exc.message.splitlines()
-    if framework is not None:
-        try:
-            framework_mod.load_glossary(source / "glossary.yaml", framework)
-        except FrameworkError as exc:
-            found += exc.message.splitlines()
-    tracks = []
-    for path in sorted(p for p in source.iterdir() if (p / "track.yaml").is_file()):
-        try:
-            track, problems = _build(schemas.read_yaml(path / "track.yaml"), path)
-        except (OSError, yaml.YAMLError) as exc:
-            track, problems = None, [f"Cannot read {path / 'track.yaml'}: {exc}"]
-        found += problems
-        if track is None:
-            continue
-        tracks.append(track)
-        if framework is not None:
-            found += track_problems(track, framework)
-        found += [f"{track.path / 'track.yaml'}: assignments[{index}].id: {a.id!r} has no notebook "
-                  f"under source/{a.id}/; add source/{a.id}/{a.id}.ipynb or remove the entry."
-                  for index, a in enumerate(track.assignments)
-                  if not any((track.path / "source" / a.id).glob("*.ipynb"))]
-    found += prerequisite_problems(tracks, every_track=True)
-    return found, tracks
 
 
 def environment_path_first() -> dict[str, str]:
@@ -348,10 +314,12 @@ def list_command(home: Path) -> None:
                    "courses.source].")
 def validate_command(source: Path | None) -> None:
     """Check the framework, glossary, every track and every reference; list each problem."""
+    from qcampus import curriculum
+
     source = source or framework_mod.courses_dir()
     if not source.is_dir():
         raise CourseError(f"Courses directory {source} does not exist; pass --source.")
-    found, tracks = validate_curriculum(source)
+    found, tracks = curriculum.problems(source)
     for problem in found:
         click.echo(problem, err=True)
     if found:

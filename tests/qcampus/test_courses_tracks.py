@@ -9,8 +9,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from qcampus import curriculum
 from qcampus.cli import cli
-from qcampus.courses import load_track, load_tracks, validate_curriculum
+from qcampus.courses import load_track, load_tracks
 from qcampus.errors import CourseError
 from tests.conftest import REPO
 
@@ -156,7 +157,7 @@ def test_track_without_assignments_needs_no_framework(tmp_path):
 
 def test_repository_curriculum_is_valid():
     """The repository's framework, glossary, tracks and sources pass every check."""
-    found, tracks = validate_curriculum(REPO / "courses")
+    found, tracks = curriculum.problems(REPO / "courses")
     assert found == []
     assert {"foundations"} <= {t.id for t in tracks}
 
