@@ -51,3 +51,12 @@ def test_broken_framework_is_reported_and_skips_reference_checks(source):
 def test_installed_hooks_are_callables():
     """Every installed course-file check loads as a callable."""
     assert all(callable(check) for _, check in curriculum.installed_hooks())
+
+
+def test_installed_achievements_check_runs(source):
+    """With the certificates package installed, a dangling achievement alignment is a problem."""
+    text = (REPO / "courses" / "achievements.yaml").read_text(encoding="utf-8")
+    (source / "achievements.yaml").write_text(text.replace("gate.transpilation", "gate.gone", 1))
+    found, _ = curriculum.problems(source)
+    assert len(found) == 1
+    assert "unknown competency 'gate.gone'" in found[0]
