@@ -228,6 +228,9 @@ def load_tracks(source: Path, framework: Framework | None = None) -> list[Track]
     if not source.is_dir():
         raise CourseError(f"Courses directory {source} does not exist. Set courses.source in "
                           f"settings.yaml or run qcampus from a checkout.")
+    if framework is None and (source / "framework.yaml").is_file():
+        # Read once for all tracks rather than once per track that has objectives.
+        framework = framework_mod.load(source / "framework.yaml")
     tracks = [load_track(p, framework) for p in sorted(source.iterdir()) if (p / "track.yaml").is_file()]
     found = prerequisite_problems(tracks, every_track=True)
     if found:
@@ -267,11 +270,32 @@ def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def release(settings: Settings, track: Track, assignment: Assignment) -> Path:
-    """Generate and release *assignment* of *track* into the deployment's nbgrader course.
+#: Entry point group of the exchange: a module with ``release(settings, course, assignment,
+#: directory) -> str`` and ``released(settings, course) -> set[str]``.
+EXCHANGE_GROUP = "qcampus.exchange"
+
+
+def exchange():
+    """Return the installed exchange (the ``qcampus.exchange`` entry point)."""
+    from importlib.metadata import entry_points
+
+    found = list(entry_points(group=EXCHANGE_GROUP))
+    if not found:
+        raise CourseError("No exchange is installed, so nothing can be released. Reinstall qcampus "
+                          "(scripts/bootstrap).")
+    return found[0].load()
+
+
+def released(settings: Settings, track: Track) -> set[str]:
+    """Return the ids of *track*'s assignments that learners can fetch now."""
+    return exchange().released(settings, track.id)
+
+
+def release(settings: Settings, track: Track, assignment: Assignment) -> str:
+    """Generate *assignment* of *track* in the deployment's nbgrader course and release it.
 
     Returns:
-        The released directory in the exchange.
+        Where learners fetch it from, in words.
     """
     course_dir = settings.courses_root / track.id
     if not (course_dir / "nbgrader_config.py").is_file():
@@ -284,8 +308,7 @@ def release(settings: Settings, track: Track, assignment: Assignment) -> Path:
     shutil.copytree(src, dest, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     nbgrader(course_dir, "generate_assignment", assignment.id, "--force")
-    nbgrader(course_dir, "release_assignment", assignment.id, "--force")
-    return settings.exchange / track.id / "outbound" / assignment.id
+    return exchange().release(settings, track.id, assignment.id, course_dir / "release" / assignment.id)
 
 
 @click.group("courses")
@@ -302,9 +325,9 @@ def list_command(home: Path) -> None:
     for track in load_tracks(settings.courses_source):
         click.echo(f"{track.id}  [{track.level}]  {track.title.get('en', '')} / "
                    f"{track.title.get('ja', '')}")
+        offered = released(settings, track)
         for a in track.assignments:
-            released = (settings.exchange / track.id / "outbound" / a.id).is_dir()
-            mark = "released" if released else "not released"
+            mark = "released" if a.id in offered else "not released"
             click.echo(f"  {a.id}  {a.title.get('en', '')}  ({mark})")
 
 
