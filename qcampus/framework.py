@@ -139,15 +139,27 @@ def parse(data: object, origin: str = "framework") -> Framework:
     found = []
     if tuple(raw["id"] for raw in data["levels"]) != LEVELS:
         found.append(f"{origin}: levels: must list {', '.join(LEVELS)} in this order.")
-    levels = {raw["id"]: Level(raw["id"], raw["name"], raw["description"]) for raw in data["levels"]}
     areas: dict[str, Area] = {}
     for index, raw in enumerate(data["areas"]):
         if raw["id"] in areas:
             found.append(f"{origin}: areas[{index}].id: the area {raw['id']!r} is defined twice.")
         areas[raw["id"]] = Area(raw["id"], raw["name"], raw["description"], dict(raw["scale"]))
+    domains, competencies = _domains(data["domains"], areas, origin, found)
+    framework = Framework(
+        id=data["id"], version=data["version"], name=data["name"],
+        levels={raw["id"]: Level(raw["id"], raw["name"], raw["description"]) for raw in data["levels"]},
+        domains=domains, competencies=competencies, areas=areas, aligned_to=dict(data["aligned_to"]))
+    framework = replace(framework, roles=_roles(data["roles"], framework, origin, found))
+    _raise_all(found)
+    return framework
+
+
+def _domains(raw_domains: list[dict], areas: dict[str, Area], origin: str,
+             found: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, Competency]]:
+    """Return domain names and competencies by id, appending each problem to *found*."""
     domains: dict[str, dict[str, str]] = {}
     competencies: dict[str, Competency] = {}
-    for index, raw_domain in enumerate(data["domains"]):
+    for index, raw_domain in enumerate(raw_domains):
         did, where = raw_domain["id"], f"{origin}: domains[{index}]"
         if did in domains:
             found.append(f"{where}.id: the domain {did!r} is defined twice.")
@@ -161,19 +173,23 @@ def parse(data: object, origin: str = "framework") -> Framework:
                 found.append(f"{where}.competencies[{number}].id: {cid!r} must start with '{did}.'.")
             if cid in competencies:
                 found.append(f"{where}.competencies[{number}].id: {cid!r} is defined twice.")
+            # Descriptors in level order, whatever order the file wrote them in.
             descriptors = {level: raw["descriptors"][level] for level in LEVELS
                            if level in raw["descriptors"]}
             competencies[cid] = Competency(cid, did, raw["name"], raw_domain["area"], descriptors)
-    framework = Framework(id=data["id"], version=data["version"], name=data["name"], levels=levels,
-                          domains=domains, competencies=competencies, areas=areas,
-                          aligned_to=dict(data["aligned_to"]))
+    return domains, competencies
+
+
+def _roles(raw_roles: list[dict], framework: Framework, origin: str, found: list[str]) -> dict[str, Role]:
+    """Return role profiles by id, appending each problem to *found*."""
     roles: dict[str, Role] = {}
-    for index, raw in enumerate(data["roles"]):
+    for index, raw in enumerate(raw_roles):
         where = f"{origin}: roles[{index}]"
         if raw["id"] in roles:
             found.append(f"{where}.id: the role {raw['id']!r} is defined twice.")
-        found += [f"{where}.areas: {area!r} is not an area; areas are {', '.join(areas)}."
-                  for area in raw["areas"] if area not in areas]
+        if set(raw["areas"]) != set(framework.areas):
+            found.append(f"{where}.areas: give a level for each area ({', '.join(framework.areas)}) "
+                         f"and no other, not {', '.join(raw['areas']) or 'none'}.")
         for number, ref in enumerate(raw["competencies"]):
             try:
                 framework.check_reference(ref["competency"], ref["level"],
@@ -182,8 +198,7 @@ def parse(data: object, origin: str = "framework") -> Framework:
                 found.append(exc.message)
         roles[raw["id"]] = Role(raw["id"], raw["name"], raw["description"], dict(raw["areas"]),
                                 tuple((ref["competency"], ref["level"]) for ref in raw["competencies"]))
-    _raise_all(found)
-    return replace(framework, roles=roles)
+    return roles
 
 
 def courses_dir() -> Path:

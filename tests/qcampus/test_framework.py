@@ -189,3 +189,10 @@ def test_regular_install_finds_courses_through_the_deployment(qcampus_home, monk
     monkeypatch.setattr(framework, "__file__", str(tmp_path / "site-packages" / "qcampus" / "framework.py"))
     assert framework.courses_dir() == REPO / "courses"
     assert framework.load().competencies
+
+
+def test_role_needs_a_level_in_every_area(raw):
+    """A role profile that leaves out an area is refused, naming the areas expected."""
+    del raw["roles"][2]["areas"]["engineering"]
+    with pytest.raises(framework.FrameworkError, match=r"roles\[2\]\.areas: give a level for each area"):
+        framework.parse(raw)
