@@ -1,8 +1,11 @@
 """Tracks of nbgrader source notebooks and their release into a deployment.
 
 A track is a directory ``courses/<track>/`` with a ``track.yaml`` (titles in
-English and Japanese, level, assignments and the competencies each trains) and
-nbgrader source assignments under ``source/<assignment>/``. Each track is one
+English and Japanese, starting level, and per assignment its level, time,
+prerequisites, feedback, deadline and the competency descriptors it trains;
+schema ``qcampus/schemas/track.schema.yaml``) and nbgrader source assignments
+under ``source/<assignment>/``. Loading checks the schema, every objective
+against the framework, and prerequisites for dangling ids and cycles. Each track is one
 nbgrader course in the deployment (``QCAMPUS_HOME/courses/<track>``); releasing
 copies the source in, then runs nbgrader's own ``generate_assignment`` and
 ``release_assignment`` there.
