@@ -57,4 +57,4 @@ def init_deployment(settings: Settings) -> None:
     share_course_dirs(settings.courses_root, gid)
     if settings.courses_source.is_dir():
         close_tree(settings.courses_source, gid)
-    write_config(settings.home / "jupyter", settings.exchange, settings.courses_root)
+    write_config(settings.home / "jupyter", settings.exchange_url, settings.courses_root)

@@ -3,7 +3,8 @@
 The spawner points ``JUPYTER_CONFIG_PATH`` at ``<config_root>/<role>`` and
 ``<config_root>/common``:
 
-- ``common/nbgrader_config.py``: the exchange root, nbgrader's
+- ``common/nbgrader_config.py``: the exchange (nbgrader's transfers as HTTP calls to
+  the qcampus service, authenticated by the server's own hub token), nbgrader's
   ``JupyterHubAuthPlugin`` (a learner sees only the courses of their
   ``nbgrader-<track>`` groups), learner HTML sanitized before formgrader or
   feedback renders it, and, in an instructor's per-track named server
@@ -22,13 +23,16 @@ import json
 import os
 from pathlib import Path
 
+from submissions.exchange.client import nbgrader_config_lines
+
 NBGRADER_CONFIG = '''\
 # Written by qcampus at every hub start; edits are overwritten.
 import os
 
 c = get_config()  # noqa: F821
-c.Exchange.root = {exchange!r}
-c.Exchange.path_includes_course = True
+# Fetch, submit, list, collect and feedback go through the qcampus service: no shared
+# directory that one user could rename, forge a name in, or link out of.
+{exchange}c.Exchange.path_includes_course = True
 c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
 # Formgrader shows learners' markdown and outputs in the instructor's own server, and
 # feedback pages are rendered from them too: sanitize that HTML first, so a learner's
@@ -71,12 +75,13 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_config(config_root: Path, exchange: Path, courses_root: Path) -> None:
+def write_config(config_root: Path, exchange_url: str, courses_root: Path) -> None:
     """Write (or refresh) the per-role configuration under *config_root*, mode 0755/0644."""
     config_root.mkdir(parents=True, exist_ok=True)
     os.chmod(config_root, 0o755)
     _write(config_root / "common" / "nbgrader_config.py",
-           NBGRADER_CONFIG.format(exchange=str(exchange), courses_root=str(courses_root)))
+           NBGRADER_CONFIG.format(exchange=nbgrader_config_lines(exchange_url),
+                                  courses_root=str(courses_root)))
     _write(config_root / "learner" / "jupyter_server_config.json", json.dumps(LEARNER_SERVER, indent=2))
     _write(config_root / "learner" / "labconfig" / "page_config.json", json.dumps(LEARNER_LAB, indent=2))
     _write(config_root / "instructor" / "jupyter_server_config.json",

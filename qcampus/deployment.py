@@ -1,7 +1,7 @@
 """Create or upgrade a deployment directory (``qcampus init``).
 
 The directory holds the settings file, the databases, one nbgrader course
-directory per track, the nbgrader exchange, the signing keys and the logs.
+directory per track, the exchange's root-only store, the signing keys and the logs.
 ``init`` is idempotent: it creates what is missing, validates what exists and
 never overwrites or deletes anything a previous run or a learner wrote. Other
 packages add their own steps (keys, migrations) through the ``qcampus.init``
@@ -27,8 +27,8 @@ from qcampus.settings import Settings
 
 INIT_HOOKS = "qcampus.init"
 
-# (path relative to home, mode). The home and the exchange are traversable by
-# every learner; secrets and logs are for root alone.
+# (path relative to home, mode). The home is traversable by every learner (their
+# servers read the Jupyter configuration in it); secrets and logs are for root alone.
 _DIRECTORIES: tuple[tuple[str, int], ...] = (
     (".", 0o755),
     ("courses", 0o755),
@@ -103,13 +103,16 @@ def _ensure_file(path: Path, text: str, mode: int, report: InitReport) -> None:
     report.note(path, True)
 
 
-def nbgrader_course_config(course_id: str, exchange: Path) -> str:
-    """Return the ``nbgrader_config.py`` of one course directory."""
+def nbgrader_course_config(course_id: str) -> str:
+    """Return the ``nbgrader_config.py`` of one course directory.
+
+    No exchange root: transfers go through the qcampus service (the Jupyter
+    configuration every server reads names its classes).
+    """
     return (
         "# Written by `qcampus init`; edit freely, init never overwrites it.\n"
         "c = get_config()  # noqa: F821\n"
         f"c.CourseDirectory.course_id = {course_id!r}\n"
-        f"c.Exchange.root = {str(exchange)!r}\n"
     )
 
 
@@ -145,19 +148,13 @@ def init(home: Path, environ: dict[str, str] | None = None, *, hooks=None) -> In
                 make_private(home / rel)
         _ensure_file(home / settings_mod.SETTINGS_FILE, settings_mod.dump(values), 0o644, report)
         settings = settings_mod.load(home, os.environ if environ is None else environ)
-        exchange = settings.exchange
-        created = not exchange.exists()
-        exchange.mkdir(exist_ok=True)
-        # nbgrader's exchange: every learner writes into its inbound folders.
-        os.chmod(exchange, 0o777)
-        report.note(exchange, created)
         close_course_sources(settings.courses_source)
         for track in tracks(settings.courses_source):
             course_dir = settings.courses_root / track
             # Solutions, hidden tests and the gradebook: never open to learners.
             _ensure_dir(course_dir, 0o750, report, keep_group=True)
             _ensure_file(course_dir / "nbgrader_config.py",
-                         nbgrader_course_config(track, exchange), 0o640, report)
+                         nbgrader_course_config(track), 0o640, report)
         run_hooks(settings, hooks)
     except PermissionError as exc:
         raise DeploymentError(f"Cannot write {exc.filename}: permission denied. Run init as root.") from exc

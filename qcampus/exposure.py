@@ -1,8 +1,8 @@
 """Find what a deployment exposes to learners, for ``qcampus status``.
 
 Each unsafe path becomes an error naming the path, its mode and owner, and the
-command that fixes it; unsafe settings and the exchange (whose redesign is
-pending) become warnings. Packages add their own checks through the
+command that fixes it; unsafe settings and the shared exchange directory an
+older version left become warnings. Packages add their own checks through the
 ``qcampus.status`` entry-point group: each entry point is a callable taking the
 :class:`~qcampus.settings.Settings` and returning :class:`~qcampus.status.Check`
 objects, so the core never imports them.
@@ -147,25 +147,21 @@ def code_checks(settings: Settings) -> list[Check]:
 
 
 def exchange_checks(settings: Settings) -> list[Check]:
-    """What the current (nbgrader) exchange lets one learner do to another: warnings."""
+    """Warn about the shared exchange directory of older versions while learners can write it.
+
+    Transfers now go through the qcampus service; what an older deployment's
+    ``exchange/`` holds is kept, but nothing may be added to it any more.
+    """
     exchange = settings.exchange
     if not exchange.is_dir():
         return []
-    found: list[Check] = []
-    mode = exchange.stat().st_mode
-    if stat.S_IMODE(mode) & 0o002 and not mode & stat.S_ISVTX:
-        found.append(_check("warn", "exchange",
-                            f"{exchange} (mode {stat.S_IMODE(mode):04o}) is writable by every "
-                            f"learner without the sticky bit: one learner can rename or replace "
-                            f"a course's exchange directory. Until the exchange is redesigned, "
-                            f"`chmod +t {exchange}` limits that."))
-    for inbound in sorted(exchange.glob("*/inbound")):
-        inbound_mode = stat.S_IMODE(inbound.stat().st_mode)
-        if inbound_mode & 0o004:
-            found.append(_check("warn", "exchange",
-                                f"{inbound} (mode {inbound_mode:04o}) lets every learner list "
-                                f"and read the others' submissions; fix: chmod o-r {inbound}"))
-    return found
+    mode = stat.S_IMODE(exchange.stat().st_mode)
+    if not mode & 0o022:
+        return []
+    return [_check("warn", "exchange",
+                   f"{exchange} (mode {mode:04o}) is the shared exchange of an older qcampus. "
+                   f"Submissions now go through the qcampus service; keep what it holds and "
+                   f"close it: chmod 700 {exchange}")]
 
 
 def setting_checks(settings: Settings) -> list[Check]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from qcampus import DEPLOYMENT_VERSION, exposure
+from qcampus import courses as courses_mod
 from qcampus import settings as settings_mod
 from qcampus.courses import load_tracks
 from qcampus.errors import QcampusError
@@ -71,22 +72,18 @@ def checks(settings: Settings) -> list[Check]:
                            f"learners cannot run {venv}: move it out of a private directory."))
     else:
         found.append(Check("ok", "environment", str(venv)))
-    exchange = settings.exchange
-    if not exchange.is_dir():
-        found.append(Check("error", "exchange", f"{exchange} is missing: run `qcampus init`."))
-    elif stat.S_IMODE(exchange.stat().st_mode) & 0o777 != 0o777:
-        found.append(Check("error", "exchange",
-                           f"{exchange} must be writable by every learner (mode 0777): run `qcampus init`."))
-    else:
-        found.append(Check("ok", "exchange", str(exchange)))
     try:
         tracks = load_tracks(settings.courses_source)
     except QcampusError as exc:
         found.append(Check("error", "courses", exc.message))
         tracks = []
     for track in tracks:
-        released = [a.id for a in track.assignments
-                    if (exchange / track.id / "outbound" / a.id).is_dir()]
+        try:
+            offered = courses_mod.released(settings, track)
+        except QcampusError as exc:
+            found.append(Check("error", f"course {track.id}", exc.message))
+            offered = set()
+        released = [a.id for a in track.assignments if a.id in offered]
         course_dir = settings.courses_root / track.id
         if not course_dir.is_dir():
             found.append(Check("warn", f"course {track.id}", f"{course_dir} missing: run `qcampus init`."))

@@ -14,10 +14,12 @@ from traitlets.config.loader import PyFileConfigLoader
 from hub_config.deployment import ensure_group, share_course_dirs
 from hub_config.singleuser import write_config
 
+EXCHANGE_URL = "http://127.0.0.1:10101/services/qcampus/exchange"
+
 
 def test_learner_config_disables_formgrader(tmp_path):
     """Learners' servers run without formgrader and the course list, in server and lab."""
-    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")
     server = json.loads((tmp_path / "jupyter/learner/jupyter_server_config.json").read_text())
     exts = server["ServerApp"]["jpserver_extensions"]
     assert exts["nbgrader.server_extensions.formgrader"] is False
@@ -29,7 +31,7 @@ def test_learner_config_disables_formgrader(tmp_path):
 
 def test_only_instructors_may_frame_their_own_server(tmp_path):
     """Instructors' servers allow same-origin frames (formgrader in Lab); learners' keep the default."""
-    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")
     server = json.loads((tmp_path / "jupyter/instructor/jupyter_server_config.json").read_text())
     headers = server["ServerApp"]["tornado_settings"]["headers"]
     assert headers == {"Content-Security-Policy": "frame-ancestors 'self'"}
@@ -39,7 +41,7 @@ def test_only_instructors_may_frame_their_own_server(tmp_path):
 
 def test_config_is_root_owned_and_not_writable_by_others(tmp_path):
     """Every file and directory of the servers' configuration is 0644/0755."""
-    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")
     for path in [tmp_path / "jupyter", *(tmp_path / "jupyter").rglob("*")]:
         assert path.stat().st_mode & 0o022 == 0, path
         assert path.stat().st_uid == os.getuid()
@@ -49,11 +51,13 @@ def test_config_is_root_owned_and_not_writable_by_others(tmp_path):
 def test_nbgrader_config_sets_course_only_for_named_server(tmp_path, monkeypatch, course):
     """The global nbgrader config sets the exchange, the hub auth plugin and the course dir."""
     (tmp_path / "courses/alpha").mkdir(parents=True)
-    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")
     monkeypatch.setenv("QCAMPUS_COURSE", course)
     monkeypatch.setenv("JUPYTERHUB_USER", "ada")
     c = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "jupyter/common")).load_config()
-    assert c.Exchange.root == str(tmp_path / "exchange")
+    assert c.ExchangeFactory.submit == "submissions.exchange.client.Submit"
+    assert c.ServiceExchange.url == EXCHANGE_URL
+    assert "root" not in c.Exchange
     assert c.Authenticator.plugin_class == "nbgrader.auth.JupyterHubAuthPlugin"
     if course:
         assert c.CourseDirectory.root == str(tmp_path / "courses/alpha")

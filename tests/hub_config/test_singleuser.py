@@ -15,6 +15,8 @@ from hub_config.singleuser import write_config
 SCRIPT = "<script>fetch('/api/contents', {method: 'DELETE'})</script>"
 ONERROR = '<img src="x" onerror="alert(document.cookie)">'
 
+EXCHANGE_URL = "http://127.0.0.1:10101/services/qcampus/exchange"
+
 
 def _hostile_notebook() -> nbformat.NotebookNode:
     output = new_output("display_data", data={"text/html": ONERROR + SCRIPT,
@@ -55,7 +57,7 @@ def _active(html: str) -> _Active:
 
 
 def _config(tmp_path) -> Config:
-    write_config(tmp_path / "jupyter", tmp_path / "exchange", tmp_path / "courses")
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")
     loader = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "jupyter" / "common"))
     return loader.load_config()
 

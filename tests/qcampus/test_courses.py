@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qcampus import settings as settings_mod
-from qcampus.courses import find_track, release
+from qcampus.courses import find_track, release, released
 from qcampus.deployment import init
 from qcampus.errors import CourseError
 from tests.conftest import REPO
@@ -16,11 +16,24 @@ ENV = {"QCAMPUS_COURSES__SOURCE": str(REPO / "courses")}
 @pytest.mark.slow
 def test_release_puts_the_student_version_in_the_exchange(qcampus_home):
     """The exchange gets the student version: solutions and hidden tests removed."""
-    init(qcampus_home, ENV, hooks=[])
+    from sqlalchemy.orm import Session
+
+    from submissions.db import open_engine
+    from submissions.exchange.store import Store
+
+    init(qcampus_home, ENV)
     settings = settings_mod.load(qcampus_home, ENV)
     track = find_track(settings.courses_source, "foundations")
-    out = release(settings, track, track.assignment("first-circuits"))
-    text = (out / "first-circuits.ipynb").read_text()
+    assert "first-circuits" not in released(settings, track)
+    where = release(settings, track, track.assignment("first-circuits"))
+    assert "version 1" in where
+    assert "first-circuits" in released(settings, track)
+    engine = open_engine(settings.submissions_database_url)
+    with Session(engine) as session:
+        store = Store.for_deployment(settings)
+        files = store.read_release(store.active_release(session, "foundations", "first-circuits"))
+    engine.dispose()
+    text = files["first-circuits.ipynb"].decode()
     assert "raise NotImplementedError" in text
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     assert "_check([5, 4, 1, 7]" not in text

@@ -23,12 +23,12 @@ def _snapshot(root):
 
 
 def test_init_creates_the_layout_with_safe_modes(qcampus_home):
-    """Secrets and hub state are private; the exchange is open to learners."""
+    """Secrets and hub state are private; there is no shared exchange directory for learners to write."""
     init(qcampus_home, _environ(), hooks=[])
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
     assert mode(qcampus_home / "secrets") == 0o700
     assert mode(qcampus_home / "hub") == 0o700
-    assert mode(qcampus_home / "exchange") == 0o777
+    assert not (qcampus_home / "exchange").exists()
     assert (qcampus_home / "courses" / "foundations" / "nbgrader_config.py").is_file()
     written = yaml.safe_load((qcampus_home / "settings.yaml").read_text())
     assert written["deployment"]["version"] == DEPLOYMENT_VERSION

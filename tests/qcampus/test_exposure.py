@@ -96,17 +96,15 @@ def test_password_in_a_readable_settings_file(home, monkeypatch):
     assert "holds a password" in output and f"chmod 600 {path}" in output
 
 
-def test_exchange_without_sticky_bit_is_a_warning(home):
-    """The world-writable exchange is warned about, not an error (its redesign is pending)."""
+def test_an_older_shared_exchange_is_a_warning_until_closed(home):
+    """A learner-writable exchange directory left by an older version is warned about until closed."""
     (home / "exchange" / "alpha" / "inbound").mkdir(parents=True)
-    os.chmod(home / "exchange" / "alpha" / "inbound", 0o777)
+    os.chmod(home / "exchange", 0o777)
     settings = settings_mod.load(home)
-    found = exposure.exchange_checks(settings)
-    assert [c.level for c in found] == ["warn", "warn"]
-    assert "without the sticky bit" in found[0].message
-    assert "others' submissions" in found[1].message
-    os.chmod(home / "exchange", 0o1777)
-    assert len(exposure.exchange_checks(settings)) == 1
+    [found] = exposure.exchange_checks(settings)
+    assert found.level == "warn" and f"chmod 700 {home / 'exchange'}" in found.message
+    os.chmod(home / "exchange", 0o700)
+    assert exposure.exchange_checks(settings) == []
 
 
 def test_shared_origin_is_a_warning(home, monkeypatch):
