@@ -205,12 +205,12 @@ def autograde(course_dir: Path, assignment: str, student: str, *, timeout: float
     # killed worker must not count as graded.
     shutil.rmtree(course_dir / "autograded" / student / assignment, ignore_errors=True)
     limits = Limits(cell_timeout=min(timeout, Limits.cell_timeout), notebook_timeout=timeout)
-    previous = os.umask(0o007)  # what root writes stays the instructors' group's
+    # The process umask is left alone: the sandbox builds its root with it, and a
+    # group-only umask would hide the Python environment from the sandbox user. The
+    # course directory (2770) already closes what nbgrader writes to other users.
     try:
         [result] = LockedBatch(course_dir, assignment, limits=limits, workers=1).run([student])
     except Exception as exc:
         raise GradingError(f"grading {assignment} of {student} could not start: {exc}") from exc
-    finally:
-        os.umask(previous)
     state = {batch.GRADED: GRADED, batch.TIMED_OUT: TIMED_OUT}.get(result.status, FAILED)
     return Outcome(state, result.reason, result.score, result.max_score, grading_environment())

@@ -187,7 +187,7 @@ def regrade(session: Session, target: GradingJob | str, *, course: str | None = 
         One queued job per submission (an already queued one is reused).
     """
     if isinstance(target, GradingJob):
-        chosen = [target.submission]
+        chosen = [session.get(Submission, target.submission_id)]
     else:
         query = select(Submission).where(Submission.assignment == target)
         if course is not None:
