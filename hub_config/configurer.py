@@ -51,6 +51,12 @@ SERVER_TOKEN_SCOPES = [
     "read:users:name!user",
     "read:users:groups!user",
 ]
+# With the qcampus service, a server's token also reaches it: the exchange identifies the
+# server's user by this token (submissions.exchange.api).
+SERVICE_ACCESS_SCOPE = "access:services!service=qcampus"
+# The grading service makes no hub API call: it reads submissions from the database and
+# writes gradebooks and feedback as root.
+GRADING_SERVICE = "qcampus-grading"
 # jupyterhub-idle-culler's documented minimum.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 # The certificates service makes no hub API call with its own token: HubOAuth
@@ -257,7 +263,8 @@ def update_spawner(c, cfg: Mapping[str, Any]) -> None:
     c.Spawner.default_url = "/lab"
     c.Spawner.notebook_dir = "~"
     c.Spawner.disable_user_config = True
-    c.Spawner.server_token_scopes = list(SERVER_TOKEN_SCOPES)
+    c.Spawner.server_token_scopes = SERVER_TOKEN_SCOPES + (
+        [SERVICE_ACCESS_SCOPE] if hub["certificates_service"] else [])
     c.Spawner.env_keep = ["LANG", "LC_ALL"]
     c.Spawner.environment = {"PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
     c.QcampusSpawner.config_root = paths["singleuser_config"]
@@ -342,6 +349,14 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
                             "QCAMPUS_HOME": cfg["paths"]["home"]},
             "oauth_no_confirm": True,
             "display": True,
+        })
+        # Grades every submission as it arrives (embedded workers), or hands it to Celery
+        # workers when grading.broker is set; runs as root to start the sandbox.
+        services.append({
+            "name": GRADING_SERVICE,
+            "command": [str(venv / "bin" / "python"), "-m", "submissions.grading"],
+            "environment": {**cfg["internal"]["service_environment"],
+                            "QCAMPUS_HOME": cfg["paths"]["home"]},
         })
         # The service's rate-limit counters: its own Redis on a root-only Unix socket with a
         # password, not a shared one on TCP that every local user can reach.

@@ -137,10 +137,11 @@ def test_kernels_use_unix_sockets(hub_config):
 
 
 def test_server_token_scopes_are_minimal(hub_config):
-    """A server's token can only touch its own user and server."""
+    """A server's token can only touch its own user and server, and reach the qcampus service (the exchange)."""
     scopes = hub_config.Spawner.server_token_scopes
     assert set(scopes) == {"access:servers!server", "users:activity!user",
-                           "read:users:name!user", "read:users:groups!user"}
+                           "read:users:name!user", "read:users:groups!user",
+                           "access:services!service=qcampus"}
     assert all("!" in scope for scope in scopes)
 
 
@@ -234,7 +235,7 @@ def test_services_have_explicit_filtered_roles(hub_config):
     """The culler has exactly its documented scopes, the certificates service none; none is unassigned."""
     roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
     services = {s["name"] for s in hub_config.JupyterHub.services}
-    assert services == {"idle-culler", "qcampus", "qcampus-redis"}
+    assert services == {"idle-culler", "qcampus", "qcampus-redis", "qcampus-grading"}
     assert roles["idle-culler"]["services"] == ["idle-culler"]
     assert set(roles["idle-culler"]["scopes"]) == {
         "list:users", "read:users:activity", "read:servers", "delete:servers"}
@@ -262,6 +263,16 @@ def test_rate_limit_store_runs_beside_the_certificates_service(hub_config, deplo
     assert "url" not in store and not any("6379" in part for part in store["command"])
     roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
     assert not any("qcampus-redis" in role.get("services", []) for role in roles.values())
+
+
+def test_grading_service_runs_without_url_or_scope(hub_config, deployment_settings):
+    """The grading service is started with the deployment; it has no URL, no port and no hub scope."""
+    grading = next(s for s in hub_config.JupyterHub.services if s["name"] == "qcampus-grading")
+    assert grading["command"][-2:] == ["-m", "submissions.grading"]
+    assert grading["environment"]["QCAMPUS_HOME"] == str(deployment_settings.home)
+    assert "url" not in grading and "api_token" not in grading
+    roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}
+    assert not any("qcampus-grading" in role.get("services", []) for role in roles.values())
 
 
 def test_certificates_service_gets_the_settings_overrides(deployment_settings):
