@@ -107,6 +107,10 @@ def build_root(root: str, workdir: str | None, uid: int, gid: int, scratch_bytes
     :func:`copy_regular_files`) and /tmp. The host's
     root is detached afterwards, so nothing else of the host is reachable.
     """
+    # The mount points, /etc and /dev must be reachable by the sandbox user whatever umask
+    # the grader runs under (a service started under umask 077 would otherwise make /opt of
+    # the new root 0700, and every module not imported before the switch unimportable).
+    os.umask(0o022)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("qcampus-sandbox", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
     for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):

@@ -12,7 +12,7 @@ import pytest
 from grader.errors import SandboxUnavailableError
 from grader.sandbox.runner import DIED, OK, OUTPUT_LIMIT, TIMEOUT, Sandbox
 from grader.sandbox.users import user_name
-from tests.grader.sandbox.conftest import SLOT
+from tests.grader.sandbox.conftest import LIMITS, SLOT
 
 pytestmark = pytest.mark.sandbox
 
@@ -322,3 +322,18 @@ def test_dead_zygote_is_replaced(sandbox):
     run = sandbox.run(["print('after')"])
     assert run.status == OK
     assert text_of(run.cells[0]).strip() == "after"
+
+
+def test_modules_outside_the_preload_import_under_a_private_umask(sandbox_users):
+    """A grader started under umask 077 (as hub services are) still lets learner code import any module."""
+    from grader.sandbox.runner import Sandbox
+
+    old = os.umask(0o077)
+    try:
+        with Sandbox(LIMITS, slot=SLOT + 1, preload=("numpy",)) as box:
+            # yaml lives in the venv's site-packages (under /opt) and is never preloaded here.
+            run = box.run(["import yaml\nprint('imported')"])
+    finally:
+        os.umask(old)
+    assert run.cells[0].outputs == [{"output_type": "stream", "name": "stdout", "text": "imported\n"}]
+
