@@ -5,7 +5,8 @@
 - ``deployment``: a deployment in ``qcampus_home`` with the repository's
   ``courses/`` (or a tiny synthetic track if the foundations track is absent),
   four free ports (hub, hub API, proxy API, certificates service), the people
-  enrolled (one instructor, two learners) and every assignment released.
+  enrolled (one instructor, two learners) in the foundations track and its first
+  assignment released through the exchange.
 - ``running_hub``: ``qcampus up`` started as a real process on that deployment;
   stopped with SIGINT (as Ctrl-C) afterwards.
 - ``ACTIVATION_CODES``: the one-time codes ``deployment_ready`` issued to its staff
@@ -215,6 +216,11 @@ def courses_source(tmp: Path) -> Path:
     return tmp / "courses"
 
 
+def first_track(source: Path) -> courses.Track:
+    """Return the track the tests enrol learners in: foundations (the synthetic one if absent)."""
+    return courses.find_track(source, "foundations")
+
+
 @dataclass
 class Deployment:
     """An initialised deployment with enrolled people and released assignments."""
@@ -239,10 +245,44 @@ class Deployment:
 
     @property
     def track(self) -> courses.Track:
-        return courses.load_tracks(self.settings.courses_source)[0]
+        return first_track(self.settings.courses_source)
 
     def course_dir(self) -> Path:
         return self.settings.courses_root / self.track.id
+
+
+def stored_submissions(dep: Deployment, student: str | None = None) -> list[dict]:
+    """Return what the exchange recorded for the first track (oldest first), as the service answers."""
+    from sqlalchemy.orm import Session
+
+    from submissions.db import open_engine
+    from submissions.exchange.store import Store
+
+    engine = open_engine(dep.settings.submissions_database_url)
+    try:
+        with Session(engine) as session:
+            rows = Store.for_deployment(dep.settings).submissions(session, dep.track.id,
+                                                                  student=student)
+            return [row.describe() for row in rows]
+    finally:
+        engine.dispose()
+
+
+def grading_jobs(dep: Deployment) -> list[dict]:
+    """Return the grading service's jobs (state, reason, score) for failure messages."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from submissions.db import open_engine
+    from submissions.grading.models import GradingJob
+
+    engine = open_engine(dep.settings.submissions_database_url)
+    try:
+        with Session(engine) as session:
+            return [{"student": j.student, "state": j.state, "reason": j.reason, "score": j.score,
+                     "attempts": j.attempts} for j in session.scalars(select(GradingJob))]
+    finally:
+        engine.dispose()
 
 
 #: Activation codes of the staff of each test's deployment, by hub name (names are unique).
@@ -268,7 +308,7 @@ def deployment_ready(qcampus_home, people) -> Deployment:
                "QCAMPUS_COURSES__SOURCE": str(courses_source(qcampus_home.parent))}
     deployment.init(qcampus_home, environ)
     loaded = settings.load(qcampus_home, environ)
-    track = courses.load_tracks(loaded.courses_source)[0]
+    track = first_track(loaded.courses_source)
     roster.enrol(qcampus_home, [
         roster.Member(people.instructor, "instructor", ()),
         roster.Member(people.learner_a, "learner", (track.id,)),
@@ -277,8 +317,8 @@ def deployment_ready(qcampus_home, people) -> Deployment:
     # Staff accounts are never claimed at first login: they activate with a code.
     for name, (code, _) in Activations(loaded.hub_dir).issue([people.instructor], 1).items():
         ACTIVATION_CODES[name] = code
-    for assignment in track.assignments:
-        courses.release(loaded, track, assignment)
+    # The first assignment is the one the tests use; releasing the others costs time only.
+    courses.release(loaded, track, track.assignments[0])
     deployment.run_hooks(loaded)
     return Deployment(loaded, environ, people)
 

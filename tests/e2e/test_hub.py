@@ -10,6 +10,7 @@ import secrets
 import signal
 import stat
 import time
+from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,8 +19,8 @@ from nbgrader.api import Gradebook
 
 from hub_config import launcher
 from hub_config.spawner import system_username
-from qcampus import courses, roster
-from tests.e2e.conftest import HubProcess, HubUser, remove_system_user
+from qcampus import roster
+from tests.e2e.conftest import HubProcess, HubUser, grading_jobs, remove_system_user, stored_submissions
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -107,24 +108,59 @@ def test_learner_loop(running_hub):
                             data={"course_id": track.id, "assignment_id": assignment})
     assert submitted.json()["success"], submitted.text
 
+    # No instructor acts: the grading service grades the submission and releases its feedback.
+    entry_listed = wait_for_feedback(user, track.id, assignment)
+    assert entry_listed["student_id"] == name
     course_dir = dep.course_dir()
-    courses.nbgrader(course_dir, "collect", assignment)
-    courses.nbgrader(course_dir, "autograde", assignment)
-    courses.nbgrader(course_dir, "generate_feedback", assignment)
-    courses.nbgrader(course_dir, "release_feedback", assignment)
     # What root wrote stays writable by the instructors' group, closed to others.
     gradebook_file = course_dir / "gradebook.db"
     assert stat.S_IMODE(gradebook_file.stat().st_mode) & 0o067 == 0o060
     with Gradebook(f"sqlite:///{gradebook_file}") as gradebook:
         submission = gradebook.find_submission(assignment, name)
-        assert submission.score == points(source, solve)
+        assert submission.score == points(source, solve), grading_jobs(dep)
         assert submission.max_score == points(source, set(solution_ids))
 
     feedback = user.server("POST", "assignments/fetch_feedback",
                            data={"course_id": track.id, "assignment_id": assignment})
     assert feedback.json()["success"], feedback.text
     feedback_dir = Path(entry.pw_dir) / track.id / assignment / "feedback"
-    assert list(feedback_dir.rglob(f"{assignment}.html"))
+    [page] = list(feedback_dir.rglob(f"{assignment}.html"))
+    html = page.read_text()
+    assert f"{points(source, solve):g}" in html
+    # Hidden tests stay hidden: none of their code reaches the learner's feedback.
+    hidden_lines = hidden_test_lines(source)
+    assert hidden_lines, "the assignment has hidden tests, or this check would mean nothing"
+    for hidden in hidden_lines:
+        assert hidden not in html and escape(hidden) not in html, hidden
+
+
+def wait_for_feedback(user: HubUser, course: str, assignment: str, timeout: float = 240) -> dict:
+    """Poll the Assignments tab's list until the newest submission has feedback; return its entry."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = user.server("GET", f"assignments?course_id={course}").json()["value"]
+        submitted = [a for a in listed if a["status"] == "submitted"
+                     and a["assignment_id"] == assignment]
+        if submitted and submitted[0]["submissions"][-1]["has_exchange_feedback"]:
+            return submitted[0]
+        assert time.monotonic() < deadline, f"no feedback after {timeout} s: {listed}"
+        time.sleep(1)
+
+
+def hidden_test_lines(source: dict) -> list[str]:
+    """Return the distinctive lines between the hidden-test markers of a source notebook."""
+    found = []
+    for cell in source["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        inside = False
+        for line in text.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            elif inside and len(line.strip()) > 12:
+                found.append(line.strip())
+    return found
 
 
 def test_refusals(running_hub):
@@ -260,9 +296,8 @@ def test_sigkill_and_restart_keep_everything(running_hub):
     user.server("POST", "assignments/fetch", data={"course_id": track.id, "assignment_id": assignment})
     assert user.server("POST", "assignments/submit",
                        data={"course_id": track.id, "assignment_id": assignment}).json()["success"]
-    inbound = dep.settings.exchange / track.id / "inbound"
-    submissions = sorted(p.name for p in inbound.iterdir())
-    assert submissions
+    submissions = stored_submissions(dep, name)
+    assert [s["student_id"] for s in submissions] == [name]
 
     os.kill(running_hub.hub_pid(), signal.SIGKILL)
     running_hub.proc.wait(60)
@@ -274,7 +309,7 @@ def test_sigkill_and_restart_keep_everything(running_hub):
         assert again.login(password + "wrong").status_code == 403
         assert again.login(password).status_code == 200
         again.open_lab()
-        assert sorted(p.name for p in inbound.iterdir()) == submissions
+        assert stored_submissions(dep, name) == submissions
         assert name in roster.load(dep.settings.home)
         listed = again.server("GET", f"assignments?course_id={track.id}").json()["value"]
         assert {a["status"] for a in listed} >= {"submitted"}

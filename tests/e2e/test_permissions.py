@@ -93,11 +93,13 @@ def test_learner_cannot_read_solutions_hidden_tests_or_gradebook(deployment_read
     if git is not None:
         assert_unreadable(learner, git)
         assert_unreadable(learner, git / "HEAD")
-    # What learners legitimately read stays readable: the released assignment.
-    released = dep.settings.exchange / track.id / "outbound" / assignment / notebooks[0].name
-    attempt = read_as(learner, released)
-    assert attempt.returncode == 0, attempt.stderr
-    assert b"BEGIN SOLUTION" not in attempt.stdout
+    # The exchange's store (every release, submission and feedback page) and its records:
+    # learners reach them only through the service, which checks who asks.
+    store = dep.settings.home / "submissions"
+    assert_unreadable(learner, store)
+    assert_unreadable(learner, Path(dep.settings.submissions_database_url.removeprefix("sqlite:///")))
+    # There is no shared exchange directory left to rename, forge names in, or link out of.
+    assert not dep.settings.exchange.exists()
 
 
 def test_learner_cannot_read_certificates_database_or_secrets(running_hub, learner):

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from hub_config.spawner import system_username
-from tests.e2e.conftest import VENV, HubUser, remove_system_user
+from tests.e2e.conftest import VENV, HubUser, remove_system_user, stored_submissions
 from tests.e2e.test_hub import processes_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -57,8 +57,7 @@ def test_enrolment_and_removal_reach_the_running_hub(running_hub, people, tmp_pa
                       data={"course_id": track.id, "assignment_id": assignment}).json()["success"]
     assert old.server("POST", "assignments/submit",
                       data={"course_id": track.id, "assignment_id": assignment}).json()["success"]
-    inbound = dep.settings.exchange / track.id / "inbound"
-    submitted = sorted(p.name for p in inbound.iterdir() if p.name.startswith(f"{leaver}+"))
+    submitted = stored_submissions(dep, leaver)
     assert submitted
     home = pwd.getpwnam(system_username(leaver))
 
@@ -81,7 +80,7 @@ def test_enrolment_and_removal_reach_the_running_hub(running_hub, people, tmp_pa
     again = HubUser(dep.url, leaver)
     assert again.login(secrets.token_urlsafe(12)).status_code == 403
     # Submissions, the system user and the home stay.
-    assert sorted(p.name for p in inbound.iterdir() if p.name.startswith(f"{leaver}+")) == submitted
+    assert stored_submissions(dep, leaver) == submitted
     assert pwd.getpwnam(system_username(leaver)).pw_dir == home.pw_dir
 
     # Re-enrolled, they choose a password again and find the same home.
