@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
+import multiprocessing
 import os
 import select
 import signal
@@ -57,6 +58,9 @@ def _child(settings: Settings, job: GradingJob, grade: Grade, write_end: int) ->
     try:
         os.setpgid(0, 0)
         die_with_parent()
+        # A Celery pool process is a daemon to multiprocessing, which would refuse the
+        # grader's own workers; this child is not one (it dies with its parent instead).
+        multiprocessing.current_process()._config.pop("daemon", None)
         # Every process the grader forks from here also dies with its parent.
         os.register_at_fork(after_in_child=die_with_parent)
         message = {"outcome": grade(settings, job).as_record()}
