@@ -138,7 +138,7 @@ def measure(n: int, stock_max: int, workers: int, base: Path) -> dict:
 PHASES = r"""
 import importlib, json, statistics, sys, time
 start = time.perf_counter()
-from grader.autograde.schema import without_format_grammars
+from grader.autograde.compat import without_format_grammars
 from grader.sandbox.zygote import DEFAULT_PRELOAD, check_modules, single_threaded_native_pools
 single_threaded_native_pools()  # as qcampus grade does
 with without_format_grammars():

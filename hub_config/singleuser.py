@@ -11,7 +11,8 @@ The spawner points ``JUPYTER_CONFIG_PATH`` at ``<config_root>/<role>`` and
   (``QCAMPUS_COURSE``), that track's course directory for formgrader;
 - ``learner/``: formgrader and the course list switched off, in the server and
   in JupyterLab; only the Assignments tab remains;
-- ``instructor/``: everything on, and formgrader may be framed by its own server.
+- ``instructor/``: everything on, formgrader may be framed by its own server, and its
+  *Autograde* button queues the submission for the sandboxed grading service.
 
 ``disable_user_config`` keeps ``~/.jupyter`` out of the path, so a learner
 cannot switch these back on from their home.
@@ -56,9 +57,12 @@ LEARNER_SERVER = {"ServerApp": {"jpserver_extensions": {
 # JupyterHub's singleuser default is "frame-ancestors 'none'", which blanks the
 # formgrader JupyterLab shows in an iframe of the same server. Only instructors'
 # servers relax it, to their own origin.
-INSTRUCTOR_SERVER = {"ServerApp": {"tornado_settings": {"headers": {
-    "Content-Security-Policy": "frame-ancestors 'self'",
-}}}}
+# Formgrader's Autograde goes to the grading service (submissions.exchange.formgrader):
+# learners' code never runs in an instructor's server, where answer keys are readable.
+INSTRUCTOR_SERVER = {"ServerApp": {
+    "tornado_settings": {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}},
+    "jpserver_extensions": {"submissions.exchange.formgrader": True},
+}}
 LEARNER_LAB = {"disabledExtensions": {
     "@jupyter/nbgrader:formgrader": True,
     "@jupyter/nbgrader:course-list": True,

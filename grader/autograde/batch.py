@@ -141,7 +141,7 @@ class Batch:
     def run(self, students: Sequence[str],
             progress: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
         """Grade *students* across the workers; call *progress* after each one."""
-        from grader.autograde.schema import without_format_grammars
+        from grader.autograde.compat import without_format_grammars
         from grader.sandbox.zygote import check_modules, single_threaded_native_pools
 
         # Imported once here, shared by every forked worker and zygote.

@@ -25,9 +25,8 @@ from grader.autograde.batch import (
     linked_entries,
     status_of,
 )
-from grader.autograde.engines import shared_engines
+from grader.autograde.compat import cached_metadata_schema, shared_engines
 from grader.autograde.execute import SandboxedExecute
-from grader.autograde.schema import cached_metadata_schema
 from grader.autograde.trusted import AnswerKeyError, TrustedVerdict, check_keys
 from grader.errors import SandboxUnavailableError
 from grader.sandbox.limits import Limits, MiB

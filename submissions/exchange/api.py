@@ -297,6 +297,36 @@ def release_feedback(submission_id: int):
     return jsonify(submission=answer), 201
 
 
+@bp.post("/courses/<course>/assignments/<assignment>/grading")
+@token_authenticated
+def request_grading(course: str, assignment: str):
+    """Queue the newest submission of one learner (or of every learner) for grading again.
+
+    This is formgrader's *Autograde*: the grading service grades in its sandbox,
+    never in the instructor's server.
+    """
+    instructor(course)
+    body = request.get_json(silent=True) or {}
+    student = body.get("student") if isinstance(body, dict) else None
+    if student is not None and not isinstance(student, str):
+        raise RefusedSubmission('"student" must be a learner\'s name.', 400)
+    ex = exchange()
+    if ex.settings is None:
+        abort(503, "No grading service runs with this exchange. / 採点サービスが動いていません。")
+    from submissions.grading import queue
+
+    with write_session(ex.engine) as session:
+        jobs = [job.id for job in queue.regrade(session, assignment, course=course, student=student)]
+    if not jobs:
+        abort(404, f"No submission of {assignment} by {student or 'anyone'} to grade. / "
+                   f"採点する提出物がありません。")
+    queue.dispatch_after_commit(ex.settings, jobs)
+    who = student or f"{len(jobs)} learners"
+    return jsonify(queued=jobs, message=(
+        f"Queued for the grading service: {assignment} of {who}. Scores appear here in a few "
+        f"seconds; reload the page. / 採点サービスに登録しました。数秒後に再読み込みしてください。")), 202
+
+
 # --- wiring -----------------------------------------------------------------------------
 
 

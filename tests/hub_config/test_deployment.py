@@ -39,6 +39,13 @@ def test_only_instructors_may_frame_their_own_server(tmp_path):
     assert "tornado_settings" not in learner["ServerApp"]
 
 
+def test_formgrader_autograde_is_routed_in_instructors_servers(tmp_path):
+    """Instructors' servers load the extension that sends Autograde to the grading service."""
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")
+    server = json.loads((tmp_path / "jupyter/instructor/jupyter_server_config.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"] == {"submissions.exchange.formgrader": True}
+
+
 def test_config_is_root_owned_and_not_writable_by_others(tmp_path):
     """Every file and directory of the servers' configuration is 0644/0755."""
     write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")

@@ -180,3 +180,47 @@ def test_submissions_are_never_overwritten(call, released, notebook, engine):
     with write_session(engine) as session:
         rows = session.scalars(select(Submission).order_by(Submission.id)).all()
         assert len({r.directory for r in rows}) == 3
+
+
+@pytest.fixture
+def graded_call(deployment, engine, hub, tokens):
+    """Like ``call``, on a service whose submissions are queued for the grading service."""
+    from certificates import create_app
+
+    client = create_app({
+        "TESTING": True, "QCAMPUS_HOME": deployment.home, "HUB_AUTH": hub,
+        "DATABASE_URL": f"sqlite:///{deployment.home / 'certificates.sqlite'}",
+        "RATELIMIT_STORAGE_URI": "memory://", "TRUSTED_PROXIES": 0, "SERVICE_PREFIX": "/",
+        "WEB_PLUGINS": ["exchange"], "QCAMPUS_SETTINGS": deployment, "SUBMISSIONS_ENGINE": engine,
+    }).test_client()
+
+    def send(method: str, path: str, who: str, **kwargs):
+        return client.open(API + path, method=method,
+                           headers={"Authorization": f"token {tokens[who]}"}, **kwargs)
+
+    return send
+
+
+def test_each_submission_is_queued_and_formgrader_autograde_queues_again(graded_call, notebook, engine):
+    """A submission is queued for grading with it; an instructor's Autograde queues the newest again."""
+    from submissions.grading.models import GradingJob
+
+    assert graded_call("POST", "/courses/foundations/assignments/hello/release", "teacher",
+                       json=files(hello__ipynb=notebook())).status_code == 201
+    for who in ("alice", "bob"):
+        assert graded_call("POST", "/courses/foundations/assignments/hello/submissions", who,
+                           json=files(hello__ipynb=notebook())).status_code == 201
+    with Session(engine) as session:
+        assert sorted(j.student for j in session.scalars(select(GradingJob))) == ["alice", "bob"]
+
+    refused = graded_call("POST", "/courses/foundations/assignments/hello/grading", "alice",
+                          json={"student": "alice"})
+    assert refused.status_code == 403
+    one = graded_call("POST", "/courses/foundations/assignments/hello/grading", "teacher",
+                      json={"student": "alice"})
+    assert one.status_code == 202 and len(one.json["queued"]) == 1
+    everyone = graded_call("POST", "/courses/foundations/assignments/hello/grading", "teacher", json={})
+    assert len(everyone.json["queued"]) == 2
+    nobody = graded_call("POST", "/courses/foundations/assignments/hello/grading", "teacher",
+                         json={"student": "mallory"})
+    assert nobody.status_code == 404

@@ -11,8 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 from nbgrader.nbgraderformat import MetadataValidator
 
-from grader.autograde.engines import shared_engines
-from grader.autograde.schema import cached_metadata_schema
+from grader.autograde.compat import cached_metadata_schema, shared_engines
 from tests.grader.autograde.conftest import nbgrader_env
 
 
@@ -64,7 +63,7 @@ def test_shared_engines_reuse_the_schema_and_write_the_same_rows(tmp_path, monke
 def test_first_import_of_jsonschema_skips_the_iri_grammar_only_inside_the_block():
     """A fresh process imports nbgrader without the IRI grammar, and can still import it later."""
     code = ("import sys\n"
-            "from grader.autograde.schema import without_format_grammars\n"
+            "from grader.autograde.compat import without_format_grammars\n"
             "with without_format_grammars():\n"
             "    import nbgrader.converters\n"
             "assert 'rfc3987_syntax' not in sys.modules\n"
@@ -96,3 +95,56 @@ def test_shared_engines_check_each_course_once_and_restore_nbgrader(tmp_path, mo
     assert (Gradebook.check_course, Gradebook.close) == original
     with Gradebook(url, "third") as gb:
         assert sorted(c.id for c in gb.db.query(Course)) == ["course", "other", "third"]
+
+
+def test_untested_nbgrader_gets_stock_behaviour(monkeypatch):
+    """On an nbgrader these patches were not written for, the gradebook patches change nothing."""
+    import nbgrader
+    import nbgrader.api
+
+    from grader.autograde import compat
+
+    monkeypatch.setattr(nbgrader, "__version__", "0.10.0")
+    create = nbgrader.api.create_engine
+    with compat.shared_engines(), compat.cached_metadata_schema():
+        assert nbgrader.api.create_engine is create
+        assert common.jsonschema is jsonschema
+
+
+def test_formgrader_autograde_goes_to_the_given_grader(monkeypatch, tmp_path):
+    """Formgrader's Autograde calls the routed function with its API, the assignment and the student."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from grader.autograde import compat
+
+    monkeypatch.setattr(NbGraderAPI, "autograde", NbGraderAPI.autograde)
+    calls = []
+    assert compat.route_formgrader_autograde(
+        lambda api, *args: calls.append((api.coursedir.course_id, *args))
+        or {"success": True, "log": "queued"})
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    config.CourseDirectory.course_id = "foundations"
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    assert api.autograde("first-circuits", "alice") == {"success": True, "log": "queued"}
+    assert calls == [("foundations", "first-circuits", "alice")]
+
+
+def test_formgrader_autograde_refuses_on_an_untested_nbgrader(monkeypatch, tmp_path):
+    """On an untested nbgrader the button refuses: stock Autograde would run learner code here."""
+    import nbgrader
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    from grader.autograde import compat
+
+    monkeypatch.setattr(NbGraderAPI, "autograde", NbGraderAPI.autograde)
+    monkeypatch.setattr(nbgrader, "__version__", "0.10.0")
+    assert not compat.route_formgrader_autograde(lambda *args: {"success": True})
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    answer = NbGraderAPI(CourseDirectory(config=config), config=config).autograde("a", "s")
+    assert answer["success"] is False and "qcampus grading regrade" in answer["error"]
