@@ -196,6 +196,14 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
-    """Attach the hub authenticator and register the OAuth callback."""
+    """Attach the hub authenticator and register the OAuth callback.
+
+    Pages other packages add (entry points ``qcampus.web``) guard themselves with
+    ``app.extensions["qcampus_staff_required"]`` and list themselves in the staff
+    pages' navigation by appending ``(endpoint, label)`` to ``qcampus_staff_links``.
+    """
     app.extensions["qcampus_hub_auth"] = build_hub_auth(app)
+    app.extensions["qcampus_staff_required"] = staff_required
+    app.extensions.setdefault("qcampus_staff_links", [])
+    app.context_processor(lambda: {"staff_links": app.extensions["qcampus_staff_links"]})
     app.register_blueprint(bp)
