@@ -5,7 +5,8 @@ with ``synchronous=FULL`` so an issued credential survives a power cut, a
 ``busy_timeout`` so concurrent workers wait instead of failing, and
 ``BEGIN IMMEDIATE`` for write transactions so a writer never has to abandon a
 read snapshot half-way ("database is locked"). PostgreSQL is used by setting
-``certificates.database_url``; its writers serialise on row and table locks.
+``database.url`` (schema ``certificates``) or ``certificates.database_url``;
+its writers serialise on row and table locks.
 
 The schema is owned by the Alembic migrations in ``certificates/migrations``.
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from hub_config import hubapi
 from qcampus import roster as roster_mod
+from qcampus.database import HUB_SCHEMA
 from qcampus.deployment import tracks as find_tracks
 from qcampus.errors import SettingsError
 from qcampus.settings import DEFAULTS as SETTINGS_DEFAULTS
@@ -95,6 +96,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # Setting accounts.learner_first_use: learners choose their password at first
         # login; staff always activate with a one-time code.
         "learner_first_use": True,
+        # The hub's database (setting database.url, schema "hub"); "" is hub/jupyterhub.sqlite.
+        "db_url": "",
         # The qcampus-roster service's API token (hub/roster-token); "" before init made it.
         "roster_token": "",
         # QCAMPUS_* variables the hub was started with, passed on to the certificates
@@ -188,6 +191,7 @@ def config_from_settings(settings: Settings,
         },
         "internal": {
             "learner_first_use": settings["accounts"]["learner_first_use"],
+            "db_url": settings.schema_url(HUB_SCHEMA),
             "roster_token": hubapi.read_token(settings.hub_dir) or "",
             "service_environment": {name: value for name, value in env_variables(environ).items()
                                     if name != "QCAMPUS_HOME"},
@@ -210,7 +214,7 @@ def update_base(c, cfg: Mapping[str, Any]) -> None:
     c.JupyterHub.bind_url = f"http://{hub['ip']}:{hub['port']}/"
     c.JupyterHub.hub_ip = "127.0.0.1"
     c.JupyterHub.hub_port = hub_port
-    c.JupyterHub.db_url = f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
+    c.JupyterHub.db_url = cfg["internal"]["db_url"] or f"sqlite:///{hub_dir / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(hub_dir / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(hub_dir / "jupyterhub.pid")
     # Single-user servers stop with the hub (Ctrl-C); after a SIGKILL the next

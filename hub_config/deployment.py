@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hub_config.configurer import INSTRUCTORS_SYSTEM_GROUP
 from hub_config.singleuser import write_config
+from qcampus.database import course_ids
 from qcampus.permissions import close_tree
 from qcampus.settings import Settings
 
@@ -57,4 +58,6 @@ def init_deployment(settings: Settings) -> None:
     share_course_dirs(settings.courses_root, gid)
     if settings.courses_source.is_dir():
         close_tree(settings.courses_source, gid)
-    write_config(settings.home / "jupyter", settings.exchange_url, settings.courses_root)
+    write_config(settings.home / "jupyter", settings.exchange_url, settings.courses_root,
+                 {course: settings.instructors_gradebook_url(course) for course in course_ids(settings)},
+                 gid)

@@ -12,7 +12,9 @@ The spawner points ``JUPYTER_CONFIG_PATH`` at ``<config_root>/<role>`` and
 - ``learner/``: formgrader and the course list switched off, in the server and
   in JupyterLab; only the Assignments tab remains;
 - ``instructor/``: everything on, formgrader may be framed by its own server, and its
-  *Autograde* button queues the submission for the sandboxed grading service.
+  *Autograde* button queues the submission for the sandboxed grading service;
+  ``instructor/nbgrader_config.py`` names each track's gradebook (a PostgreSQL
+  URL with ``database.url``, so root and the instructors' group alone read it).
 
 ``disable_user_config`` keeps ``~/.jupyter`` out of the path, so a learner
 cannot switch these back on from their home.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from submissions.exchange.client import nbgrader_config_lines
@@ -50,6 +53,18 @@ elif os.environ.get("JUPYTERHUB_USER"):
     c.CourseDirectory.student_id = os.environ["JUPYTERHUB_USER"]
 '''
 
+INSTRUCTOR_NBGRADER_CONFIG = '''\
+# Written by qcampus at every hub start; edits are overwritten. Root and the instructors'
+# group alone read it: a gradebook URL may hold a password (settings: database.url).
+import os
+
+c = get_config()  # noqa: F821
+GRADEBOOKS = {gradebooks!r}
+_course = os.environ.get("QCAMPUS_COURSE", "")
+if _course in GRADEBOOKS:
+    c.CourseDirectory.db_url = GRADEBOOKS[_course]
+'''
+
 LEARNER_SERVER = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.formgrader": False,
     "nbgrader.server_extensions.course_list": False,
@@ -70,17 +85,26 @@ LEARNER_LAB = {"disabledExtensions": {
 }}
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str, mode: int = 0o644, group: int = -1) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o755)
     tmp = path.with_name(path.name + ".tmp")
+    # Created closed, then opened to *mode*: a private file is never readable on the way.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(tmp, 0o600)
     tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, 0o644)
+    os.chown(tmp, -1, group)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 
-def write_config(config_root: Path, exchange_url: str, courses_root: Path) -> None:
-    """Write (or refresh) the per-role configuration under *config_root*, mode 0755/0644."""
+def write_config(config_root: Path, exchange_url: str, courses_root: Path,
+                 gradebooks: Mapping[str, str] | None = None, group: int = -1) -> None:
+    """Write (or refresh) the per-role configuration under *config_root*, mode 0755/0644.
+
+    *gradebooks* maps a track to the URL its instructors' server opens the
+    gradebook with; that file is 0640, for root and *group* (the instructors' gid).
+    """
     config_root.mkdir(parents=True, exist_ok=True)
     os.chmod(config_root, 0o755)
     _write(config_root / "common" / "nbgrader_config.py",
@@ -90,3 +114,6 @@ def write_config(config_root: Path, exchange_url: str, courses_root: Path) -> No
     _write(config_root / "learner" / "labconfig" / "page_config.json", json.dumps(LEARNER_LAB, indent=2))
     _write(config_root / "instructor" / "jupyter_server_config.json",
            json.dumps(INSTRUCTOR_SERVER, indent=2))
+    _write(config_root / "instructor" / "nbgrader_config.py",
+           INSTRUCTOR_NBGRADER_CONFIG.format(gradebooks=dict(sorted((gradebooks or {}).items()))),
+           mode=0o640, group=group)

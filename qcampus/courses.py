@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from qcampus import schemas
 from qcampus import settings as settings_mod
 from qcampus.errors import CourseError
 from qcampus.framework import Framework, FrameworkError
+from qcampus.gradebook import gradebook_config
 from qcampus.settings import Settings
 
 
@@ -260,13 +262,19 @@ def environment_path_first() -> dict[str, str]:
     return env
 
 
-def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run an nbgrader subcommand in *course_dir* with this interpreter's nbgrader."""
-    # umask 007: what root writes (gradebook, autograded, feedback) stays writable by the
-    # instructors' group that owns the course directory, and closed to everyone else.
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir,
-                            env=environment_path_first(), capture_output=True, text=True,
-                            check=False, umask=0o007)
+def nbgrader(course_dir: Path, *args: str, db_url: str = "") -> subprocess.CompletedProcess[str]:
+    """Run an nbgrader subcommand in *course_dir* with this interpreter's nbgrader.
+
+    *db_url* is the course's gradebook (``Settings.gradebook_url``); "" leaves
+    nbgrader's default, ``gradebook.db`` in the course directory.
+    """
+    env = environment_path_first()
+    with gradebook_config(db_url) if db_url else nullcontext({}) as gradebook_env:
+        # umask 007: what root writes (gradebook, autograded, feedback) stays writable by the
+        # instructors' group that owns the course directory, and closed to everyone else.
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir,
+                                env={**env, **gradebook_env}, capture_output=True, text=True,
+                                check=False, umask=0o007)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise CourseError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{tail}")
@@ -310,7 +318,8 @@ def release(settings: Settings, track: Track, assignment: Assignment) -> str:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(src, dest, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    nbgrader(course_dir, "generate_assignment", assignment.id, "--force")
+    nbgrader(course_dir, "generate_assignment", assignment.id, "--force",
+             db_url=settings.gradebook_url(track.id))
     return exchange().release(settings, track.id, assignment.id, course_dir / "release" / assignment.id)
 
 

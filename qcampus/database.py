@@ -11,17 +11,25 @@ any of them. PostgreSQL writers serialise on row and table locks.
 
 Every package that keeps records (certificates, submissions) opens its engine
 here, so both backends behave the same everywhere.
+
+With ``database.url`` set, every component keeps its tables in its own schema
+of that one server (JupyterHub, nbgrader and Alembic each name a table
+``alembic_version``, and generic names such as ``users`` would collide),
+chosen by the connection's ``search_path``: :func:`schema_url`. Gradebooks get
+one schema per course: nbgrader 0.9 keeps assignment names unique across every
+course of a database and finds an assignment by name alone.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -94,3 +102,89 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """Yield a session in one write transaction, committed on success."""
     with Session(writer(engine), expire_on_commit=False) as session, session.begin():
         yield session
+
+
+#: Schemas of the components that are not courses, on the ``database.url`` server.
+HUB_SCHEMA, SUBMISSIONS_SCHEMA, CERTIFICATES_SCHEMA = "hub", "submissions", "certificates"
+GRADEBOOK_PREFIX = "gradebook_"
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def gradebook_schema(track: str) -> str:
+    """Return the schema of *track*'s gradebook: ``gradebook_<track>``, ``-`` as ``_``."""
+    return GRADEBOOK_PREFIX + re.sub(r"[^a-z0-9_]", "_", track.lower())
+
+
+def schema_url(url: str, schema: str) -> str:
+    """Return PostgreSQL *url* with its connections' ``search_path`` set to *schema*.
+
+    Other ``options`` of *url* are kept. Raises ValueError for a schema name that
+    would need quoting, as ``search_path`` in a connection option is not quoted.
+    """
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise ValueError(f"{schema!r} is not a plain PostgreSQL schema name")
+    parsed = make_url(url)
+    options = " ".join(filter(None, [parsed.query.get("options", ""), f"-csearch_path={schema}"]))
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def describe(url: str) -> str:
+    """Return *url* as ``qcampus status`` shows it: a SQLite file's path, never a password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
+
+
+def component_urls(settings) -> dict[str, str]:
+    """Return the database URL of each component of the deployment in *settings*."""
+    found = {"hub": settings.hub_database_url, "submissions": settings.submissions_database_url,
+             "certificates": settings.certificates_database_url}
+    for course in course_ids(settings):
+        found[f"gradebook {course}"] = settings.gradebook_url(course)
+    return found
+
+
+def course_ids(settings) -> list[str]:
+    """Return the ids of the deployment's course directories."""
+    root = settings.courses_root
+    return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def schemas_on_server(settings) -> list[str]:
+    """Return the schemas the components keep on the ``database.url`` server (none without it)."""
+    if not settings["database"]["url"]:
+        return []
+    names = [HUB_SCHEMA, *(gradebook_schema(course) for course in course_ids(settings))]
+    # A component with a URL of its own keeps nothing here.
+    if not settings["submissions"]["database_url"]:
+        names.append(SUBMISSIONS_SCHEMA)
+    if not settings["certificates"]["database_url"]:
+        names.append(CERTIFICATES_SCHEMA)
+    return names
+
+
+def create_schemas(url: str, names: list[str]) -> None:
+    """Create each schema of *names* on the server at *url* unless it exists."""
+    if not names:
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    try:
+        with engine.connect() as connection:
+            for name in names:
+                if not _SCHEMA_NAME.fullmatch(name):
+                    raise ValueError(f"{name!r} is not a plain PostgreSQL schema name")
+                connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{name}"'))
+    finally:
+        engine.dispose()
+
+
+def missing_schemas(url: str, names: list[str]) -> list[str]:
+    """Return the schemas of *names* that the server at *url* does not have."""
+    engine = create_engine(url, pool_pre_ping=True)
+    try:
+        with engine.connect() as connection:
+            present = set(connection.scalars(text("SELECT nspname FROM pg_namespace")))
+    finally:
+        engine.dispose()
+    return [name for name in names if name not in present]

@@ -21,6 +21,7 @@ import click
 
 from qcampus import DEPLOYMENT_VERSION
 from qcampus import settings as settings_mod
+from qcampus.database import create_schemas, schemas_on_server
 from qcampus.errors import DeploymentError
 from qcampus.permissions import close_history, close_tree, make_private
 from qcampus.settings import Settings
@@ -155,6 +156,8 @@ def init(home: Path, environ: dict[str, str] | None = None, *, hooks=None) -> In
             _ensure_dir(course_dir, 0o750, report, keep_group=True)
             _ensure_file(course_dir / "nbgrader_config.py",
                          nbgrader_course_config(track), 0o640, report)
+        # Before the packages' steps, which migrate their own schemas.
+        create_schemas(settings["database"]["url"], schemas_on_server(settings))
         run_hooks(settings, hooks)
     except PermissionError as exc:
         raise DeploymentError(f"Cannot write {exc.filename}: permission denied. Run init as root.") from exc

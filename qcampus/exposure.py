@@ -27,6 +27,7 @@ from qcampus.permissions import (
     inspect_writable,
     trusted_gids,
 )
+from qcampus.settings import read_file
 
 if TYPE_CHECKING:
     from qcampus.settings import Settings
@@ -36,6 +37,9 @@ STATUS_HOOKS = "qcampus.status"
 #: The project's packages: the hub imports them as root, learners' kernels import grader.
 PACKAGES = ("qcampus", "hub_config", "grader", "certificates")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+#: Settings that may hold a database password (a URL with one is for root alone to read).
+DATABASE_URLS = (("database", "url"), ("database", "instructors_url"),
+                 ("certificates", "database_url"), ("submissions", "database_url"))
 
 
 def _check(level: str, subject: str, message: str) -> Check:
@@ -104,14 +108,17 @@ def private_file_checks(settings: Settings) -> list[Check]:
     roster = settings.home / "roster.yaml"
     if roster.exists():
         found += _report("roster", inspect_tree(roster, f"chmod 600 {roster}", recursive=False))
-    url = settings["certificates"]["database_url"]
-    if urlsplit(url).password and settings.settings_file.exists() \
-            and stat.S_IMODE(settings.settings_file.stat().st_mode) & OTHERS:
-        found.append(_check("error", "settings",
-                            f"{settings.settings_file} is readable by every local user and "
-                            f"certificates.database_url holds a password; fix: chmod 600 "
-                            f"{settings.settings_file}, or pass the URL as "
-                            f"QCAMPUS_CERTIFICATES__DATABASE_URL"))
+    # Only what the file itself says: a password passed in the environment is not in it.
+    written = read_file(settings.settings_file) if settings.settings_file.exists() else {}
+    for section, key in DATABASE_URLS:
+        value = (written.get(section) or {}).get(key)
+        if isinstance(value, str) and urlsplit(value).password \
+                and stat.S_IMODE(settings.settings_file.stat().st_mode) & OTHERS:
+            found.append(_check("error", "settings",
+                                f"{settings.settings_file} is readable by every local user and "
+                                f"{section}.{key} holds a password; fix: chmod 600 "
+                                f"{settings.settings_file}, or pass the URL as "
+                                f"QCAMPUS_{section.upper()}__{key.upper()}"))
     return found
 
 

@@ -20,6 +20,13 @@ from urllib.parse import urlparse
 import yaml
 
 from qcampus import DEPLOYMENT_VERSION
+from qcampus.database import (
+    CERTIFICATES_SCHEMA,
+    HUB_SCHEMA,
+    SUBMISSIONS_SCHEMA,
+    gradebook_schema,
+    schema_url,
+)
 from qcampus.errors import SettingsError
 
 SETTINGS_FILE = "settings.yaml"
@@ -67,6 +74,18 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "learner_first_use": True,
         # Hours an activation code printed by `qcampus roster add` stays valid.
         "activation_hours": 168,
+    },
+    "database": {
+        # One PostgreSQL server for every component when one machine is not enough, e.g.
+        # postgresql+psycopg://qcampus@127.0.0.1:5432/qcampus. Each keeps its own schema
+        # (JupyterHub, nbgrader and Alembic all name a table alembic_version): hub,
+        # gradebook_<track>, submissions, certificates; `qcampus init` creates them.
+        # "" keeps every component's SQLite file in the deployment directory.
+        # certificates.database_url and submissions.database_url still win when set.
+        "url": "",
+        # URL instructors' servers (formgrader) open their track's gradebook with; "" is url.
+        # Every instructor can read it: name a role that reaches only the gradebook schemas.
+        "instructors_url": "",
     },
     "certificates": {
         "database_url": "",
@@ -152,6 +171,8 @@ def merge(overrides: Mapping[str, Any], base: Mapping[str, Mapping[str, Any]] = 
             result[section][key] = _coerce(section, key, value, DEFAULTS[section][key])
             if (section, key) == ("hub", "subdomain_host"):
                 _check_subdomain_host(result[section][key], origin)
+            if section == "database":
+                _check_database_url(f"{section}.{key}", result[section][key], origin)
     return result
 
 
@@ -169,6 +190,15 @@ def _check_subdomain_host(value: str, origin: str) -> None:
         raise SettingsError(
             f"Setting hub.subdomain_host in {origin} must be \"auto\", \"\" or an origin such as "
             f"https://hub.example.org (scheme and host, no path), not {value!r}.")
+
+
+def _check_database_url(where: str, value: str, origin: str) -> None:
+    """Refuse a ``database`` URL that is neither "" nor a PostgreSQL URL."""
+    scheme = urlparse(value).scheme
+    if value and scheme.partition("+")[0] not in ("postgresql", "postgres"):
+        raise SettingsError(
+            f"Setting {where} in {origin} must be \"\" (SQLite files) or a PostgreSQL URL such "
+            f"as postgresql+psycopg://qcampus@127.0.0.1:5432/qcampus, not a {scheme or 'bare'} URL.")
 
 
 def env_variables(environ: Mapping[str, str]) -> dict[str, str]:
@@ -257,13 +287,33 @@ class Settings:
         scheme, _, host = self.subdomain_host.partition("://")
         return f"{scheme}://{name}--service.{host}/services/{name}"
 
+    def schema_url(self, schema: str) -> str:
+        """Return the URL of *schema* on the ``database.url`` server, or "" when there is none."""
+        return schema_url(self["database"]["url"], schema) if self["database"]["url"] else ""
+
+    @property
+    def hub_database_url(self) -> str:
+        return self.schema_url(HUB_SCHEMA) or f"sqlite:///{self.hub_dir / 'jupyterhub.sqlite'}"
+
     @property
     def certificates_database_url(self) -> str:
-        return self["certificates"]["database_url"] or f"sqlite:///{self.home / 'certificates.sqlite'}"
+        return (self["certificates"]["database_url"] or self.schema_url(CERTIFICATES_SCHEMA)
+                or f"sqlite:///{self.home / 'certificates.sqlite'}")
 
     @property
     def submissions_database_url(self) -> str:
-        return self["submissions"]["database_url"] or f"sqlite:///{self.home / 'submissions.sqlite'}"
+        return (self["submissions"]["database_url"] or self.schema_url(SUBMISSIONS_SCHEMA)
+                or f"sqlite:///{self.home / 'submissions.sqlite'}")
+
+    def gradebook_url(self, track: str) -> str:
+        """Return the URL of *track*'s nbgrader gradebook (nbgrader's own file by default)."""
+        return (self.schema_url(gradebook_schema(track))
+                or f"sqlite:///{self.courses_root / track / 'gradebook.db'}")
+
+    def instructors_gradebook_url(self, track: str) -> str:
+        """Return the URL instructors' servers open *track*'s gradebook with."""
+        url = self["database"]["instructors_url"]
+        return schema_url(url, gradebook_schema(track)) if url else self.gradebook_url(track)
 
     @property
     def exchange_url(self) -> str:

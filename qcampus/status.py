@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from qcampus import DEPLOYMENT_VERSION, exposure
+from qcampus import DEPLOYMENT_VERSION, database, exposure
 from qcampus import courses as courses_mod
 from qcampus import settings as settings_mod
 from qcampus.courses import load_tracks
@@ -90,6 +90,7 @@ def checks(settings: Settings) -> list[Check]:
         else:
             found.append(Check("ok", f"course {track.id}",
                                f"{course_dir}; released: {', '.join(released) or 'nothing yet'}"))
+    found += database_checks(settings)
     # The packages' checks (the hub and its proxy) apart from the core's exposures, so the
     # summary line below speaks only of the paths it names.
     found += exposure.run_hooks(settings)
@@ -98,6 +99,26 @@ def checks(settings: Settings) -> list[Check]:
     if not any(c.level == "error" for c in exposed):
         found.append(Check("ok", "permissions", "course sources, course directories, databases, "
                                                 "secrets, hub state and logs are closed to learners"))
+    return found
+
+
+def database_checks(settings: Settings) -> list[Check]:
+    """Say where each component keeps its records, and whether its PostgreSQL schema exists."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    found = [Check("ok", f"database {component}", database.describe(url))
+             for component, url in database.component_urls(settings).items()]
+    server, wanted = settings["database"]["url"], database.schemas_on_server(settings)
+    if server:
+        try:
+            missing = database.missing_schemas(server, wanted)
+        except SQLAlchemyError as exc:
+            return found + [Check("error", "database", f"{database.describe(server)} cannot be "
+                                  f"reached ({exc.__class__.__name__}): start PostgreSQL or fix "
+                                  f"database.url in settings.yaml.")]
+        if missing:
+            found.append(Check("error", "database", f"schemas {', '.join(missing)} are missing on "
+                                                    f"{database.describe(server)}: run `qcampus init`."))
     return found
 
 

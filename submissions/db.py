@@ -1,7 +1,8 @@
 """Open the submissions database: the exchange's records and the grading queue.
 
 SQLite in the deployment directory by default (``submissions.sqlite``, 0600),
-PostgreSQL by setting ``submissions.database_url``; both through
+PostgreSQL by setting ``database.url`` (schema ``submissions``) or
+``submissions.database_url``; both through
 :mod:`qcampus.database`, so a write transaction is ``BEGIN IMMEDIATE`` on
 SQLite and every commit is durable.
 """
@@ -61,6 +62,11 @@ def open_engine(url: str) -> Engine:
     from submissions.grading import models as _grading  # noqa: F401
 
     engine = make_engine(url)
-    with engine.execution_options(qcampus_write=True).begin() as connection:
-        Base.metadata.create_all(connection)
+    try:
+        with engine.execution_options(qcampus_write=True).begin() as connection:
+            Base.metadata.create_all(connection)
+    except BaseException:
+        # A server without the schema (before `qcampus init`) leaves no connection behind.
+        engine.dispose()
+        raise
     return engine

@@ -25,3 +25,26 @@ def postgres_schema(prefix: str = "t") -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def postgres_database(prefix: str = "qc") -> Iterator[str]:
+    """Yield the URL of a fresh database on :data:`PG_SERVER`'s server; drop it after.
+
+    For a whole deployment (``database.url``), whose components keep fixed schema
+    names (hub, submissions, ...) that must not meet another test's.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            # FORCE: a hub or service killed by a failing test may still hold a connection.
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -49,10 +49,14 @@ def policy(settings: Settings, course: str, assignment: str) -> tuple[str, datet
     return getattr(found, "feedback", MANUAL), due
 
 
-def generate(course_dir: Path, assignment: str, student: str) -> dict[str, bytes]:
-    """Run nbgrader's generate_feedback for one learner; return each notebook's page by id."""
+def generate(course_dir: Path, assignment: str, student: str, db_url: str = "") -> dict[str, bytes]:
+    """Run nbgrader's generate_feedback for one learner; return each notebook's page by id.
+
+    *db_url* is the course's gradebook; "" is nbgrader's default in *course_dir*.
+    """
     nbgrader(course_dir, "generate_feedback", assignment, "--student", student, "--force",
-             f"--GenerateFeedback.preprocessors={PREPROCESSORS}", "--log-level=WARN")
+             f"--GenerateFeedback.preprocessors={PREPROCESSORS}", "--log-level=WARN",
+             db_url=db_url)
     folder = course_dir / "feedback" / student / assignment
     return {page.stem: page.read_bytes() for page in sorted(folder.glob("*.html"))}
 
@@ -68,7 +72,8 @@ def release(settings: Settings, engine: Engine, submission_id: int) -> list[str]
         submission = session.get(Submission, submission_id)
         course, assignment, student = submission.course, submission.assignment, submission.student
         held = {f["name"][:-len(".ipynb")] for f in submission.files}
-    pages = generate(settings.courses_root / course, assignment, student)
+    pages = generate(settings.courses_root / course, assignment, student,
+                     settings.gradebook_url(course))
     pages = {notebook: page for notebook, page in pages.items() if notebook in held}
     with write_session(engine) as session:
         Store.for_deployment(settings).release_feedback(

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qcampus.errors import CourseError
+from qcampus.gradebook import using_gradebook
 from qcampus.permissions import INSTRUCTORS_GROUP
 from qcampus.settings import Settings
 from submissions.errors import GradingError, SubmissionError
@@ -98,8 +99,9 @@ def grade(settings: Settings, job: GradingJob) -> Outcome:
         place(Store.for_deployment(settings).path_of(submission), submission, course_dir)
     except GradingError as exc:
         return Outcome(FAILED, str(exc))
-    outcome = autograde(course_dir, job.assignment, job.student,
-                        timeout=settings["grading"]["timeout"])
+    with using_gradebook(settings.gradebook_url(job.course)):
+        outcome = autograde(course_dir, job.assignment, job.student,
+                            timeout=settings["grading"]["timeout"])
     mode, _due = feedback.policy(settings, job.course, job.assignment)
     if outcome.state in (GRADED, TIMED_OUT) and mode == feedback.ON_SUBMIT:
         try:

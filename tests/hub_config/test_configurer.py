@@ -59,6 +59,15 @@ def test_listens_on_loopback_with_state_under_home(hub_config, deployment_settin
     assert hub_config.JupyterHub.cookie_secret_file == str(hub_dir / "jupyterhub_cookie_secret")
 
 
+def test_hub_database_is_the_hub_schema_of_the_database_server(deployment_settings):
+    """With database.url the hub keeps its tables in the schema "hub" of that server."""
+    server = "postgresql+psycopg://qcampus:pw@db.example.org:5432/qcampus"
+    loaded = settings.load(deployment_settings.home, {"QCAMPUS_DATABASE__URL": server})
+    c = Config()
+    apply_config(c, config_from_settings(loaded, environ={}))
+    assert c.JupyterHub.db_url == f"{server}?options=-csearch_path%3Dhub"
+
+
 def test_only_enrolled_users_log_in(hub_config):
     """FirstUse never creates users; the roster is the allow list."""
     assert hub_config.JupyterHub.authenticator_class == "hub_config.authenticator.RosterAuthenticator"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from html.parser import HTMLParser
 
 import nbformat
@@ -92,3 +93,27 @@ def test_without_the_setting_formgrader_would_run_them():
     active = _active(html)
     assert any("alert(document.cookie)" in h for h in active.handlers)
     assert any("/api/contents" in s for s in active.scripts)
+
+
+def _instructor_config(tmp_path, course: str, monkeypatch) -> Config:
+    monkeypatch.setenv("QCAMPUS_COURSE", course)
+    loader = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "jupyter" / "instructor"))
+    return loader.load_config()
+
+
+def test_instructors_server_opens_its_tracks_gradebook(tmp_path, monkeypatch):
+    """An instructor's per-track server gets that track's gradebook URL, in a file learners cannot read."""
+    gradebooks = {"alpha": "postgresql+psycopg://graders:pw@db/qc?options=-csearch_path%3Dgradebook_alpha",
+                  "beta": "postgresql+psycopg://graders:pw@db/qc?options=-csearch_path%3Dgradebook_beta"}
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses", gradebooks, group=4321)
+    path = tmp_path / "jupyter" / "instructor" / "nbgrader_config.py"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.stat().st_gid == 4321
+    assert _instructor_config(tmp_path, "beta", monkeypatch).CourseDirectory.db_url == gradebooks["beta"]
+    assert "db_url" not in _instructor_config(tmp_path, "gamma", monkeypatch).CourseDirectory
+
+
+def test_without_gradebooks_formgrader_keeps_nbgraders_default(tmp_path, monkeypatch):
+    """With no URLs (the SQLite default), a stale URL is overwritten and nbgrader's default stands."""
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses", {"alpha": "postgresql://x/y"})
+    write_config(tmp_path / "jupyter", EXCHANGE_URL, tmp_path / "courses")
+    assert "db_url" not in _instructor_config(tmp_path, "alpha", monkeypatch).CourseDirectory

@@ -96,6 +96,17 @@ def test_password_in_a_readable_settings_file(home, monkeypatch):
     assert "holds a password" in output and f"chmod 600 {path}" in output
 
 
+def test_password_of_the_database_server_in_a_readable_settings_file(home):
+    """database.url with a password in a settings file every user reads is an error; never printed."""
+    path = home / "settings.yaml"
+    path.write_text(path.read_text().replace(
+        "  url: ''", "  url: postgresql+psycopg://qc:s3cret@127.0.0.1:1/qc", 1))
+    code, output = status(home)
+    assert code == 1
+    assert "database.url holds a password" in output and "QCAMPUS_DATABASE__URL" in output
+    assert "s3cret" not in output
+
+
 def test_an_older_shared_exchange_is_a_warning_until_closed(home):
     """A learner-writable exchange directory left by an older version is warned about until closed."""
     (home / "exchange" / "alpha" / "inbound").mkdir(parents=True)
