@@ -16,7 +16,12 @@ from submissions.grading import queue
 from submissions.grading.celery_app import QUEUE, app_for
 from submissions.grading.models import FINAL, GRADED, QUEUED
 from tests.submissions.grading.conftest import answer, with_settings
-from tests.submissions.grading.test_service import wait_for
+from tests.submissions.grading.test_service import (
+    SLOW,
+    assert_graded_once_more,
+    grading_pid,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -109,3 +114,22 @@ def test_jobs_wait_out_a_broker_outage_and_are_graded_when_it_returns(
         wait_for(lambda job_id=job_id: job(job_id).state in FINAL, f"job {job_id} finished")
     assert {(job(i).state, job(i).attempts) for i in ids} == {(GRADED, 1)}
     assert all(job(i).dispatched_at is not None for i in ids)
+
+
+@pytest.mark.parametrize("broker", sorted(BROKERS))
+def test_a_celery_worker_process_killed_mid_grade_is_graded_once_more(
+        broker, deployment, demo_course, submit, job, processes, tmp_path):
+    """SIGKILL of the pool process grading a job: the redelivered task finds it taken, the sweep
+    requeues it once its lease runs out, and it is graded exactly once more."""
+
+    settings = with_settings(deployment, grading={"broker": BROKERS[broker]})
+    _purge(BROKERS[broker])
+    processes("w1", QCAMPUS, "grading", "worker", "--concurrency", "1", "--lease-seconds", "3",
+              "--name", "w1@%h", env={"QCAMPUS_HOME": str(settings.home)})
+    processes("service", sys.executable, "-m", "submissions.grading", "--lease-seconds", "3",
+              env={"QCAMPUS_HOME": str(settings.home)})
+    wait_for(lambda: "ready." in _log(tmp_path, "w1"), "worker w1 ready", 120)
+    job_id = submit("alice", {"ps1.ipynb": SLOW})
+    assert queue.dispatch_after_commit(settings, [job_id]) == [job_id]
+    os.kill(grading_pid(job, job_id), signal.SIGKILL)
+    assert_graded_once_more(job, job_id, demo_course)

@@ -15,6 +15,7 @@ import pytest
 from submissions.grading import pipeline
 from submissions.grading.models import FAILED, FINAL, GRADED, GRADING, QUEUED
 from submissions.grading.service import Service
+from tests.submissions.conftest import BOTH_DATABASES
 from tests.submissions.grading.conftest import answer, with_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -57,7 +58,7 @@ def service(deployment, demo_course, tmp_path) -> Iterator[Callable[[], subproce
             process.wait()
 
 
-def _gradebook_rows(course) -> list[tuple]:
+def gradebook_rows(course) -> list[tuple]:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "demo") as gb:
@@ -65,21 +66,55 @@ def _gradebook_rows(course) -> list[tuple]:
                 for s in gb.assignment_submissions("ps1") for nb in s.notebooks for g in nb.grades]
 
 
+def grading_pid(job: Callable, job_id: int) -> int:
+    """Wait until job *job_id* is being graded; return the pid of the worker holding it."""
+    owner = wait_for(lambda: job(job_id).state == GRADING and job(job_id).lease_owner,
+                     "the job being graded")
+    return int(owner.rpartition(":")[2])
+
+
+def assert_graded_once_more(job: Callable, job_id: int, course) -> None:
+    """Wait for the job to end; it must be graded on its second attempt, with one set of rows."""
+    wait_for(lambda: job(job_id).state in FINAL, "the job graded again")
+    graded = job(job_id)
+    assert (graded.state, graded.attempts, graded.score) == (GRADED, 2, 2.0), graded.reason
+    assert gradebook_rows(course) == [("alice", "test_square", 2.0)]
+
+
+@BOTH_DATABASES
 def test_a_worker_killed_mid_grade_is_replaced_and_the_job_graded_once_more(
         service, submit, job, demo_course):
     """SIGKILL of the worker holding a job: after its lease runs out the job is graded again."""
     job_id = submit("alice", {"ps1.ipynb": SLOW})
     process = service()
-    owner = wait_for(lambda: job(job_id).state == GRADING and job(job_id).lease_owner,
-                     "the job being graded")
-    os.kill(int(owner.rpartition(":")[2]), signal.SIGKILL)
-
-    wait_for(lambda: job(job_id).state in FINAL, "the job graded after the kill")
-    graded = job(job_id)
-    assert (graded.state, graded.attempts, graded.score) == (GRADED, 2, 2.0), graded.reason
-    assert _gradebook_rows(demo_course) == [("alice", "test_square", 2.0)]
+    os.kill(grading_pid(job, job_id), signal.SIGKILL)
+    assert_graded_once_more(job, job_id, demo_course)
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_the_service_killed_mid_grade_grades_the_job_again_after_a_restart(
+        service, submit, job, demo_course):
+    """SIGKILL of the whole service takes its worker down too; a restart grades the job once more."""
+    job_id = submit("alice", {"ps1.ipynb": SLOW})
+    process = service()
+    worker = grading_pid(job, job_id)
+    process.kill()
+    process.wait()
+    wait_for(lambda: not _alive(worker), "the worker ending with the service")
+
+    restarted = service()
+    assert_graded_once_more(job, job_id, demo_course)
+    restarted.send_signal(signal.SIGTERM)
+    assert restarted.wait(60) == 0
 
 
 def test_sigterm_gives_the_job_in_hand_back_uncounted(service, submit, job):
