@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -37,11 +38,22 @@ PREPROCESSORS = ('["grader.autograde.feedback.HideHiddenTests", "nbgrader.prepro
 
 def policy(settings: Settings, course: str, assignment: str) -> tuple[str, datetime | None]:
     """Return the assignment's feedback mode and its due time (UTC), ``manual`` if unknown."""
+    track = settings.courses_source / course
     try:
-        found = load_track(settings.courses_source / course).assignment(assignment)
+        version = (track / "track.yaml").stat().st_mtime_ns
+    except OSError:
+        version = None
+    return _policy(track, version, assignment)
+
+
+@lru_cache(maxsize=256)
+def _policy(track: Path, version: int | None, assignment: str) -> tuple[str, datetime | None]:
+    # Read again only when track.yaml changes (*version* is its mtime): the sweep asks often.
+    try:
+        found = load_track(track).assignment(assignment)
     except CourseError as exc:
         # A course without a track in the source (made by hand) keeps nbgrader's default.
-        log.warning("feedback of %s/%s is manual: %s", course, assignment, exc)
+        log.warning("feedback of %s/%s is manual: %s", track.name, assignment, exc)
         return MANUAL, None
     due = getattr(found, "due", None)
     if due is not None and due.tzinfo is None:

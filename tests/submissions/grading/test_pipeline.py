@@ -13,8 +13,8 @@ from qcampus.database import write_session
 from submissions.errors import GradingError
 from submissions.exchange.models import Submission
 from submissions.grading import pipeline, queue
-from submissions.grading.models import GRADED, SUPERSEDED
-from tests.submissions.grading.conftest import answer
+from submissions.grading.models import GRADED, SUPERSEDED, TIMED_OUT
+from tests.submissions.grading.conftest import answer, with_settings
 
 
 def _submission(engine, job) -> Submission:
@@ -121,3 +121,14 @@ def test_a_wrong_answer_scores_zero_from_the_hidden_test(engine, submit, job, de
     job_id = submit("bob", {"ps1.ipynb": answer("return 9 if x == 3 else 0")})
     outcome = pipeline.grade(deployment, job(job_id))
     assert (outcome.state, outcome.score, outcome.max_score) == (GRADED, 0.0, 2.0)
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_submission_that_runs_past_the_timeout_is_timed_out_with_the_reason(
+        engine, submit, job, deployment, demo_course):
+    """An endless loop is stopped by grading.timeout and recorded as timed out, saying where."""
+    settings = with_settings(deployment, grading={"timeout": 3})
+    job_id = submit("carol", {"ps1.ipynb": answer(before="while True: pass")})
+    outcome = pipeline.grade(settings, job(job_id))
+    assert outcome.state == TIMED_OUT and "ps1" in outcome.reason, outcome
