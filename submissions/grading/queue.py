@@ -215,6 +215,11 @@ def regrade(session: Session, target: GradingJob | str, *, course: str | None = 
     return jobs
 
 
+def has_queued(session: Session) -> bool:
+    """Return whether any job waits in the queue."""
+    return bool(session.scalar(select(exists().where(GradingJob.state == QUEUED))))
+
+
 def state_counts(session: Session) -> dict[str, int]:
     """Return how many jobs are in each state (every state named, zero included)."""
     found = {state: count for state, count in session.execute(

@@ -79,8 +79,13 @@ def work(settings: Settings, lease_seconds: float, grade: Grade | None) -> None:
     engine = queue.engine_for(settings)
     owner = owner_name()
     while not stop():
-        with write_session(engine) as session:
-            job = queue.claim(session, owner, lease_seconds=lease_seconds)
+        job = None
+        # A read first: an idle worker must not take SQLite's write lock every second.
+        with Session(engine) as session:
+            waiting = queue.has_queued(session)
+        if waiting:
+            with write_session(engine) as session:
+                job = queue.claim(session, owner, lease_seconds=lease_seconds)
         if job is None:
             stop.wait(IDLE_SECONDS)
             continue
