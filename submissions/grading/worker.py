@@ -87,17 +87,19 @@ def _kill_group(pid: int) -> None:
 
 def run_job(settings: Settings, engine: Engine, job: GradingJob, owner: str, *,
             lease_seconds: float = queue.LEASE_SECONDS, grade: Grade | None = None,
-            stopping: Callable[[], bool] = lambda: False) -> str:
+            stopping: Callable[[], bool] = lambda: False,
+            grace_seconds: float = GRACE_SECONDS) -> str:
     """Grade the job *owner* claimed and record the outcome; return the job's new state.
 
     Args:
         grade: The grading function run in the child (default: the pipeline's).
         stopping: Returns True when the worker must stop; the job is given back.
+        grace_seconds: Time past ``grading.timeout`` before the child is killed.
     """
     if grade is None:
         from submissions.grading.pipeline import grade
     max_attempts = settings["grading"]["max_attempts"]
-    deadline = time.monotonic() + settings["grading"]["timeout"] + GRACE_SECONDS
+    deadline = time.monotonic() + settings["grading"]["timeout"] + grace_seconds
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:

@@ -93,7 +93,8 @@ def test_a_worker_killed_mid_grade_is_replaced_and_the_job_graded_once_more(
     assert process.wait(60) == 0
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Return whether process *pid* exists."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -109,7 +110,7 @@ def test_the_service_killed_mid_grade_grades_the_job_again_after_a_restart(
     worker = grading_pid(job, job_id)
     process.kill()
     process.wait()
-    wait_for(lambda: not _alive(worker), "the worker ending with the service")
+    wait_for(lambda: not alive(worker), "the worker ending with the service")
 
     restarted = service()
     assert_graded_once_more(job, job_id, demo_course)
