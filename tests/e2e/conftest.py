@@ -7,6 +7,9 @@
   four free ports (hub, hub API, proxy API, certificates service), the people
   enrolled (one instructor, two learners) in the foundations track and its first
   assignment released through the exchange.
+- ``database_settings``: with ``QCAMPUS_TEST_DATABASE=postgresql``, ``database.url``
+  set to a fresh database on the PostgreSQL server here (dropped afterwards), so
+  the hub, gradebooks, submissions and certificates all run on it; SQLite files otherwise.
 - ``running_hub``: ``qcampus up`` started as a real process on that deployment;
   stopped with SIGINT (as Ctrl-C) afterwards.
 - ``ACTIVATION_CODES``: the one-time codes ``deployment_ready`` issued to its staff
@@ -299,13 +302,38 @@ def activate_staff(base: str, name: str, password: str) -> None:
         HubUser(base, name).activate(code, password).raise_for_status()
 
 
+#: ``QCAMPUS_TEST_DATABASE=postgresql`` runs every deployment on the PostgreSQL server here.
+DATABASE_SWITCH = "QCAMPUS_TEST_DATABASE"
+
+
 @pytest.fixture
-def deployment_ready(qcampus_home, people) -> Deployment:
+def database_settings() -> Iterator[dict[str, str]]:
+    """Yield the deployment's database settings: none (SQLite files), or a fresh PostgreSQL database.
+
+    With ``QCAMPUS_TEST_DATABASE=postgresql``, ``database.url`` names a new database
+    on 127.0.0.1:5432, where `qcampus init` makes the components' schemas; it is
+    dropped, schemas and all, after the deployment's hub has stopped.
+    """
+    backend = os.environ.get(DATABASE_SWITCH, "sqlite")
+    if backend == "sqlite":
+        yield {}
+        return
+    if backend != "postgresql":
+        raise pytest.UsageError(f"{DATABASE_SWITCH} must be sqlite or postgresql, not {backend!r}")
+    from tests.databases import postgres_database
+
+    with postgres_database("qce") as url:
+        yield {"QCAMPUS_DATABASE__URL": url}
+
+
+@pytest.fixture
+def deployment_ready(qcampus_home, people, database_settings) -> Deployment:
     """Return an initialised deployment with people enrolled and assignments released."""
     port = free_port_block(4)
     environ = {**os.environ, "QCAMPUS_HUB__PORT": str(port),
                "QCAMPUS_HUB__CERTIFICATES_PORT": str(port + 3),
-               "QCAMPUS_COURSES__SOURCE": str(courses_source(qcampus_home.parent))}
+               "QCAMPUS_COURSES__SOURCE": str(courses_source(qcampus_home.parent)),
+               **database_settings}
     deployment.init(qcampus_home, environ)
     loaded = settings.load(qcampus_home, environ)
     track = first_track(loaded.courses_source)

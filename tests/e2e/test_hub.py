@@ -112,10 +112,15 @@ def test_learner_loop(running_hub):
     entry_listed = wait_for_feedback(user, track.id, assignment)
     assert entry_listed["student_id"] == name
     course_dir = dep.course_dir()
-    # What root wrote stays writable by the instructors' group, closed to others.
-    gradebook_file = course_dir / "gradebook.db"
-    assert stat.S_IMODE(gradebook_file.stat().st_mode) & 0o067 == 0o060
-    with Gradebook(f"sqlite:///{gradebook_file}") as gradebook:
+    gradebook_url = dep.settings.gradebook_url(track.id)
+    if gradebook_url.startswith("sqlite:"):
+        # What root wrote stays writable by the instructors' group, closed to others.
+        gradebook_file = course_dir / "gradebook.db"
+        assert stat.S_IMODE(gradebook_file.stat().st_mode) & 0o067 == 0o060
+    else:
+        # database.url: the gradebook is the course's schema on the server, not a file.
+        assert not (course_dir / "gradebook.db").exists()
+    with Gradebook(gradebook_url) as gradebook:
         submission = gradebook.find_submission(assignment, name)
         assert submission.score == points(source, solve), grading_jobs(dep)
         assert submission.max_score == points(source, set(solution_ids))
