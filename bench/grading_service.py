@@ -214,6 +214,17 @@ class Campus:
         with Gradebook(url, self.course) as gb:
             return {s.student_id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
 
+    def feedback_page_seconds(self) -> float:
+        """Time the feedback page of one graded learner as a job makes it (the second of two runs)."""
+        from submissions.grading import feedback
+
+        loaded = self.dep.settings
+        for _ in range(2):
+            start = time.perf_counter()
+            feedback.generate(self.dep.course_dir(), ASSIGNMENT, self.names[0],
+                              loaded.gradebook_url(self.course))
+        return time.perf_counter() - start
+
     def remove(self) -> None:
         self.down()
         for name in [self.admin, self.warmup, *self.names]:
@@ -299,7 +310,7 @@ def compare(campus: Campus, stock_scores: dict[str, float], count: int) -> int:
 
 
 def report(args, latencies: list[float], closings: dict[int, dict], baseline: dict,
-           full: int) -> str:
+           full: int, page: float) -> str:
     """Return the Markdown tables of both measurements."""
     n = args.submissions
     lines = [f"Submit → feedback listed: {args.learners} learners, each posting the reference "
@@ -324,6 +335,8 @@ def report(args, latencies: list[float], closings: dict[int, dict], baseline: di
                  f"{baseline['seconds']:.1f} s | {baseline['seconds'] / n * 1000:.0f} ms | – | 1.0x |")
     lines += ["", f"Scores: every one of the {n} equal to stock nbgrader's ({full} full marks); "
               f"stock feedback pages written: {baseline['feedback']}."]
+    lines.append(f"Of one job, the feedback page (`nbgrader generate_feedback --student`, a fresh "
+                 f"interpreter, as each job runs it) takes {page:.1f} s.")
     for workers, row in closings.items():
         lines += [f"Not graded with {workers} workers: {reason}" for reason in row["other"]]
     loads = LOADS + autograde.LOADS
@@ -369,9 +382,10 @@ def main(argv: list[str] | None = None) -> int:
                 latencies = submit_to_feedback(campus, args.learners, args.window, args.seed)
             closings[workers] = exam_closing(campus, args.submissions)
         campus.down()
+        page = campus.feedback_page_seconds()
         baseline = stock(root / "stock", args.submissions)
         full = compare(campus, baseline["scores"], args.submissions)
-        print(report(args, latencies, closings, baseline, full))
+        print(report(args, latencies, closings, baseline, full, page))
     finally:
         if campus is not None:
             campus.remove()

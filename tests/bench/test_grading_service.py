@@ -27,7 +27,7 @@ def test_report_gives_percentiles_and_the_ratio_to_stock():
     baseline = {"seconds": 40.0, "placed": 0.1, "autograde": 30.0, "feedback_seconds": 9.9,
                 "feedback": 10, "scores": {f"learner{i:04d}": 8.0 for i in range(10)}}
     text = bench.report(args, [1.0, 2.0, 3.0, 9.0], {1: _closing(20.0), 2: _closing(8.0)},
-                        baseline, 10)
+                        baseline, 10, 2.25)
     assert "| p50 of 4 | 2.5 s |" in text
     assert "| p90 of 4 | 7.2 s |" in text
     assert "within 60 s (seed 7)" in text
@@ -36,6 +36,7 @@ def test_report_gives_percentiles_and_the_ratio_to_stock():
     assert re.search(r"\| grading service, 2 workers .*\| 8\.0 s \| 800 ms \| 1\.5 s \| 5\.0x \|",
                      text)
     assert "| 10 of 10 | 40.0 s | 4000 ms | – | 1.0x |" in text
+    assert "the feedback page" in text and "takes 2.2 s" in text
 
 
 def test_report_names_what_was_not_graded():
@@ -44,7 +45,7 @@ def test_report_names_what_was_not_graded():
     baseline = {"seconds": 4.0, "placed": 0.0, "autograde": 3.0, "feedback_seconds": 1.0,
                 "feedback": 2, "scores": {"learner0000": 8.0, "learner0001": 5.0}}
     text = bench.report(args, [1.0], {1: _closing(2.0, 1, ["failed: the sandbox died"])},
-                        baseline, 1)
+                        baseline, 1, 1.0)
     assert "| 1 of 2 |" in text
     assert "Not graded with 1 workers: failed: the sandbox died" in text
 
@@ -70,3 +71,4 @@ def test_quick_run_prints_well_formed_tables(capsys):
     assert "Scores: every one of the 6 equal to stock nbgrader's" in text
     assert "stock feedback pages written: 6." in text
     assert "Not graded" not in text
+    assert float(re.search(r"the feedback page .* takes ([\d.]+) s", text).group(1)) > 0
