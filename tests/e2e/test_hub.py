@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from nbgrader.api import Gradebook
 
 from hub_config import launcher
@@ -256,23 +257,27 @@ def test_refusals(running_hub):
     assert stat.S_IMODE(home_a.stat().st_mode) == 0o700
 
 
+def open_formgrader(dep, user: HubUser, track: str) -> requests.Response:
+    """Start *user*'s per-track server and wait for its formgrader; return its assignment list."""
+    started = user.session.post(f"{dep.url}/hub/api/users/{user.name}/servers/{track}",
+                                headers={"X-XSRFToken": user.hub_xsrf()})
+    assert started.status_code in (201, 202), started.text
+    deadline = time.monotonic() + 120
+    while True:
+        response = user.session.get(user.url("formgrader/api/assignments", server=track))
+        if response.status_code == 200 and response.url.endswith("/formgrader/api/assignments"):
+            return response
+        assert time.monotonic() < deadline, (response.status_code, response.url)
+        time.sleep(0.5)
+
+
 def test_instructor_reaches_formgrader(running_hub):
     """An instructor's per-track server runs formgrader on that track's course directory."""
     dep = running_hub.dep
     user = HubUser(dep.url, dep.people.instructor)
     assert user.login(secrets.token_urlsafe(12)).status_code == 200
     track = dep.track.id
-    started = user.session.post(
-        f"{dep.url}/hub/api/users/{user.name}/servers/{track}",
-        headers={"X-XSRFToken": user.hub_xsrf()})
-    assert started.status_code in (201, 202), started.text
-    deadline = time.monotonic() + 120
-    while True:
-        response = user.session.get(user.url("formgrader/api/assignments", server=track))
-        if response.status_code == 200 and response.url.endswith("/formgrader/api/assignments"):
-            break
-        assert time.monotonic() < deadline, (response.status_code, response.url)
-        time.sleep(0.5)
+    response = open_formgrader(dep, user, track)
     names = [a["name"] for a in response.json()]
     assert dep.track.assignments[0].id in names
     # A learner cannot start a named (formgrader) server: the spawn fails and nothing runs.
