@@ -3,9 +3,10 @@
 The child is forked from a worker that already imported the grading stack,
 so it starts warm; it leads its own process group and dies with the worker
 (``PR_SET_PDEATHSIG``), so nothing it started outlives a killed worker and
-grades a second time beside the job's next attempt. A child that dies, hangs
-past ``grading.timeout`` or raises costs the job one attempt; a worker asked to
-stop gives the job back without counting it.
+grades a second time beside the job's next attempt. A child that dies or
+raises costs the job one attempt; one still running past ``grading.timeout``
+is killed and the job timed out; a worker asked to stop gives the job back
+without counting it.
 """
 
 from __future__ import annotations
