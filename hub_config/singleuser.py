@@ -43,6 +43,10 @@ c.Authenticator.plugin_class = "nbgrader.auth.JupyterHubAuthPlugin"
 # <script> or onerror= never runs in an instructor's page.
 c.HTMLExporter.preprocessors = ["nbconvert.preprocessors.sanitize.SanitizeHTML"]
 c.HTMLExporter.sanitize_html = True
+# Feedback formgrader generates shows what each check said, never hidden tests' code.
+from grader.autograde.feedback import feedback_preprocessors  # noqa: E402
+
+c.GenerateFeedback.preprocessors = feedback_preprocessors()
 _course = os.environ.get("QCAMPUS_COURSE", "")
 if _course and os.path.isdir(os.path.join({courses_root!r}, _course)):
     c.CourseDirectory.root = os.path.join({courses_root!r}, _course)

@@ -64,6 +64,8 @@ def test_nbgrader_config_sets_course_only_for_named_server(tmp_path, monkeypatch
     c = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path / "jupyter/common")).load_config()
     assert c.ExchangeFactory.submit == "submissions.exchange.client.Submit"
     assert c.ServiceExchange.url == EXCHANGE_URL
+    # Feedback formgrader generates never shows hidden tests' code.
+    assert [cls.__name__ for cls in c.GenerateFeedback.preprocessors][0] == "HideHiddenTests"
     assert "root" not in c.Exchange
     assert c.Authenticator.plugin_class == "nbgrader.auth.JupyterHubAuthPlugin"
     if course:
