@@ -92,12 +92,16 @@ class Batch:
         limits: Sandbox limits per notebook.
         isolate: False grades without the sandbox (unsafe).
         workers: Worker processes; each owns one sandbox user.
+        first_slot: The sandbox user of the first worker (the next ones follow); graders
+            running at the same time on one machine must not share one.
         preload: Modules imported once before forking.
     """
 
     def __init__(self, course_dir: Path, assignment: str, *, limits: Limits, isolate: bool = True,
-                 workers: int = 1, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+                 workers: int = 1, preload: Sequence[str] = DEFAULT_PRELOAD,
+                 first_slot: int = 0) -> None:
         self.course_dir = Path(course_dir).resolve()
+        self.first_slot = first_slot
         self.assignment = assignment
         self.limits = limits
         self.isolate = isolate
@@ -162,7 +166,8 @@ class Batch:
         from grader.autograde.worker import work
 
         processes = [context.Process(target=work, args=(slot, settings, tasks, results),
-                                     daemon=True) for slot in range(count)]
+                                     daemon=True)
+                     for slot in range(self.first_slot, self.first_slot + count)]
         for process in processes:
             process.start()
         outcomes = []

@@ -10,6 +10,7 @@ swapped in atomically, readable by root and the instructors' group only.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import grp
@@ -19,6 +20,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -189,6 +191,33 @@ def _exchange(first: Path, second: Path) -> None:
         raise OSError(errno, os.strerror(errno), str(second))
 
 
+#: Sandbox users of the grading service: slots 100… (``qcampus grade`` uses 0…), one per
+#: grading running at once on this machine, so no two share a user and its process limit.
+FIRST_SERVICE_SLOT = 100
+SERVICE_SLOTS = 64
+SLOT_LOCKS = Path("/run/qcampus-grading-slots")
+
+
+@contextlib.contextmanager
+def sandbox_slot() -> Iterator[int]:
+    """Hold a sandbox slot no other grading on this machine holds; yield its number."""
+    SLOT_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for index in range(SERVICE_SLOTS):
+        slot = FIRST_SERVICE_SLOT + index
+        handle = open(SLOT_LOCKS / f"{slot}.lock", "a")  # noqa: SIM115 - held while grading
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield slot
+        finally:
+            handle.close()  # closing releases the lock, also when the process dies
+        return
+    raise GradingError(f"all {SERVICE_SLOTS} sandbox slots are busy; lower grading.workers")
+
+
 def autograde(course_dir: Path, assignment: str, student: str, *, timeout: float) -> Outcome:
     """Autograde one learner's placed submission in the sandbox, from scratch."""
     from grader.autograde import batch
@@ -207,11 +236,10 @@ def autograde(course_dir: Path, assignment: str, student: str, *, timeout: float
     # killed worker must not count as graded.
     shutil.rmtree(course_dir / "autograded" / student / assignment, ignore_errors=True)
     limits = Limits(cell_timeout=min(timeout, Limits.cell_timeout), notebook_timeout=timeout)
-    # The process umask is left alone: the sandbox builds its root with it, and a
-    # group-only umask would hide the Python environment from the sandbox user. The
-    # course directory (2770) already closes what nbgrader writes to other users.
     try:
-        [result] = LockedBatch(course_dir, assignment, limits=limits, workers=1).run([student])
+        with sandbox_slot() as slot:
+            [result] = LockedBatch(course_dir, assignment, limits=limits, workers=1,
+                                   first_slot=slot).run([student])
     except Exception as exc:
         raise GradingError(f"grading {assignment} of {student} could not start: {exc}") from exc
     state = {batch.GRADED: GRADED, batch.TIMED_OUT: TIMED_OUT}.get(result.status, FAILED)
