@@ -6,11 +6,14 @@ checks the SQLite files.
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from sqlalchemy import create_engine, text
 
 from qcampus.database import component_urls
-from tests.e2e.conftest import wait_for_service
+from tests.e2e.conftest import HubUser, wait_for_service
+from tests.e2e.test_hub import open_formgrader
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,10 +30,24 @@ def _rows(url: str, query: str) -> tuple[str, list]:
         engine.dispose()
 
 
+def _is_sqlite(path) -> bool:
+    """Tell whether *path* is a SQLite database file (by its header, whatever its name)."""
+    if not path.is_file() or path.is_symlink():
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(16) == b"SQLite format 3\0"
+
+
 def test_every_component_keeps_its_records_where_the_settings_say(running_hub):
-    """Hub users, the released assignment's gradebook, exchange releases and certificate migrations."""
+    """Hub users, the gradebook (formgrader's too), exchange releases and certificate migrations."""
     dep = running_hub.dep
     wait_for_service(f"{dep.service_url}/")
+    # Formgrader, in the instructor's own server, opens the track's gradebook: with
+    # database.url it must be the server's schema, or a gradebook.db file would appear.
+    instructor = HubUser(dep.url, dep.people.instructor)
+    assert instructor.login(secrets.token_urlsafe(12)).status_code == 200
+    listed = open_formgrader(dep, instructor, dep.track.id).json()
+    assert dep.track.assignments[0].id in [a["name"] for a in listed]
     urls = component_urls(dep.settings)
     track, assignment = dep.track.id, dep.track.assignments[0].id
     server = dep.settings["database"]["url"]
@@ -46,8 +63,7 @@ def test_every_component_keeps_its_records_where_the_settings_say(running_hub):
     # Each in its own schema: JupyterHub, nbgrader and Alembic all name a table alembic_version.
     for component, (schema, _) in expected.items():
         assert found[component][0] == (schema if server else "main"), component
-    sqlite_files = sorted(p.name for p in dep.settings.home.rglob("*")
-                          if p.suffix in (".sqlite", ".db") and p.is_file())
+    sqlite_files = sorted(p.name for p in dep.settings.home.rglob("*") if _is_sqlite(p))
     if server:
         assert sqlite_files == [], sqlite_files
     else:
