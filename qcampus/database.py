@@ -28,12 +28,16 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from qcampus.permissions import open_private, private_umask
+
+if TYPE_CHECKING:
+    from qcampus.settings import Settings
 
 #: Milliseconds a SQLite connection waits for another writer before failing.
 BUSY_TIMEOUT_MS = 30_000
@@ -136,7 +140,7 @@ def describe(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def component_urls(settings) -> dict[str, str]:
+def component_urls(settings: Settings) -> dict[str, str]:
     """Return the database URL of each component of the deployment in *settings*."""
     found = {"hub": settings.hub_database_url, "submissions": settings.submissions_database_url,
              "certificates": settings.certificates_database_url}
@@ -145,13 +149,13 @@ def component_urls(settings) -> dict[str, str]:
     return found
 
 
-def course_ids(settings) -> list[str]:
+def course_ids(settings: Settings) -> list[str]:
     """Return the ids of the deployment's course directories."""
     root = settings.courses_root
     return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
-def schemas_on_server(settings) -> list[str]:
+def schemas_on_server(settings: Settings) -> list[str]:
     """Return the schemas the components keep on the ``database.url`` server (none without it)."""
     if not settings["database"]["url"]:
         return []
