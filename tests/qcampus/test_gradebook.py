@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
+import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from qcampus import database
 from qcampus.courses import nbgrader
@@ -53,3 +56,38 @@ def test_nbgrader_writes_the_gradebook_schema_not_a_file(tmp_path):
         engine.dispose()
         assert rows == [("ada", "Lovelace")]
         assert not (course / "gradebook.db").exists()
+
+
+def test_an_instructors_role_reaches_the_gradebook_and_nothing_else(tmp_path):
+    """The role docs/operators.md grants opens the track's gradebook for formgrader, not the hub's schema."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import ProgrammingError
+
+    course = tmp_path / "alpha"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(nbgrader_course_config("alpha"))
+    role = f"qcx_{uuid.uuid4().hex[:12]}"
+    with postgres_database() as server:
+        database.create_schemas(server, ["gradebook_alpha", "hub"])
+        nbgrader(course, "db", "student", "add", "ada", db_url=database.schema_url(server, "gradebook_alpha"))
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("CREATE TABLE hub.api_tokens (hashed text)"))
+            connection.execute(text(f"CREATE ROLE {role} LOGIN"))
+            connection.execute(text(f"GRANT USAGE ON SCHEMA gradebook_alpha TO {role}"))
+            connection.execute(text("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+                                    f"gradebook_alpha TO {role}"))
+        instructors = make_url(server).set(username=role).render_as_string(hide_password=False)
+        try:
+            with Gradebook(database.schema_url(instructors, "gradebook_alpha"), "alpha") as gradebook:
+                assert [s.id for s in gradebook.students] == ["ada"]
+                gradebook.add_student("bob")
+            engine = create_engine(database.schema_url(instructors, "hub"))
+            with engine.connect() as connection, pytest.raises(ProgrammingError, match="permission denied"):
+                connection.execute(text("SELECT * FROM hub.api_tokens"))
+            engine.dispose()
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f"DROP OWNED BY {role}"))
+                connection.execute(text(f"DROP ROLE {role}"))
+            admin.dispose()
