@@ -346,6 +346,11 @@ def report(args, latencies: list[float], closings: dict[int, dict], baseline: di
     return "\n".join(lines)
 
 
+def progress(line: str) -> None:
+    """Say on stderr what is measured so far (a long run may be stopped before its report)."""
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=40,
@@ -380,10 +385,14 @@ def main(argv: list[str] | None = None) -> int:
             campus.up(workers)
             if run == 0:
                 latencies = submit_to_feedback(campus, args.learners, args.window, args.seed)
+                progress(f"submit → feedback: p50 {quantile(latencies, 50):.1f} s, "
+                         f"p90 {quantile(latencies, 90):.1f} s")
             closings[workers] = exam_closing(campus, args.submissions)
+            progress(f"exam closing, {workers} workers: {closings[workers]}")
         campus.down()
         page = campus.feedback_page_seconds()
         baseline = stock(root / "stock", args.submissions)
+        progress(f"stock: {baseline['seconds']:.1f} s")
         full = compare(campus, baseline["scores"], args.submissions)
         print(report(args, latencies, closings, baseline, full, page))
     finally:
