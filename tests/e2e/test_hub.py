@@ -74,7 +74,11 @@ def login_and_spawn(dep, name: str) -> tuple[HubUser, str]:
 
 def test_learner_loop(running_hub):
     """Enrolled learner logs in, fetches, solves part, submits; autograde scores it; feedback returns."""
-    dep = running_hub.dep
+    learner_loop(running_hub.dep)
+
+
+def learner_loop(dep) -> None:
+    """Log a learner in, fetch, solve all parts but one, submit; wait for score and feedback."""
     track = dep.track
     assignment = track.assignments[0].id
     name = dep.people.learner_a
