@@ -5,14 +5,21 @@ settings file, ``settings.yaml``. Every setting has a default that works on one
 machine; the file overrides the defaults and environment variables named
 ``QCAMPUS_<SECTION>__<KEY>`` override the file. Unknown sections or keys are an
 error that names them, as a typo must never be silently ignored.
+
+Each section is described by a JSON Schema (default, type, range, description
+of every key): the core's own in ``qcampus/schemas/settings.schema.yaml``, and
+each package's in its ``settings.schema.yaml``, named by a ``qcampus.settings``
+entry point, so a package brings its settings without the core knowing them.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -32,89 +39,88 @@ from qcampus.errors import SettingsError
 SETTINGS_FILE = "settings.yaml"
 ENV_PREFIX = "QCAMPUS_"
 
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "deployment": {
-        # Layout version of the data directory; written by ``qcampus init``.
-        "version": DEPLOYMENT_VERSION,
-        "name": "qcampus",
-    },
-    "hub": {
-        "ip": "127.0.0.1",
-        "port": 8000,
-        # "firstuse": instructors enrol a roster, learners choose a password at first login.
-        # "workshop": temporary accounts without e-mail for outreach sessions.
-        "authenticator": "firstuse",
-        # Hub admins can open every learner's server: none unless named here
-        # (and only enrolled instructors are kept).
-        "admin_users": [],
-        "idle_timeout": 3600,
-        # Directory of the Python environment learners' servers run from. It must
-        # be readable by every learner, so it never lives under /root.
-        "venv": "/opt/qcampus/venv",
-        "proxy_command": "",
-        # Origin isolation: every user's server and every service on its own subdomain
-        # (JupyterHub's subdomain_host), so a page a learner controls can never act in
-        # the hub's or the certificates service's origin. "auto" is
-        # http://localhost:<port>, whose subdomains browsers resolve to loopback (one
-        # machine); production names its wildcard host, e.g. "https://hub.example.org"
-        # (DNS wildcard and TLS). "" puts everything in one origin: unsafe with learners.
-        "subdomain_host": "auto",
-        # Run the certificates web service at /services/qcampus/ as a managed service
-        # (listening on 127.0.0.1:certificates_port behind the hub's proxy).
-        "certificates_service": True,
-        "certificates_port": 10101,
-    },
-    "courses": {
-        # Where the nbgrader source notebooks of the tracks live (a checkout's courses/).
-        "source": "courses",
-    },
-    "accounts": {
-        # Learners choose their password at their first login. false: they activate
-        # with a one-time code from `qcampus roster add`, as staff always do.
-        "learner_first_use": True,
-        # Hours an activation code printed by `qcampus roster add` stays valid.
-        "activation_hours": 168,
-    },
-    "database": {
-        # One PostgreSQL server for every component when one machine is not enough, e.g.
-        # postgresql+psycopg://qcampus@127.0.0.1:5432/qcampus. Each keeps its own schema
-        # (JupyterHub, nbgrader and Alembic all name a table alembic_version): hub,
-        # gradebook_<track>, submissions, certificates; `qcampus init` creates them.
-        # "" keeps every component's SQLite file in the deployment directory.
-        # certificates.database_url and submissions.database_url still win when set.
-        "url": "",
-        # URL instructors' servers (formgrader) open their track's gradebook with; "" is url.
-        # Every instructor can read it: name a role that reaches only the gradebook schemas.
-        "instructors_url": "",
-    },
-    "certificates": {
-        "database_url": "",
-        "public_url": "",
-        "issuer_name": "qcampus",
-    },
-    "submissions": {
-        # SQLAlchemy URL of the exchange's and the grading queue's records;
-        # "" is submissions.sqlite in the deployment directory.
-        "database_url": "",
-        # Largest notebook (MiB) and most files one submission may hold.
-        "max_notebook_mib": 20,
-        "max_files": 20,
-        # Base URL users' servers reach the exchange at; "" is the qcampus service on this
-        # machine (http://127.0.0.1:<certificates_port>/services/qcampus/exchange).
-        "exchange_url": "",
-    },
-    "grading": {
-        # "" grades with the embedded queue of the grading service on this machine;
-        # a redis:// or amqp:// URL hands submissions to Celery workers on any machine.
-        "broker": "",
-        # Submissions graded at the same time by the embedded queue.
-        "workers": 1,
-        # Attempts before a submission that keeps crashing its worker is marked failed.
-        "max_attempts": 3,
-        # Seconds one submission may take before it is marked timed out.
-        "timeout": 900,
-    },
-}
+#: Entry point group naming the packages that add sections: each package's directory
+#: holds a ``settings.schema.yaml`` (found without importing the package).
+SETTINGS_GROUP = "qcampus.settings"
+CORE_SCHEMA = Path(__file__).resolve().with_name("schemas") / "settings.schema.yaml"
+SCHEMA_FILE = "settings.schema.yaml"
+
+
+def schema_files() -> list[Path]:
+    """Return the core's settings schema and each installed package's, core first."""
+    from importlib.metadata import entry_points
+    from importlib.util import find_spec
+
+    files = [CORE_SCHEMA]
+    for entry in sorted(entry_points(group=SETTINGS_GROUP), key=lambda e: e.name):
+        spec = find_spec(entry.module)
+        if spec is None or not spec.submodule_search_locations:
+            raise SettingsError(f"Package {entry.module!r} (entry point {SETTINGS_GROUP}: "
+                                f"{entry.name}) is not installed; reinstall qcampus.")
+        files.append(Path(next(iter(spec.submodule_search_locations))) / SCHEMA_FILE)
+    return files
+
+
+@cache
+def section_schemas() -> dict[str, tuple[dict[str, Any], Path]]:
+    """Return each section's JSON Schema and the file it comes from.
+
+    The files are JSON Schemas (the tests check them against the meta-schema);
+    values are checked here by :func:`_check_value`, without importing jsonschema,
+    whose import costs most of a second on every command.
+
+    Raises:
+        SettingsError: a schema file is missing or unreadable, or two files define one section.
+    """
+    found: dict[str, tuple[dict[str, Any], Path]] = {}
+    for path in schema_files():
+        try:
+            schema = yaml.safe_load(path.read_text(encoding="utf-8"))
+            sections = schema["properties"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+            raise SettingsError(f"The settings schema {path} cannot be used: {exc}") from exc
+        for section, section_schema in sections.items():
+            if section in found:
+                raise SettingsError(f"Settings section {section!r} is defined twice: in "
+                                    f"{found[section][1]} and {path}.")
+            found[section] = (section_schema, path)
+    return found
+
+
+def _defaults() -> dict[str, dict[str, Any]]:
+    defaults = {section: {key: copy.deepcopy(prop["default"])
+                          for key, prop in schema["properties"].items()}
+                for section, (schema, _) in section_schemas().items()}
+    defaults["deployment"]["version"] = DEPLOYMENT_VERSION
+    return defaults
+
+
+#: Every section's defaults, from the core's and the packages' settings schemas.
+DEFAULTS: dict[str, dict[str, Any]] = _defaults()
+
+
+#: The JSON Schema keywords a setting's schema may use (tests/qcampus/test_settings.py).
+VALUE_KEYWORDS = {"type", "items", "default", "description", "enum", "minimum", "maximum",
+                  "minLength", "pattern"}
+
+
+def _check_value(section: str, key: str, value: Any, origin: str) -> None:
+    """Refuse a value its key's schema does not allow (choice, range, pattern), naming them."""
+    prop = section_schemas()[section][0]["properties"][key]
+    why = None
+    if "enum" in prop and value not in prop["enum"]:
+        why = f"must be one of {', '.join(map(repr, prop['enum']))}"
+    elif "minimum" in prop and value < prop["minimum"]:
+        why = f"must be at least {prop['minimum']}"
+    elif "maximum" in prop and value > prop["maximum"]:
+        why = f"must be at most {prop['maximum']}"
+    elif "minLength" in prop and len(value) < prop["minLength"]:
+        why = "must not be empty"
+    elif "pattern" in prop and not re.search(prop["pattern"], value):
+        why = "has the wrong form"
+    if why:
+        raise SettingsError(f"Setting {section}.{key} in {origin} {why}, not {value!r}. "
+                            f"({' '.join(prop.get('description', '').split())})")
 
 
 def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
@@ -169,6 +175,7 @@ def merge(overrides: Mapping[str, Any], base: Mapping[str, Mapping[str, Any]] = 
                     f"Unknown setting {section}.{key} in {origin}; known keys of {section}: {known}."
                 )
             result[section][key] = _coerce(section, key, value, DEFAULTS[section][key])
+            _check_value(section, key, result[section][key], origin)
             if (section, key) == ("hub", "subdomain_host"):
                 _check_subdomain_host(result[section][key], origin)
             if section == "database":

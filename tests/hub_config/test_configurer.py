@@ -126,10 +126,9 @@ def test_workshop_mode_uses_temporary_accounts(deployment_settings):
 
 
 def test_unknown_authenticator_is_refused(deployment_settings):
-    """An unknown authenticator name is an error naming the setting."""
-    cfg = validate({"hub": {"authenticator": "pam"}}, base=config_from_settings(deployment_settings))
-    with pytest.raises(HubConfigError, match="hub.authenticator"):
-        configurer.update_auth(Config(), cfg)
+    """An unknown authenticator name is an error naming the setting and the choices."""
+    with pytest.raises(HubConfigError, match="hub.authenticator .*'firstuse', 'workshop'"):
+        validate({"hub": {"authenticator": "pam"}}, base=config_from_settings(deployment_settings))
 
 
 def test_servers_run_from_shared_venv_without_user_config(hub_config):

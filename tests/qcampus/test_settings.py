@@ -75,3 +75,52 @@ def test_no_hub_admins_by_default(tmp_path):
     assert settings.load(tmp_path, environ={})["hub"]["admin_users"] == []
     named = settings.load(tmp_path, environ={"QCAMPUS_HUB__ADMIN_USERS": "ana, ben"})
     assert named["hub"]["admin_users"] == ["ana", "ben"]
+
+
+def test_every_section_comes_from_a_valid_schema_with_described_keys():
+    """Each settings.schema.yaml is a JSON Schema; every key has a default and a description."""
+    import jsonschema
+    import yaml
+
+    files = settings.schema_files()
+    assert {path.parent.name for path in files} >= {"schemas", "certificates", "submissions"}
+    for path in files:
+        jsonschema.Draft202012Validator.check_schema(yaml.safe_load(path.read_text()))
+    schemas = settings.section_schemas()
+    assert set(schemas) == set(settings.DEFAULTS)
+    for section, (schema, path) in schemas.items():
+        assert schema.get("additionalProperties") is False and schema.get("description"), section
+        for key, prop in schema["properties"].items():
+            assert set(prop) <= settings.VALUE_KEYWORDS, (path, section, key)
+            assert prop.get("description") and "default" in prop, (path, section, key)
+            jsonschema.validate(prop["default"], prop)
+    # A package's sections are its own: the core's file does not define them.
+    assert schemas["grading"][1].parent.name == "submissions"
+    assert schemas["certificates"][1].parent.name == "certificates"
+
+
+@pytest.mark.parametrize(("override", "words"), [
+    ({"grading": {"workers": 0}}, "grading.workers in settings.yaml must be at least 1"),
+    ({"grading": {"broker": "http://x"}}, "grading.broker in settings.yaml has the wrong form"),
+    ({"hub": {"authenticator": "pam"}}, "hub.authenticator in settings.yaml must be one of"),
+    ({"submissions": {"max_notebook_mib": 5000}},
+     "submissions.max_notebook_mib in settings.yaml must be at most"),
+])
+def test_values_outside_a_keys_schema_name_file_section_and_key(override, words):
+    """A value its schema refuses stops with the file, the section.key and the key's description."""
+    with pytest.raises(SettingsError, match=words):
+        settings.merge(override, origin="settings.yaml")
+
+
+def test_a_section_defined_twice_is_refused(monkeypatch, tmp_path):
+    """Two schema files defining one section stop with both file names."""
+    twin = tmp_path / "settings.schema.yaml"
+    twin.write_text("properties:\n  grading: {type: object, properties: {}}\n")
+    real = settings.schema_files()
+    monkeypatch.setattr(settings, "schema_files", lambda: [*real, twin])
+    settings.section_schemas.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match=f"'grading' is defined twice: in .* and {twin}"):
+            settings.section_schemas()
+    finally:
+        settings.section_schemas.cache_clear()
