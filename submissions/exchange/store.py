@@ -11,6 +11,7 @@ never replaced: a second one is a new record with its own files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -116,6 +117,17 @@ class Store:
         return self.root / relative, relative
 
     def _write(self, directory: Path, files: Mapping[str, bytes]) -> list[dict]:
+        try:
+            return self._write_synced(directory, files)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise RefusedSubmission(
+                "The server's disk is full, so nothing was stored; your work is unchanged. Try "
+                "again later and tell your instructor. / サーバーのディスクが一杯のため保存できません"
+                "でした。作業内容はそのままです。講師に連絡してください。", 507) from exc
+
+    def _write_synced(self, directory: Path, files: Mapping[str, bytes]) -> list[dict]:
         written = []
         for name, data in sorted(files.items()):
             fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)

@@ -140,3 +140,22 @@ def test_course_ids_that_could_name_paths_are_refused(engine, store, notebook, c
     with pytest.raises(RefusedSubmission), write_session(engine) as session:
         store.release(session, course, "a", {"a.ipynb": notebook()}, released_by="t")
     assert not (store.root / "releases").exists() or not any((store.root / "releases").iterdir())
+
+
+def test_a_full_disk_refuses_with_a_reason_and_stores_nothing(engine, store, released, notebook,
+                                                              monkeypatch):
+    """When the disk is full the submission is refused with 507 and a reason; no record, no file."""
+    import errno
+    import os as os_module
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os_module, "fsync", full)
+    with pytest.raises(RefusedSubmission) as refused, write_session(engine) as session:
+        store.submit(session, "foundations", "hello", "alice", {"hello.ipynb": notebook()})
+    monkeypatch.undo()
+    assert refused.value.status == 507 and "disk is full" in refused.value.message
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 0
+    assert _stored_directories(store) == []
