@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from qcampus import database
 from qcampus.database import (  # noqa: F401  (the names this package has always offered)
     BUSY_TIMEOUT_MS,
     SIDE_FILES,
@@ -42,12 +43,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def alembic_config(url: str, engine: Engine | None = None) -> Config:
     """Return an Alembic configuration for the certificates migrations on *url*."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    if engine is not None:
-        config.attributes["engine"] = engine
-    return config
+    return database.alembic_config(MIGRATIONS, url, engine)
 
 
 def upgrade(url: str, revision: str = "head", engine: Engine | None = None) -> None:

@@ -192,3 +192,47 @@ def missing_schemas(url: str, names: list[str]) -> list[str]:
     finally:
         engine.dispose()
     return [name for name in names if name not in present]
+
+
+def run_alembic_environment(target_metadata, version_table: str = "alembic_version") -> None:
+    """Run the migrations of an Alembic environment (a package's ``migrations/env.py``).
+
+    The URL comes from the Alembic configuration; an engine passed in its
+    ``attributes`` (tests, ``qcampus init``) is used as is. SQLite runs in batch
+    mode, so column changes become table copies it understands. *version_table*
+    lets two packages' migrations share one database.
+    """
+    from alembic import context
+
+    config = context.config
+    if context.is_offline_mode():
+        url = config.get_main_option("sqlalchemy.url")
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
+                          render_as_batch=url.startswith("sqlite"), version_table=version_table)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    given = config.attributes.get("engine")
+    engine = given or make_engine(config.get_main_option("sqlalchemy.url"))
+    try:
+        with engine.execution_options(qcampus_write=True).connect() as connection:
+            context.configure(connection=connection, target_metadata=target_metadata,
+                              render_as_batch=connection.dialect.name == "sqlite",
+                              compare_type=True, version_table=version_table)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        if given is None:
+            engine.dispose()
+
+
+def alembic_config(script_location: Path, url: str, engine: Engine | None = None):
+    """Return an Alembic configuration for the migrations in *script_location* on *url*."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config

@@ -10,11 +10,12 @@ SQLite and every commit is durable.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
-from qcampus.database import make_engine
+from qcampus.database import alembic_config, make_engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,16 +56,33 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def open_engine(url: str) -> Engine:
-    """Return an engine on *url* with its tables created (SQLite file 0600 first)."""
-    # Both halves register their tables on Base before create_all.
-    from submissions.exchange import models as _exchange  # noqa: F401
-    from submissions.grading import models as _grading  # noqa: F401
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: Alembic's table of this package's revision (not alembic_version: another package's
+#: migrations may share the database).
+VERSION_TABLE = "submissions_alembic_version"
 
+
+def upgrade(engine: Engine, url: str, revision: str = "head") -> None:
+    """Migrate the submissions database on *engine* to *revision* (the newest by default).
+
+    A database whose tables an earlier version created without migrations is
+    stamped at the first revision first, so its rows are kept.
+    """
+    from alembic import command
+    from sqlalchemy import inspect
+
+    config = alembic_config(MIGRATIONS, url, engine)
+    tables = set(inspect(engine).get_table_names())
+    if "exchange_submissions" in tables and VERSION_TABLE not in tables:
+        command.stamp(config, "0001")
+    command.upgrade(config, revision)
+
+
+def open_engine(url: str) -> Engine:
+    """Return an engine on *url* with its schema migrated (SQLite file 0600 first)."""
     engine = make_engine(url)
     try:
-        with engine.execution_options(qcampus_write=True).begin() as connection:
-            Base.metadata.create_all(connection)
+        upgrade(engine, url)
     except BaseException:
         # A server without the schema (before `qcampus init`) leaves no connection behind.
         engine.dispose()
