@@ -1,6 +1,7 @@
 """Fixtures for course content tests.
 
 - ``assignments``: every (track, assignment) pair listed by a ``track.yaml`` in ``courses/``.
+- ``sandbox_users``: re-exported from the sandbox tests (the fast grader's users).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qcampus.courses import load_tracks
+from tests.grader.sandbox.conftest import sandbox_users  # noqa: F401  (a fixture)
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"
 

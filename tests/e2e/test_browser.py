@@ -73,22 +73,23 @@ def test_learner_submits_and_reads_feedback_without_an_instructor(running_hub):
     with lab_page(dep.url, name, f"/user/{name}/lab") as page:
         page.click(".lm-MenuBar-itemLabel:text-is('Nbgrader')")
         page.click(".lm-Menu-itemLabel:text-is('Assignment List')")
-        page.wait_for_selector(f"text={assignment}", timeout=60_000)
-        page.click("#released_assignments_list button:text-is('Fetch')", timeout=60_000)
-        page.click("#fetched_assignments_list button:text-is('Submit')", timeout=60_000)
-        page.wait_for_selector("#submitted_assignments_list >> text=" + assignment, timeout=60_000)
+        page.wait_for_selector(f"text={assignment}", timeout=180_000)
+        page.click("#released_assignments_list button:text-is('Fetch')", timeout=180_000)
+        page.click("#fetched_assignments_list button:text-is('Submit')", timeout=180_000)
+        page.wait_for_selector("#submitted_assignments_list >> text=" + assignment, timeout=180_000)
         # The grading service grades and releases feedback; the learner only refreshes the list.
-        deadline = 240_000
+        # Generous: a loaded machine grades one submission in tens of seconds.
+        deadline = 600_000
         while deadline > 0:
             page.click("#refresh_assignments_list")
             if page.locator("#submitted_assignments_list button:text-is('Fetch Feedback')").count():
                 break
             page.wait_for_timeout(2_000)
             deadline -= 2_000
-        page.click("#submitted_assignments_list button:text-is('Fetch Feedback')", timeout=10_000)
-        page.wait_for_selector("text=(view feedback)", timeout=60_000)
+        page.click("#submitted_assignments_list button:text-is('Fetch Feedback')", timeout=60_000)
+        page.wait_for_selector("text=(view feedback)", timeout=180_000)
         page.click("text=(view feedback)")
-        page.wait_for_selector(f".jp-DirListing-item:has-text('{assignment}.html')", timeout=60_000)
+        page.wait_for_selector(f".jp-DirListing-item:has-text('{assignment}.html')", timeout=180_000)
         page.dblclick(f".jp-DirListing-item:has-text('{assignment}.html')")
         frame = page.frame_locator("iframe").first
-        frame.locator("text=/Score: \\d/").first.wait_for(timeout=60_000)
+        frame.locator("text=/Score: \\d/").first.wait_for(timeout=180_000)

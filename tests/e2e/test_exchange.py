@@ -158,7 +158,7 @@ def _server_xsrf(user, path: str) -> str:
     return values[0]
 
 
-def _wait_graded(dep, generations: int, timeout: float = 240) -> None:
+def _wait_graded(dep, generations: int, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while True:
         jobs = grading_jobs(dep)

@@ -144,7 +144,7 @@ def learner_loop(dep) -> None:
         assert hidden not in html and escape(hidden) not in html, hidden
 
 
-def wait_for_feedback(user: HubUser, course: str, assignment: str, timeout: float = 240) -> dict:
+def wait_for_feedback(user: HubUser, course: str, assignment: str, timeout: float = 600) -> dict:
     """Poll the Assignments tab's list until the newest submission has feedback; return its entry."""
     deadline = time.monotonic() + timeout
     while True:
