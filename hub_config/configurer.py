@@ -354,19 +354,20 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
             "oauth_no_confirm": True,
             "display": True,
         })
-        # Grades every submission as it arrives (embedded workers), or hands it to Celery
-        # workers when grading.broker is set; runs as root to start the sandbox.
-        services.append({
-            "name": GRADING_SERVICE,
-            "command": [str(venv / "bin" / "python"), "-m", "submissions.grading"],
-            "environment": {**cfg["internal"]["service_environment"],
-                            "QCAMPUS_HOME": cfg["paths"]["home"]},
-        })
         # The service's rate-limit counters: its own Redis on a root-only Unix socket with a
         # password, not a shared one on TCP that every local user can reach.
         services.append({
             "name": "qcampus-redis",
             "command": [str(venv / "bin" / "python"), "-m", "certificates.ratelimit_store"],
+            "environment": {**cfg["internal"]["service_environment"],
+                            "QCAMPUS_HOME": cfg["paths"]["home"]},
+        })
+        # Grades every submission as it arrives (embedded workers), or hands it to Celery
+        # workers when grading.broker is set; runs as root to start the sandbox. Started
+        # after the rate-limit store, which the qcampus service must find running.
+        services.append({
+            "name": GRADING_SERVICE,
+            "command": [str(venv / "bin" / "python"), "-m", "submissions.grading"],
             "environment": {**cfg["internal"]["service_environment"],
                             "QCAMPUS_HOME": cfg["paths"]["home"]},
         })

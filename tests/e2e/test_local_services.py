@@ -10,6 +10,7 @@ bucket per request, and tries the rate-limit store's socket and password.
 from __future__ import annotations
 
 import pwd
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +42,12 @@ def start(dep, **service_settings: str) -> tuple[HubProcess, str]:
     dep.environ.update({f"QCAMPUS_SERVICE_{k}": v for k, v in service_settings.items()})
     hub = HubProcess(dep)
     wait_for_service(f"{dep.service_url}/")
+    # The hub starts its services one after another: until the deployment's Redis is up,
+    # each service worker counts in its own memory (by design), which this test is not about.
+    deadline = time.monotonic() + 120
+    while not (dep.settings.home / "redis" / "redis.sock").exists():
+        assert time.monotonic() < deadline, "the deployment's Redis never started"
+        time.sleep(0.5)
     return hub, learner
 
 
