@@ -7,10 +7,9 @@ SQLite and PostgreSQL. Times are stored and returned as UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,9 +17,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
-    TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from qcampus.database import UTCDateTime, utcnow  # noqa: F401  (utcnow: used by importers)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,37 +43,6 @@ REASON_CATEGORIES = {
     "key_compromise": ("Issuer key compromised", "発行者の鍵の漏えい"),
     "other": ("Other", "その他"),
 }
-
-
-def utcnow() -> datetime:
-    """Return the current time in UTC, to the microsecond."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored as UTC and always returned time-zone aware.
-
-    SQLite keeps no time zone and PostgreSQL converts to the session's zone;
-    normalising here keeps hashed audit records byte-identical on both.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"Refusing a naive datetime {value!r}; pass a UTC time.")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 class Model(DeclarativeBase):

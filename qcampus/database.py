@@ -27,10 +27,11 @@ import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -236,3 +237,34 @@ def alembic_config(script_location: Path, url: str, engine: Engine | None = None
     if engine is not None:
         config.attributes["engine"] = engine
     return config
+
+
+def utcnow() -> datetime:
+    """Return the server's clock in UTC, to the microsecond: the only clock records are timed by."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always returned time-zone aware.
+
+    SQLite keeps no time zone and PostgreSQL converts to the session's zone;
+    normalising here keeps hashed audit records byte-identical on both.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"Refusing a naive datetime {value!r}; pass a UTC time.")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

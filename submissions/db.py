@@ -9,13 +9,13 @@ SQLite and every commit is durable.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator
+from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from qcampus.database import alembic_config, make_engine
+# UTCDateTime and utcnow: the core's, offered here to the models and the grading code.
+from qcampus.database import UTCDateTime, alembic_config, make_engine, utcnow  # noqa: F401
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,30 +30,6 @@ class Base(DeclarativeBase):
     """Declarative base of every submissions table (constraint names Alembic can follow)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC datetime on every backend (SQLite stores no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where UTC is required")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    """Return the server's clock in UTC: the only clock a submission is timed by."""
-    return datetime.now(UTC)
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
