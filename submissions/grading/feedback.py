@@ -32,8 +32,8 @@ MANUAL = "manual"
 #: Who the exchange records as having released feedback the service generated.
 RELEASED_BY = "qcampus-grading"
 #: ``GenerateFeedback.preprocessors`` on nbgrader's command line (see grader.autograde.feedback).
-PREPROCESSORS = ('["grader.autograde.feedback.HideHiddenTests", "nbgrader.preprocessors.GetGrades", '
-                 '"nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]')
+PREPROCESSORS = ("grader.autograde.feedback.HideHiddenTests", "nbgrader.preprocessors.GetGrades",
+                 "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
 
 
 def policy(settings: Settings, course: str, assignment: str) -> tuple[str, datetime | None]:
@@ -67,8 +67,8 @@ def generate(course_dir: Path, assignment: str, student: str, db_url: str = "") 
     *db_url* is the course's gradebook; "" is nbgrader's default in *course_dir*.
     """
     nbgrader(course_dir, "generate_feedback", assignment, "--student", student, "--force",
-             f"--GenerateFeedback.preprocessors={PREPROCESSORS}", "--log-level=WARN",
-             db_url=db_url)
+             *(f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS),
+             "--log-level=WARN", db_url=db_url)
     folder = course_dir / "feedback" / student / assignment
     return {page.stem: page.read_bytes() for page in sorted(folder.glob("*.html"))}
 

@@ -62,7 +62,9 @@ def prewarm() -> None:
     """Import the grading stack once, so every job forked from this worker starts warm."""
     from grader.sandbox.zygote import DEFAULT_PRELOAD
 
-    for name in [*DEFAULT_PRELOAD, "grader.autograde.worker", "nbgrader.converters"]:
+    # nbgrader's apps and HTML export: feedback pages are made in a child forked from here.
+    for name in [*DEFAULT_PRELOAD, "grader.autograde.worker", "nbgrader.converters",
+                 "nbgrader.apps.nbgraderapp", "nbconvert.exporters.html"]:
         try:
             importlib.import_module(name)
         except ImportError as exc:  # a missing extra is reported by the grading itself

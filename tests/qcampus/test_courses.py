@@ -52,3 +52,36 @@ def test_unknown_assignment_names_the_known_ones():
     track = find_track(REPO / "courses", "foundations")
     with pytest.raises(CourseError, match="first-circuits"):
         track.assignment("nope")
+
+
+@pytest.mark.parametrize("threaded", [False, True], ids=["forked", "new-interpreter"])
+def test_nbgrader_runs_in_the_course_and_reports_failures(tmp_path, threaded):
+    """Forked (one thread) or as a new interpreter (threads), nbgrader runs in the course; the caller's cwd and umask stay."""
+    import os
+    import threading
+
+    from qcampus.courses import nbgrader
+
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'c'\n")
+    cwd, umask = os.getcwd(), os.umask(0o022)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait) if threaded else None
+    if other:
+        other.start()
+    try:
+        nbgrader(course, "db", "student", "add", "ada", "--last-name=Lovelace")
+        listed = nbgrader(course, "db", "student", "list")
+        assert "ada (Lovelace" in listed.stdout
+        # What nbgrader writes is closed to others (umask 007 in the child only).
+        assert os.stat(course / "gradebook.db").st_mode & 0o007 == 0
+        assert os.umask(0o022) == 0o022 and os.getcwd() == cwd
+        with pytest.raises(CourseError, match="generate_assignment.*failed") as failed:
+            nbgrader(course, "generate_assignment", "no-such-assignment")
+        assert "no-such-assignment" in str(failed.value)
+    finally:
+        release.set()
+        if other:
+            other.join()
+        os.umask(umask)

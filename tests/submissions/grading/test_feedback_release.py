@@ -95,7 +95,7 @@ def test_the_reference_scores_full_marks_and_feedback_hides_the_hidden_tests(
 
     assert outcome.state == GRADED, outcome.reason
     assert outcome.score == outcome.max_score > 0
-    assert outcome.feedback_released
+    assert outcome.feedback_released, outcome.reason
     [page] = _page_text(store, engine, job(job_id).submission_id).values()
     assert str(int(outcome.max_score)) in page
     assert not {line for line in hidden if line in page}
