@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import fcntl
 import grp
 import hashlib
@@ -240,6 +241,13 @@ def autograde(course_dir: Path, assignment: str, student: str, *, timeout: float
         with sandbox_slot() as slot:
             [result] = LockedBatch(course_dir, assignment, limits=limits, workers=1,
                                    first_slot=slot).run([student])
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise GradingError(
+                f"No space left on the grading disk ({course_dir}) while grading {assignment} of "
+                f"{student}; the submission is kept: free space, then regrade it "
+                "(`qcampus grading regrade`).") from exc
+        raise GradingError(f"grading {assignment} of {student} failed: {exc}") from exc
     except Exception as exc:
         raise GradingError(f"grading {assignment} of {student} could not start: {exc}") from exc
     state = {batch.GRADED: GRADED, batch.TIMED_OUT: TIMED_OUT}.get(result.status, FAILED)

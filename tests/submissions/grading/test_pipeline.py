@@ -143,3 +143,36 @@ def test_concurrent_gradings_get_distinct_sandbox_slots():
         assert min(first, second) >= FIRST_SERVICE_SLOT
     with sandbox_slot() as again:
         assert again == min(first, second)
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_a_full_grading_disk_fails_the_job_with_the_reason_and_keeps_the_submission(
+        engine, store, submit, job, deployment, demo_course):
+    """With no space where graded copies go, grading fails saying so; freed, a regrade scores."""
+    import subprocess
+
+    autograded = demo_course / "autograded"
+    autograded.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(autograded)], check=True)
+    try:
+        fd = os.open(autograded / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            with pytest.raises(OSError, match="No space left"):
+                while True:
+                    os.write(fd, b"\0" * 4096)
+        finally:
+            os.close(fd)
+        job_id = submit("dora", {"ps1.ipynb": answer()})
+        # Raised, so the worker counts an attempt and keeps the reason (failed after the last).
+        with pytest.raises(GradingError, match="No space left on the grading disk.*regrade"):
+            pipeline.grade(deployment, job(job_id))
+    finally:
+        subprocess.run(["umount", "-l", str(autograded)], check=True)
+    submission = _submission(engine, job(job_id))
+    stored = store.path_of(submission) / "ps1.ipynb"
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == hashlib.sha256(answer()).hexdigest()
+    with write_session(engine) as session:
+        [again] = queue.regrade(session, job(job_id))
+    regraded = pipeline.grade(deployment, job(again.id))
+    assert (regraded.state, regraded.score) == (GRADED, 2.0), regraded.reason
