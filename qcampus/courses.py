@@ -397,12 +397,18 @@ def list_command(home: Path) -> None:
             click.echo(f"  {a.id}  {a.title.get('en', '')}  ({mark})")
 
 
-@courses.command("validate")
-@click.option("--source", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Courses directory [default: the checkout's courses/, else the deployment's "
-                   "courses.source].")
-def validate_command(source: Path | None) -> None:
-    """Check the framework, glossary, every track and every reference; list each problem."""
+source_option = click.option(
+    "--source", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Courses directory [default: the checkout's courses/, else the deployment's courses.source].")
+
+
+def _checked_tracks(source: Path | None) -> tuple[Path, list[Track]]:
+    """Return the courses directory (*source*, else the default one) and its tracks, all checked.
+
+    Raises:
+        CourseError: something in the directory is invalid; each problem was printed to
+            stderr first, one line naming its file and field.
+    """
     from qcampus import curriculum
 
     source = source or framework_mod.courses_dir()
@@ -415,9 +421,59 @@ def validate_command(source: Path | None) -> None:
         raise CourseError(f"{len(found)} problem(s) in {source}: fix each line above and run this "
                           f"again. / {source} に {len(found)} 件の問題があります。上の各行を直してから、"
                           f"もう一度実行してください。")
+    return source, tracks
+
+
+@courses.command("validate")
+@source_option
+def validate_command(source: Path | None) -> None:
+    """Check the framework, glossary, every track and every reference; list each problem.
+
+    When all is valid, print each track's assignments (level, minutes, feedback,
+    competency@level) and the track's total time.
+    """
+    from qcampus import catalogue
+
+    source, tracks = _checked_tracks(source)
+    if tracks:
+        click.echo(catalogue.table(tracks) + "\n")
     count = sum(len(t.assignments) for t in tracks)
     click.echo(f"{source}: the framework, the glossary, {len(tracks)} track(s) and {count} "
                f"assignment(s) are valid.")
+
+
+@courses.command("docs")
+@source_option
+@click.option("--write", is_flag=True,
+              help="Rewrite the generated list in --file instead of printing it.")
+@click.option("--file", "document", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Document with the generated list [default: the checkout's docs/courses.md].")
+def docs_command(source: Path | None, write: bool, document: Path | None) -> None:
+    """Render the track list of docs/courses.md from framework.yaml and every track.yaml.
+
+    The course files are validated first. Without --write the list is printed;
+    with it, the part of the document between the generated-list markers is
+    replaced and the rest is left as written.
+    """
+    from qcampus import catalogue
+
+    source, tracks = _checked_tracks(source)
+    block = catalogue.render(tracks, framework_mod.load(source / "framework.yaml"))
+    if not write:
+        click.echo(block, nl=False)
+        return
+    document = document or catalogue.DOCUMENT
+    try:
+        text = document.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CourseError(f"Cannot read {document}: {exc.strerror}; pass --file.") from exc
+    updated = catalogue.replace(text, block, str(document))
+    if updated == text:
+        click.echo(f"{document}: the track list is up to date.")
+        return
+    document.write_text(updated, encoding="utf-8")
+    count = sum(len(t.assignments) for t in tracks)
+    click.echo(f"{document}: the track list now shows {len(tracks)} track(s) and {count} assignment(s).")
 
 
 @courses.command("release")

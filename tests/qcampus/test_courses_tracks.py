@@ -1,15 +1,16 @@
-"""track.yaml: its schema, prerequisites, objectives, and `qcampus courses validate`."""
+"""track.yaml: its schema, prerequisites, objectives, `qcampus courses validate` and `courses docs`."""
 
 from __future__ import annotations
 
 import shutil
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from qcampus import curriculum
+from qcampus import catalogue, curriculum, framework
 from qcampus.cli import cli
 from qcampus.courses import load_track, load_tracks
 from qcampus.errors import CourseError
@@ -163,10 +164,47 @@ def test_repository_curriculum_is_valid():
 
 
 def test_validate_command_passes_on_the_repository():
-    """`qcampus courses validate` exits 0 on the repository and says what it checked."""
+    """`qcampus courses validate` exits 0 on the repository, lists every assignment and its track's time."""
     result = CliRunner().invoke(cli, ["courses", "validate", "--source", str(REPO / "courses")])
     assert result.exit_code == 0, result.output
     assert "are valid" in result.output
+    rows = [line.split()[:4] for line in result.stdout.splitlines()]
+    for track in load_tracks(REPO / "courses"):
+        for a in track.assignments:
+            assert [track.id, a.id, a.level, str(a.minutes)] in rows
+        assert [track.id, "total:", str(len(track.assignments)), "assignments,"] in rows
+        assert f"{catalogue.duration(sum(a.minutes for a in track.assignments))}" in result.stdout
+
+
+def test_validate_command_prints_the_tracks(courses):
+    """On success each assignment is a row (level, minutes, feedback, id@level), each track has a total."""
+    courses("alpha", lesson("one", minutes=45, feedback="on-submit"),
+            lesson("two", level="B1", minutes=90, prerequisites=["one"],
+                   objectives=[{"competency": "gate.circuits", "level": "B1"},
+                               {"competency": "concepts.qubits", "level": "B1"}]))
+    courses("beta", lesson("three", feedback="after-deadline"))
+    result = CliRunner().invoke(cli, ["courses", "validate", "--source", str(courses.root)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["track", "assignment", "level", "minutes", "feedback", "competencies"]
+    assert [line.split() for line in lines[2:7]] == [
+        ["alpha", "one", "A2", "45", "on-submit", "concepts.qubits@A2"],
+        ["alpha", "two", "B1", "90", "manual", "gate.circuits@B1,", "concepts.qubits@B1"],
+        ["alpha", "total:", "2", "assignments,", "2", "h", "15", "min", "135"],
+        ["beta", "three", "A2", "30", "after-deadline", "concepts.qubits@A2"],
+        ["beta", "total:", "1", "assignment,", "30", "min", "30"],
+    ]
+    assert lines[-1].endswith("2 track(s) and 3 assignment(s) are valid.")
+
+
+def test_validate_command_prints_no_table_when_something_is_wrong(courses):
+    """With a problem only the problems and the summary are printed: no table of a broken curriculum."""
+    courses("alpha", lesson("one", minutes=45), lesson("two", prerequisites=["zero"]))
+    result = CliRunner().invoke(cli, ["courses", "validate", "--source", str(courses.root)])
+    assert result.exit_code == CourseError.exit_code
+    assert "'zero' is not an assignment of track 'alpha'" in result.stderr
+    assert result.stdout == ""
 
 
 def test_validate_command_lists_every_problem(courses):
@@ -192,3 +230,60 @@ def test_validate_command_finds_a_missing_notebook(courses):
     result = CliRunner().invoke(cli, ["courses", "validate", "--source", str(courses.root)])
     assert result.exit_code == CourseError.exit_code
     assert "assignments[0].id: 'one' has no notebook under source/one/" in result.output
+
+
+def document(tmp_path, middle: str = f"{catalogue.BEGIN}\n| old | rows |\n{catalogue.END}\n") -> Path:
+    """Write a document with prose around *middle* and return its path."""
+    path = tmp_path / "courses.md"
+    path.write_text(f"# Courses\n\nHand-written prose.\n\n{middle}\nMore prose.\n", encoding="utf-8")
+    return path
+
+
+def test_docs_command_prints_the_list(courses):
+    """Without --write the generated list of the courses directory is printed, markers included."""
+    courses("alpha", lesson("one", minutes=45), audience="testers")
+    result = CliRunner().invoke(cli, ["courses", "docs", "--source", str(courses.root)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == catalogue.render(load_tracks(courses.root),
+                                             framework.load(courses.root / "framework.yaml"))
+    assert "| one | `one` | A2 | 45 | concepts.qubits A2 | — |" in result.stdout.splitlines()
+
+
+def test_docs_command_rewrites_only_the_list(courses, tmp_path):
+    """--write replaces the list between the markers, keeps the prose, and a second run changes nothing."""
+    courses("alpha", lesson("one", minutes=45))
+    path = document(tmp_path)
+    args = ["courses", "docs", "--source", str(courses.root), "--write", "--file", str(path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "now shows 1 track(s) and 1 assignment(s)" in result.stdout
+    block = catalogue.render(load_tracks(courses.root), framework.load(courses.root / "framework.yaml"))
+    assert path.read_text(encoding="utf-8") == f"# Courses\n\nHand-written prose.\n\n{block}\nMore prose.\n"
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "the track list is up to date" in again.stdout
+    assert path.read_text(encoding="utf-8") == f"# Courses\n\nHand-written prose.\n\n{block}\nMore prose.\n"
+
+
+def test_docs_command_refuses_a_broken_curriculum(courses, tmp_path):
+    """With a problem in the course files the document is left as it was and the exit code is 4."""
+    courses("alpha", lesson("one", feedback="soon"))
+    path = document(tmp_path)
+    before = path.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["courses", "docs", "--source", str(courses.root), "--write",
+                                      "--file", str(path)])
+    assert result.exit_code == CourseError.exit_code
+    assert "assignments[0].feedback: 'soon' is not one of" in result.stderr
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_docs_command_needs_the_markers(courses, tmp_path):
+    """A document without the markers is not touched; the error names them."""
+    courses("alpha", lesson("one"))
+    path = document(tmp_path, middle="| old | rows |\n")
+    before = path.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["courses", "docs", "--source", str(courses.root), "--write",
+                                      "--file", str(path)])
+    assert result.exit_code == CourseError.exit_code
+    assert catalogue.BEGIN in result.stderr and catalogue.END in result.stderr
+    assert path.read_text(encoding="utf-8") == before
