@@ -283,7 +283,8 @@ def grading_jobs(dep: Deployment) -> list[dict]:
     try:
         with Session(engine) as session:
             return [{"student": j.student, "state": j.state, "reason": j.reason, "score": j.score,
-                     "attempts": j.attempts} for j in session.scalars(select(GradingJob))]
+                     "attempts": j.attempts, "submission_id": j.submission_id}
+                    for j in session.scalars(select(GradingJob))]
     finally:
         engine.dispose()
 

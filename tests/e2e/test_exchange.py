@@ -167,3 +167,114 @@ def _wait_graded(dep, generations: int, timeout: float = 600) -> None:
             return
         assert time.monotonic() < deadline, jobs
         time.sleep(1)
+
+
+def _service_master(dep) -> int:
+    """Return the pid of the qcampus web service's gunicorn master (the hub's child)."""
+    hub = int((dep.settings.hub_dir / "jupyterhub.pid").read_text())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if ppid == hub and b"gunicorn" in argv and b"certificates.wsgi:app" in argv:
+            return int(proc.name)
+    raise AssertionError("the qcampus service's gunicorn master is not running under the hub")
+
+
+def test_submissions_while_the_service_is_killed_are_kept_or_refused_never_half(running_hub):
+    """A learner keeps submitting while the qcampus service is SIGKILLed and the hub restarts it.
+
+    Every submission the service acknowledged is stored, byte for byte, with its grading job;
+    one in flight at the kill may be stored without an answer; none is stored in part.
+    """
+    import hashlib
+    import os
+    import signal
+    import threading
+
+    dep = running_hub.dep
+    course, assignment = dep.track.id, dep.track.assignments[0].id
+    name = dep.people.learner_a
+    login_and_spawn(dep, name)
+    token = server_token(name)
+    [item] = api(dep, token, "GET", f"/courses/{course}/assignments/{assignment}/release").json()["files"]
+    notebook = json.loads(base64.b64decode(item["content"]))
+    before = {s["id"] for s in stored_submissions(dep, name)}
+
+    acknowledged: dict[int, str] = {}
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def keep_submitting() -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            notebook["metadata"]["qcampus_try"] = count  # every submission's bytes differ
+            payload = _notebook_payload(notebook, item["name"])
+            content = base64.b64decode(payload["files"][0]["content"])
+            try:
+                answer = api(dep, token, "POST",
+                             f"/courses/{course}/assignments/{assignment}/submissions",
+                             json=payload)
+            except requests.RequestException as exc:
+                refused.append(type(exc).__name__)
+                time.sleep(0.2)
+                continue
+            if answer.status_code == 201:
+                acknowledged[answer.json()["submission"]["id"]] = hashlib.sha256(content).hexdigest()
+            else:
+                refused.append(str(answer.status_code))
+                time.sleep(0.2)
+
+    poster = threading.Thread(target=keep_submitting)
+    poster.start()
+    try:
+        deadline = time.monotonic() + 120
+        while len(acknowledged) < 3:
+            assert time.monotonic() < deadline and poster.is_alive(), refused
+            time.sleep(0.1)
+        os.kill(_service_master(dep), signal.SIGKILL)
+        # The hub notices the exit at its next poll and starts the service again.
+        while not refused:
+            assert time.monotonic() < deadline + 120, "the service kept answering after SIGKILL"
+            time.sleep(0.1)
+        seen = len(acknowledged)
+        deadline = time.monotonic() + 300
+        while len(acknowledged) < seen + 3:
+            assert time.monotonic() < deadline, f"the service did not come back: {refused[-5:]}"
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        poster.join(120)
+
+    stored = {s["id"]: s for s in stored_submissions(dep, name) if s["id"] not in before}
+    assert set(acknowledged) <= set(stored)
+    assert len(set(stored) - set(acknowledged)) <= 1, "more than the one in flight was kept unanswered"
+    from sqlalchemy.orm import Session
+
+    from submissions.db import open_engine
+    from submissions.exchange.models import Submission
+    from submissions.exchange.store import Store
+
+    engine = open_engine(dep.settings.submissions_database_url)
+    try:
+        with Session(engine) as session:
+            store = Store.for_deployment(dep.settings)
+            for submission_id, digest in acknowledged.items():
+                record = session.get(Submission, submission_id)
+                [entry] = record.files
+                stored_bytes = (store.path_of(record) / entry["name"]).read_bytes()
+                assert entry["sha256"] == digest == hashlib.sha256(stored_bytes).hexdigest()
+            for submission_id in set(stored) - set(acknowledged):
+                record = session.get(Submission, submission_id)
+                for entry in record.files:
+                    data = (store.path_of(record) / entry["name"]).read_bytes()
+                    assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    finally:
+        engine.dispose()
+    queued = {j["submission_id"] for j in grading_jobs(dep)}
+    assert set(stored) <= queued, "a stored submission has no grading job"
