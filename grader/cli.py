@@ -20,12 +20,16 @@ from grader.errors import GraderError
               show_default=True, help="Submissions graded at once.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30, show_default=True,
               help="Wall-clock seconds per cell (the whole notebook gets four times that).")
+@click.option("--cpu-seconds", type=click.IntRange(min=1), default=None,
+              help="CPU seconds a notebook may use, all its threads together [default: the "
+                   "notebook's wall-clock seconds].")
 @click.option("--memory-mb", type=click.IntRange(min=64), default=1024, show_default=True,
               help="Memory a submission may use on top of the pre-warmed libraries.")
 @click.option("--unsafe-no-sandbox", is_flag=True,
               help="Grade without isolation: learner code can read answer keys and the gradebook.")
 def grade(assignment: str, course_dir: Path, students: tuple[str, ...], workers: int,
-          timeout: float, memory_mb: int, unsafe_no_sandbox: bool) -> None:
+          timeout: float, cpu_seconds: int | None, memory_mb: int,
+          unsafe_no_sandbox: bool) -> None:
     """Autograde ASSIGNMENT like `nbgrader autograde`, sandboxed and in parallel.
 
     Writes the same autograded notebooks and gradebook rows as nbgrader, so
@@ -48,7 +52,7 @@ def grade(assignment: str, course_dir: Path, students: tuple[str, ...], workers:
     else:
         click.echo(_memory_note(), err=True)
     limits = Limits(cell_timeout=timeout, notebook_timeout=4 * timeout,
-                    memory_bytes=memory_mb * MiB)
+                    cpu_seconds=cpu_seconds, memory_bytes=memory_mb * MiB)
     batch = Batch(course_dir, assignment, limits=limits, isolate=not unsafe_no_sandbox,
                   workers=workers)
     todo, unchanged = batch.plan(batch.submissions(students))

@@ -43,6 +43,10 @@ class SandboxedExecute(NbGraderPreprocessor):
     timeout = Integer(30, help="Wall-clock seconds one cell may run.").tag(config=True)
     notebook_timeout = Integer(
         120, help="Wall-clock seconds the whole notebook may run.").tag(config=True)
+    cpu_seconds = Integer(None, allow_none=True, help=dedent("""
+        CPU seconds the whole notebook may use, all its threads together;
+        None allows as many as notebook_timeout.
+        """)).tag(config=True)
     memory_mb = Integer(
         1024, help="Memory (MiB) a notebook may add to the pre-warmed image.").tag(config=True)
     processes = Integer(64, help="Processes and threads the sandbox user may have.").tag(config=True)
@@ -65,6 +69,7 @@ class SandboxedExecute(NbGraderPreprocessor):
     def limits(self) -> Limits:
         """Return the limits these settings describe."""
         return Limits(cell_timeout=self.timeout, notebook_timeout=self.notebook_timeout,
+                      cpu_seconds=self.cpu_seconds,
                       memory_bytes=self.memory_mb * MiB, processes=self.processes,
                       file_bytes=self.file_mb * MiB, scratch_bytes=self.scratch_mb * MiB,
                       output_bytes=self.output_bytes)

@@ -44,6 +44,7 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
     config.SandboxedExecute.update(
         timeout=int(limits.cell_timeout), notebook_timeout=int(limits.notebook_timeout),
+        cpu_seconds=None if limits.cpu_seconds is None else int(limits.cpu_seconds),
         memory_mb=limits.memory_bytes // MiB, processes=limits.processes,
         file_mb=limits.file_bytes // MiB, scratch_mb=limits.scratch_bytes // MiB,
         output_bytes=limits.output_bytes, isolate=settings["isolate"], slot=slot,

@@ -21,6 +21,9 @@ class Limits:
     cell_timeout: float = 30.0
     #: Wall-clock seconds the whole notebook may run.
     notebook_timeout: float = 120.0
+    #: CPU seconds the notebook may use, all its threads together; None allows as many
+    #: as its wall-clock seconds.
+    cpu_seconds: float | None = None
     #: Address space a submission may add to the pre-warmed image, in bytes.
     memory_bytes: int = 1024 * MiB
     #: Processes and threads the sandbox user may have at once.
@@ -34,6 +37,10 @@ class Limits:
     #: Bytes of results the grader reads back for the whole notebook.
     output_bytes: int = 1 * MiB
 
+    def cpu_time(self) -> float:
+        """Return the CPU seconds the notebook may use."""
+        return self.notebook_timeout if self.cpu_seconds is None else self.cpu_seconds
+
     def rlimits(self, image_bytes: int) -> dict[int, int]:
         """Return the rlimits to apply, given the size of the pre-warmed image.
 
@@ -43,7 +50,7 @@ class Limits:
         Returns:
             A mapping from ``resource.RLIMIT_*`` to the soft and hard limit.
         """
-        cpu = int(self.notebook_timeout) + 1
+        cpu = int(self.cpu_time()) + 1
         return {
             resource.RLIMIT_CPU: cpu,
             resource.RLIMIT_AS: image_bytes + self.memory_bytes,

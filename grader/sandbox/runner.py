@@ -215,7 +215,7 @@ class Sandbox:
         elif isinstance(message, dict) and "error" in message:
             raise SandboxUnavailableError(str(message["error"]))
         elif isinstance(message, dict) and "exit" in message:
-            self._stop(run, index, *_exit_reason(message))
+            self._stop(run, index, *_exit_reason(message, limits))
         elif isinstance(message, SandboxProtocolError):
             self._stop(run, index, PROTOCOL, str(message))
         else:
@@ -234,11 +234,13 @@ _ENAMES = {TIMEOUT: "CellTimeoutError", OUTPUT_LIMIT: "OutputLimitExceeded",
            PROTOCOL: "SandboxProtocolError"}
 
 
-def _exit_reason(message: dict) -> tuple[str, str]:
+def _exit_reason(message: dict, limits: Limits) -> tuple[str, str]:
     """Turn the keeper's exit report into a status and a reason."""
     sig = message.get("signal")
     if sig in (signal.SIGXCPU, signal.SIGKILL):
-        return RESOURCE_LIMIT, f"resource limit: stopped by {signal.Signals(sig).name} (CPU time)"
+        return RESOURCE_LIMIT, (f"resource limit: the notebook used more than "
+                                f"{limits.cpu_time():g} s of CPU time (stopped by "
+                                f"{signal.Signals(sig).name})")
     if isinstance(sig, int):
         return DIED, f"the notebook's process was killed by signal {sig}"
     return DIED, f"the notebook's process exited with code {message.get('exit')} before finishing"

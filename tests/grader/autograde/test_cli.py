@@ -15,7 +15,8 @@ def test_help_lists_the_options():
     """--help names every option of the issue's command line."""
     result = CliRunner().invoke(grade, ["--help"])
     assert result.exit_code == 0
-    for option in ("--course-dir", "--student", "--workers", "--timeout", "--unsafe-no-sandbox"):
+    for option in ("--course-dir", "--student", "--workers", "--timeout", "--cpu-seconds",
+                   "--unsafe-no-sandbox"):
         assert option in result.output
 
 
@@ -82,3 +83,16 @@ def test_student_option_limits_the_run(make_course, sandbox_users):
                                         "--student", "bob"])
     assert result.exit_code == 0, result.output
     assert set(course.scores()) == {"bob"}
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+def test_cpu_seconds_stop_a_notebook_inside_its_wall_clock(make_course, sandbox_users):
+    """--cpu-seconds stops a busy notebook long before --timeout, and the summary says why."""
+    course = make_course()
+    course.submit("alice", CORRECT, before="while True: pass")
+    result = CliRunner().invoke(grade, [ASSIGNMENT, "--course-dir", str(course.root),
+                                        "--timeout", "60", "--cpu-seconds", "1"])
+    assert result.exit_code == 0, result.output
+    assert "more than 1 s of CPU time" in result.output
+    assert course.scores() == {"alice": 0.0}

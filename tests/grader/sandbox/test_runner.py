@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pwd
 import resource
@@ -10,7 +11,7 @@ import uuid
 import pytest
 
 from grader.errors import SandboxUnavailableError
-from grader.sandbox.runner import DIED, OK, OUTPUT_LIMIT, TIMEOUT, Sandbox
+from grader.sandbox.runner import DIED, OK, OUTPUT_LIMIT, RESOURCE_LIMIT, TIMEOUT, Sandbox
 from grader.sandbox.users import user_name
 from tests.grader.sandbox.conftest import LIMITS, SLOT
 
@@ -161,6 +162,17 @@ def test_sleep_is_a_wall_clock_timeout(sandbox):
     """``time.sleep(10**6)`` ends as TIMEOUT, never as a result."""
     run = sandbox.run(["import time\ntime.sleep(10**6)"])
     assert run.status == TIMEOUT
+
+
+@pytest.mark.slow
+def test_cpu_limit_stops_a_notebook_before_its_wall_clock(sandbox):
+    """A notebook past its CPU seconds is stopped as a resource limit that names them."""
+    limits = dataclasses.replace(LIMITS, cell_timeout=60, notebook_timeout=60, cpu_seconds=1)
+    run = sandbox.run(["while True: pass", "print('after')"], limits=limits)
+    assert run.status == RESOURCE_LIMIT
+    assert "more than 1 s of CPU time" in run.reason
+    assert errors_of(run.cells[0]) == ["ResourceLimitExceeded"]
+    assert errors_of(run.cells[1]) == ["CellNotExecuted"]
 
 
 def test_memory_bomb_hits_the_limit(sandbox):
