@@ -41,9 +41,9 @@ def read_yaml(path: Path) -> Any:
 
 
 @cache
-def schema(kind: str) -> dict[str, Any]:
-    """Return the checked JSON Schema ``<kind>.schema.yaml`` (framework, glossary, track)."""
-    loaded = yaml.safe_load((HERE / f"{kind}.schema.yaml").read_text(encoding="utf-8"))
+def schema(kind: str, directory: Path = HERE) -> dict[str, Any]:
+    """Return the checked JSON Schema ``<kind>.schema.yaml`` of *directory* (default: the core's)."""
+    loaded = yaml.safe_load((directory / f"{kind}.schema.yaml").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(loaded)
     return loaded
 
@@ -56,9 +56,12 @@ def field_path(parts: Any) -> str:
     return text or "(top level)"
 
 
-def problems(instance: Any, kind: str, origin: str) -> list[str]:
-    """Return one message per schema violation of *instance*, naming *origin* and the field."""
-    validator = jsonschema.Draft202012Validator(schema(kind))
+def problems(instance: Any, kind: str, origin: str, directory: Path = HERE) -> list[str]:
+    """Return one message per schema violation of *instance*, naming *origin* and the field.
+
+    *directory* holds ``<kind>.schema.yaml`` (a feature package passes its own).
+    """
+    validator = jsonschema.Draft202012Validator(schema(kind, directory))
     found = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
         found.append(f"{origin}: {field_path(error.absolute_path)}: {_message(error)}")

@@ -22,9 +22,10 @@ def raw() -> dict:
 
 
 def test_catalogue_loads_every_certificate_type(catalogue):
-    """The checkout's catalogue names the four certificate types."""
+    """The checkout's catalogue names the six certificate types."""
     assert set(catalogue.achievements) == {
-        "foundations-a2", "gate-engineer-b1", "optimisation-b1", "business-a2"}
+        "foundations-a2", "gate-engineer-b1", "optimisation-b1", "business-a2",
+        "quantum-literacy-a2", "security-b1"}
 
 
 def test_every_reference_points_into_the_framework(catalogue):

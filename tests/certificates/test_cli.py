@@ -85,7 +85,8 @@ def test_achievements_lists_ids(run):
     result = run("achievements")
     assert result.exit_code == 0
     ids = [line.split("\t")[0] for line in result.output.splitlines()]
-    assert ids == ["foundations-a2", "gate-engineer-b1", "optimisation-b1", "business-a2"]
+    assert ids == ["foundations-a2", "gate-engineer-b1", "optimisation-b1", "business-a2",
+                   "quantum-literacy-a2", "security-b1"]
     assert "量子技術の基礎" in result.output
 
 

@@ -1,0 +1,95 @@
+"""``qcampus exam``: check the item bank and the catalog, and show a form as a candidate gets it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from exams import bank, catalog
+from exams.errors import BankError
+
+bank_option = click.option("--bank", "bank_dir", type=click.Path(file_okay=False, path_type=Path),
+                           default=bank.BANK, show_default=True, help="The item bank directory.")
+catalog_option = click.option("--catalog", "catalog_dir",
+                              type=click.Path(file_okay=False, path_type=Path),
+                              default=catalog.CATALOG, show_default=True,
+                              help="The exam catalog directory.")
+
+
+@click.group()
+def exam() -> None:
+    """Certification exams: the item bank, the catalog and the forms candidates sit."""
+
+
+@exam.command("validate")
+@bank_option
+@catalog_option
+@click.option("--courses", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Courses directory with framework.yaml and achievements.yaml "
+                   "[default: the checkout's courses/].")
+@click.option("--skip-code", is_flag=True, help="Do not run code items' solutions and stubs.")
+def validate_command(bank_dir: Path, catalog_dir: Path, courses: Path | None,
+                     skip_code: bool) -> None:
+    """Check every item and exam; list each problem with its file and field (exit code 31).
+
+    Items: schema, competency and level in the framework, English and Japanese,
+    the key against the options, a parametrised item's key for 25 seeds, each
+    code item's solution passing and stub failing. Exams: the achievement, and
+    three times each blueprint row's items in the bank.
+    """
+    from exams.validation import check
+
+    report = check(bank_dir, catalog_dir, courses, run_code=not skip_code)
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if report.problems:
+        raise BankError(
+            f"{len(report.problems)} problem(s): fix each line above and run this again. / "
+            f"{len(report.problems)} 件の問題があります。上の各行を直してから、もう一度実行してください。")
+    click.echo(_summary(report))
+
+
+def _summary(report) -> str:
+    """Return a table of the bank by competency and level, and each exam's form."""
+    counts = Counter((i.competency, i.level) for i in report.items.values())
+    kinds = Counter(i.type for i in report.items.values())
+    lines = [f"{'competency':40} {'level':5} items"]
+    lines += [f"{c:40} {lv:5} {n:5}" for (c, lv), n in sorted(counts.items())]
+    lines.append(f"{len(report.items)} items ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}); "
+                 f"{sum(1 for i in report.items.values() if i.parameters)} parametrised.")
+    for exam in report.exams.values():
+        parts = "; ".join(
+            f"Part {p.id}: {sum(r.items for r in p.blueprint) or len(p.tasks)} "
+            f"{'items' if p.kind == 'items' else 'tasks'}, {p.minutes} min" for p in exam.parts)
+        lines.append(f"{exam.id} ({exam.level}): {parts}; cut {exam.scoring['cut_score']}/"
+                     f"{exam.scoring['scale']} → {exam.achievement}")
+    return "\n".join(lines) + "\nThe item bank and the catalog are valid."
+
+
+@exam.command("form")
+@click.argument("exam_id")
+@click.option("--seed", type=click.IntRange(min=0), required=True, help="The form's seed.")
+@click.option("--language", type=click.Choice(["en", "ja"]), default="en", show_default=True)
+@bank_option
+@catalog_option
+def form_command(exam_id: str, seed: int, language: str, bank_dir: Path,
+                 catalog_dir: Path) -> None:
+    """Print the form of EXAM_ID for SEED as a candidate sees it (JSON, no keys)."""
+    from exams import forms
+
+    try:
+        items = bank.require(bank_dir)
+        exams, found = catalog.load(catalog_dir)
+        if found:
+            raise BankError("\n".join(found))
+        if exam_id not in exams:
+            raise BankError(f"There is no exam {exam_id!r}; exams: {', '.join(sorted(exams))}.")
+        slots = forms.draw(exams[exam_id], items, seed)
+    except BankError as exc:
+        raise BankError(f"{exc.message}\nRun `qcampus exam validate` for every problem.") from exc
+    shown = [{"part": s.part, **bank.render(items[s.item], s.seed, language)} for s in slots]
+    click.echo(json.dumps({"exam": exam_id, "seed": seed, "items": shown}, ensure_ascii=False,
+                          indent=1))
