@@ -240,13 +240,15 @@ def key_problems(item: Item, key: Any) -> list[str]:
                 or not set(key.values()) <= set(right):
             return [f"{key!r} does not map every left id {left} to a right id of {right}."]
     elif item.type == "numeric":
-        return _numeric_key_problems(key)
+        return _numeric_key_problems(key, item.unit)
     return []
 
 
-def _numeric_key_problems(key: Any) -> list[str]:
-    if not isinstance(key, dict) or not set(key) <= {"value", "tolerance", "relative"}:
-        return [f"{key!r} is not {{value, tolerance, relative?}}."]
+def _numeric_key_problems(key: Any, unit: str) -> list[str]:
+    if not isinstance(key, dict) or not set(key) <= {"value", "tolerance", "relative", "unit"}:
+        return [f"{key!r} is not {{value, tolerance, relative?, unit?}}."]
+    if unit and key.get("unit", unit) != unit:
+        return [f"its unit {key['unit']!r} differs from the item's unit {unit!r}."]
     value, tolerance = key.get("value"), key.get("tolerance", 0)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return [f"value {value!r} is not a number."]
