@@ -151,7 +151,8 @@ class SecretKeyBits(Generator):
     name = "sec-secret-bits"
 
     def draw(self, rng):
-        return {"sifted": rng.choice([100_000, 200_000, 500_000, 1_000_000]),
+        sifted = rng.choice([100_000, 200_000, 500_000, 1_000_000])
+        return {"sifted": sifted, "sifted_txt": f"{sifted:,}",
                 "qber": rng.choice([1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0])}
 
     def key(self, p):
@@ -171,7 +172,8 @@ class KeyBudget(Generator):
     name = "sec-key-budget"
 
     def draw(self, rng):
-        return {"detected": rng.choice([200_000, 400_000, 600_000, 1_000_000]),
+        detected = rng.choice([200_000, 400_000, 600_000, 1_000_000])
+        return {"detected": detected, "detected_txt": f"{detected:,}",
                 "sample_pct": rng.choice([10, 20, 25]),
                 "qber": rng.choice([2.0, 3.0, 4.0, 5.0])}
 
@@ -179,7 +181,7 @@ class KeyBudget(Generator):
         sifted = p["detected"] / 2
         kept = sifted * (1 - p["sample_pct"] / 100)
         bits = kept * (1 - 2 * _h(p["qber"] / 100))
-        return {"value": round(bits), "tolerance": 0.01 * bits}
+        return {"value": round(bits), "tolerance": round(0.01 * bits)}
 
     def check(self, p, key):
         # sum over the four basis pairs, each with probability 1/4: two of them are sifted
@@ -479,8 +481,9 @@ class QubitGapYears(Generator):
     name = "sec-qubit-gap-years"
 
     def draw(self, rng):
-        return {"today": rng.choice([1000, 2000, 5000]),
-                "target": rng.choice([1_000_000, 20_000_000]),
+        today = rng.choice([1000, 2000, 5000])
+        target = rng.choice([1_000_000, 20_000_000])
+        return {"today": today, "target": target, "today_txt": f"{today:,}", "target_txt": f"{target:,}",
                 "doubling": rng.choice([1.0, 1.5, 2.0])}
 
     def key(self, p):
