@@ -422,6 +422,15 @@ class RamseyProbability(Generator):
         assert abs(wrong - key["value"]) > key["tolerance"]
 
 
+def _polynomial(terms: list[tuple[int, str]]) -> str:
+    """Write coefficient-variable pairs as LaTeX, such as ``3\\,x_1 - 4\\,x_1 x_2``."""
+    text = ""
+    for i, (c, var) in enumerate(terms):
+        sign = "-" if c < 0 else ("" if i == 0 else "+")
+        text += f"{' ' if i else ''}{sign}{' ' if i else ''}{abs(c)}\\,{var}"
+    return text
+
+
 class QuboEnergy(Generator):
     """optimisation.qubo-modelling: the energy of one assignment of a small QUBO."""
 
@@ -429,14 +438,17 @@ class QuboEnergy(Generator):
 
     def draw(self, rng):
         def coef():
-            return rng.choice([-6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6])
+            return rng.choice([-6, -5, -4, -3, -2, 2, 3, 4, 5, 6])
 
         while True:
             x = [rng.randint(0, 1) for _ in range(3)]
             if x[1] == 1 and (x[0] or x[2]):
                 break
-        return {"a1": coef(), "a2": coef(), "a3": coef(), "b12": coef(), "b23": coef(),
-                "x1": x[0], "x2": x[1], "x3": x[2]}
+        p = {"a1": coef(), "a2": coef(), "a3": coef(), "b12": coef(), "b23": coef(),
+             "x1": x[0], "x2": x[1], "x3": x[2]}
+        p["energy"] = _polynomial([(p["a1"], "x_1"), (p["a2"], "x_2"), (p["a3"], "x_3"),
+                                   (p["b12"], "x_1 x_2"), (p["b23"], "x_2 x_3")])
+        return p
 
     def key(self, p):
         x1, x2, x3 = p["x1"], p["x2"], p["x3"]
@@ -450,6 +462,9 @@ class QuboEnergy(Generator):
                                          {("x1", "x2"): p["b12"], ("x2", "x3"): p["b23"]},
                                          0.0, dimod.BINARY)
         assert abs(bqm.energy({"x1": p["x1"], "x2": p["x2"], "x3": p["x3"]}) - key["value"]) < 1e-9
+        shown = p["energy"].replace("\\,", " ").replace("- ", "-").replace("+ ", "+").split()
+        coefficients = [int(t) for t in shown if t.lstrip("+-").isdigit()]
+        assert coefficients == [p["a1"], p["a2"], p["a3"], p["b12"], p["b23"]]  # the prompt shows the model
 
 
 class PenaltyValue(Generator):
