@@ -572,3 +572,35 @@ class SuperdenseEncoding(Generator):
             if probs.get(f"{p['b1']}{p['b0']}", 0) > 1 - 1e-9:
                 found.append(option)
         assert found == [key]
+
+
+class ChshValue(Generator):
+    """|S| of the CHSH combination for the singlet with measurement angles in the X-Z plane."""
+
+    name = "sec-chsh-value"
+
+    def draw(self, rng):
+        b = rng.choice([15, 30, 45, 60, 75])
+        return {"a0": 0, "a1": 90, "b0": b, "b1": b + 90}
+
+    def key(self, p):
+        def e(x, y):
+            return -math.cos(math.radians(x - y))
+        s = e(p["a0"], p["b0"]) - e(p["a0"], p["b1"]) + e(p["a1"], p["b0"]) + e(p["a1"], p["b1"])
+        return {"value": round(abs(s), 2), "tolerance": 0.01}
+
+    def check(self, p, key):
+        import numpy as np
+        from qiskit.quantum_info import SparsePauliOp, Statevector
+
+        singlet = Statevector(np.array([0, 1, -1, 0]) / math.sqrt(2))
+
+        def observable(deg):
+            t = math.radians(deg)
+            return SparsePauliOp(["Z", "X"], [math.cos(t), math.sin(t)])
+
+        def e(x, y):   # Alice on qubit 0 (right), Bob on qubit 1 (left)
+            return float(np.real(singlet.expectation_value(observable(y) ^ observable(x))))
+
+        s = e(p["a0"], p["b0"]) - e(p["a0"], p["b1"]) + e(p["a1"], p["b0"]) + e(p["a1"], p["b1"])
+        assert abs(abs(s) - key["value"]) < 0.006
