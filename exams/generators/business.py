@@ -177,11 +177,18 @@ class FlipWeight(Generator):
             naive = self._naive(p)                  # others' weights used as points, not shares
             if naive is not None and not _far(star, naive, self.TOL):
                 continue
-            p["today"] = f"{today:.2f}"
-            return p
+            shown = {k: (f"{v:.2f}" if k[0] in "ab" else v) for k, v in p.items()}
+            shown["today"] = f"{today:.2f}"
+            return shown
 
     @staticmethod
-    def _star(p):
+    def _num(p):
+        """The scores as numbers (the prompt shows them as strings with two decimals)."""
+        return {k: float(v) for k, v in p.items()}
+
+    @classmethod
+    def _star(cls, p):
+        p = cls._num(p)
         w_other = p["wf"] + p["wr"]
         ra = (p["wf"] * p["af"] + p["wr"] * p["ar"]) / w_other
         rb = (p["wf"] * p["bf"] + p["wr"] * p["br"]) / w_other
@@ -190,8 +197,9 @@ class FlipWeight(Generator):
             return None
         return dr / (dr - dk)
 
-    @staticmethod
-    def _naive(p):
+    @classmethod
+    def _naive(cls, p):
+        p = cls._num(p)
         dr = p["wf"] * (p["af"] - p["bf"]) + p["wr"] * (p["ar"] - p["br"])
         dk = p["av"] - p["bv"]
         return None if dr == dk else dr / (dr - dk)
@@ -200,6 +208,8 @@ class FlipWeight(Generator):
         return {"value": self._star(p), "tolerance": self.TOL, "unit": ""}
 
     def check(self, p, key):
+        p = self._num(p)
+
         def gap(w):
             rest = 1 - w
             others = p["wf"] + p["wr"]
