@@ -578,10 +578,12 @@ LEAD_KEYS = ["qubits", "usecases", "metrics", "ip", "team", "pq", "enabling"]
 MIGRATION = {"security.post-quantum": "B2", "security.cryptanalysis": "B1", "security.qkd": "A2",
              "business.ip-and-regulation": "A2"}
 MIGRATION_KEYS = ["pq", "crypt", "qkd", "ip"]
+#: How a table shows a competency that was never assessed (rank 0)
+NOT_ASSESSED = "\u2013"
 
 
 def _assessed(p, keys):
-    return [None if p[k] == "-" else p[k] for k in keys]
+    return [None if p[k] == NOT_ASSESSED else p[k] for k in keys]
 
 
 class SkillGapTotal(Generator):
@@ -592,10 +594,10 @@ class SkillGapTotal(Generator):
     def draw(self, rng):
         required = list(LEAD.values())
         while True:
-            levels = [rng.choice(["-", "A1", "A2", "A2", "B1", "B1", "B2", "C1"]) for _ in required]
-            above = sum(1 for a, r in zip(levels, required) if a != "-" and RANK[a] > RANK[r])
-            missing = sum(1 for a, r in zip(levels, required) if a == "-" and RANK[r] > 1)
-            gaps = sum(max(0, RANK[r] - (0 if a == "-" else RANK[a])) for a, r in zip(levels, required))
+            levels = [rng.choice([NOT_ASSESSED, "A1", "A2", "A2", "B1", "B1", "B2", "C1"]) for _ in required]
+            above = sum(1 for a, r in zip(levels, required) if a != NOT_ASSESSED and RANK[a] > RANK[r])
+            missing = sum(1 for a, r in zip(levels, required) if a == NOT_ASSESSED and RANK[r] > 1)
+            gaps = sum(max(0, RANK[r] - (0 if a == NOT_ASSESSED else RANK[a])) for a, r in zip(levels, required))
             if above >= 1 and missing >= 1 and 3 <= gaps <= 10:
                 return dict(zip(LEAD_KEYS, levels))
 
@@ -624,9 +626,9 @@ class FitScore(Generator):
     def draw(self, rng):
         required = list(MIGRATION.values())
         while True:
-            levels = [rng.choice(["-", "A1", "A2", "B1", "B1", "B2", "C1"]) for _ in required]
-            above = sum(1 for a, r in zip(levels, required) if a != "-" and RANK[a] > RANK[r])
-            gaps = sum(max(0, RANK[r] - (0 if a == "-" else RANK[a])) for a, r in zip(levels, required))
+            levels = [rng.choice([NOT_ASSESSED, "A1", "A2", "B1", "B1", "B2", "C1"]) for _ in required]
+            above = sum(1 for a, r in zip(levels, required) if a != NOT_ASSESSED and RANK[a] > RANK[r])
+            gaps = sum(max(0, RANK[r] - (0 if a == NOT_ASSESSED else RANK[a])) for a, r in zip(levels, required))
             if above >= 1 and 2 <= gaps <= 7:
                 return dict(zip(MIGRATION_KEYS, levels))
 
