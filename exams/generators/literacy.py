@@ -490,3 +490,23 @@ class PenaltyValue(Generator):
         assert abs(bqm.energy({v: p[v] for v in ("x1", "x2", "x3")}) - key["value"]) < 1e-9
         ground = dimod.ExactSolver().sample(bqm).lowest()
         assert all(sum(s.values()) == 1 for s in ground.samples())  # the penalty keeps the one-hot
+
+
+class MoscaLatestStart(Generator):
+    """security.post-quantum: the latest year a migration can start so that x + y <= the CRQC year."""
+
+    name = "lit-mosca-latest-start"
+
+    def draw(self, rng):
+        return {"x": rng.randint(3, 15), "y": rng.randint(2, 8), "crqc": rng.randint(2033, 2045)}
+
+    def key(self, p):
+        return {"value": p["crqc"] - p["x"] - p["y"], "tolerance": 0.1}
+
+    def check(self, p, key):
+        # try every start year: the migration ends at start + y, and data encrypted the old way until
+        # then must stay secret until start + y + x, which must not pass the year the CRQC appears
+        safe = [start for start in range(1990, 2100) if start + p["y"] + p["x"] <= p["crqc"]]
+        assert max(safe) == key["value"]
+        for wrong in (p["crqc"] - p["y"], p["crqc"] - p["x"]):  # shelf life or migration forgotten
+            assert abs(wrong - key["value"]) > key["tolerance"]
