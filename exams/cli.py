@@ -93,3 +93,37 @@ def form_command(exam_id: str, seed: int, language: str, bank_dir: Path,
     shown = [{"part": s.part, **bank.render(items[s.item], s.seed, language)} for s in slots]
     click.echo(json.dumps({"exam": exam_id, "seed": seed, "items": shown}, ensure_ascii=False,
                           indent=1))
+
+
+@exam.command("analyze")
+@click.argument("exam_id")
+@click.option("--responses", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              required=True, help="Attempts, one JSON object per line (candidate, language, "
+                                  "seed, answers by item id).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for report.html, items.csv and options.csv.")
+@bank_option
+@catalog_option
+def analyze_command(exam_id: str, responses: Path, out: Path, bank_dir: Path,
+                    catalog_dir: Path) -> None:
+    """Write the quality report of EXAM_ID from its candidates' answers.
+
+    Per item: facility, point-biserial, upper–lower discrimination, option choices of
+    the upper and lower groups, 2PL IRT a and b, Mantel–Haenszel DIF between Japanese
+    and English candidates, and flags. Per exam: reliability, scores, pass rate, and
+    the difficulty of forms across seeds.
+    """
+    from exams import analysis
+
+    attempts = analysis.read_attempts(responses)
+    items = bank.require(bank_dir)
+    exams, found = catalog.load(catalog_dir)
+    if found or exam_id not in exams:
+        raise BankError("\n".join(found) or f"There is no exam {exam_id!r}; exams: "
+                        f"{', '.join(sorted(exams))}.")
+    result = analysis.analyse(exams[exam_id], items, attempts)
+    for path in analysis.write_report(result, out):
+        click.echo(f"wrote {path}")
+    flagged = sum(1 for s in result.items if s.flags)
+    click.echo(f"{result.candidates} candidates, pass rate {result.passed.mean():.1%}, marginal "
+               f"reliability {result.marginal_reliability:.2f}, {flagged} item(s) flagged.")
