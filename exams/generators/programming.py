@@ -535,8 +535,8 @@ class QpePhaseEstimate(Generator):
             phi = rng.randint(5, 95) / 100
             scaled = phi * 2 ** t
             frac = scaled - math.floor(scaled)
-            m = round(scaled) % 2 ** t
-            if 0.15 < frac < 0.85 and abs(frac - 0.5) > 0.1 and abs(phi - m / 2 ** t) > 0.004:
+            m = round(scaled)
+            if m < 2 ** t and 0.15 < frac < 0.85 and abs(frac - 0.5) > 0.1 and abs(phi - m / 2 ** t) > 0.004:
                 return {"t": t, "phi": phi}
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
