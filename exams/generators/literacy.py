@@ -510,3 +510,73 @@ class MoscaLatestStart(Generator):
         assert max(safe) == key["value"]
         for wrong in (p["crqc"] - p["y"], p["crqc"] - p["x"]):  # shelf life or migration forgotten
             assert abs(wrong - key["value"]) > key["tolerance"]
+
+
+class BellPartnerCount(Generator):
+    """concepts.superposition-entanglement: in a Bell state, qubit 1 reads 1 exactly when qubit 0 does."""
+
+    name = "lit-bell-partner-count"
+
+    def draw(self, rng):
+        shots = rng.choice([1000, 2000, 4000])
+        return {"shots": shots, "n1": rng.randint(int(0.45 * shots), int(0.55 * shots))}
+
+    def key(self, p):
+        return {"value": p["n1"], "tolerance": 0.1}
+
+    def check(self, p, key):
+        from qiskit import QuantumCircuit
+        from qiskit.quantum_info import Statevector
+
+        qc = QuantumCircuit(2)
+        qc.h(0)
+        qc.cx(0, 1)
+        probs = Statevector(qc).probabilities_dict()
+        # only 00 and 11 occur, so the shots with qubit 0 = 1 are exactly the shots with qubit 1 = 1
+        assert abs(probs.get("01", 0)) < 1e-12 and abs(probs.get("10", 0)) < 1e-12
+        counts = {"11": p["n1"], "00": p["shots"] - p["n1"]}
+        qubit1_ones = sum(c for k, c in counts.items() if k[0] == "1")
+        assert qubit1_ones == key["value"]
+        assert abs(p["shots"] / 2 - key["value"]) > key["tolerance"] or p["n1"] * 2 == p["shots"]
+
+
+class RescaleCounts(Generator):
+    """gate.circuits: the count expected with more shots, estimated from a histogram."""
+
+    name = "lit-rescale-counts"
+
+    def draw(self, rng):
+        return {"n": rng.randint(60, 940), "shots": 1000, "new_shots": rng.choice([2000, 4000, 5000, 8000, 10000])}
+
+    def key(self, p):
+        return {"value": p["n"] * p["new_shots"] / p["shots"], "tolerance": 1}
+
+    def check(self, p, key):
+        estimate = Fraction(p["n"], p["shots"])  # the fraction read from the histogram
+        assert abs(float(sum(estimate for _ in range(p["new_shots"]))) - key["value"]) < 1e-6
+        assert abs(p["n"] - key["value"]) > key["tolerance"]  # the old count kept
+
+
+class RamseyPhase(Generator):
+    """sensing.principles: the phase a Ramsey sensor picks up, 360 degrees x detuning x time."""
+
+    name = "lit-ramsey-phase"
+
+    def draw(self, rng):
+        while True:
+            df, t = rng.choice([5, 10, 20, 25, 40, 50]), rng.choice([1, 2, 4, 5, 8, 10])
+            if df * t <= 250:
+                return {"df": df, "t_ms": t}
+
+    def key(self, p):
+        return {"value": 360 * p["df"] * p["t_ms"] / 1000, "tolerance": 0.5}
+
+    def check(self, p, key):
+        # follow the relative phase in small time steps: it turns by 360 degrees per period of the detuning
+        steps = 10_000
+        dt = p["t_ms"] / 1000 / steps
+        phase = 0.0
+        for _ in range(steps):
+            phase += 360 * p["df"] * dt
+        assert abs(phase - key["value"]) < 1e-6
+        assert abs(360 * p["df"] * p["t_ms"] - key["value"]) > key["tolerance"]  # ms not converted
