@@ -513,16 +513,19 @@ class MoscaLatestStart(Generator):
 
 
 class BellPartnerCount(Generator):
-    """concepts.superposition-entanglement: in a Bell state, qubit 1 reads 1 exactly when qubit 0 does."""
+    """concepts.superposition-entanglement: in a Bell state, qubit 1 reads 0 exactly when qubit 0 does."""
 
     name = "lit-bell-partner-count"
 
     def draw(self, rng):
         shots = rng.choice([1000, 2000, 4000])
-        return {"shots": shots, "n1": rng.randint(int(0.45 * shots), int(0.55 * shots))}
+        while True:
+            n1 = rng.randint(int(0.45 * shots), int(0.55 * shots))
+            if 2 * n1 != shots:
+                return {"shots": shots, "n1": n1}
 
     def key(self, p):
-        return {"value": p["n1"], "tolerance": 0.1}
+        return {"value": p["shots"] - p["n1"], "tolerance": 0.1}
 
     def check(self, p, key):
         from qiskit import QuantumCircuit
@@ -535,9 +538,9 @@ class BellPartnerCount(Generator):
         # only 00 and 11 occur, so the shots with qubit 0 = 1 are exactly the shots with qubit 1 = 1
         assert abs(probs.get("01", 0)) < 1e-12 and abs(probs.get("10", 0)) < 1e-12
         counts = {"11": p["n1"], "00": p["shots"] - p["n1"]}
-        qubit1_ones = sum(c for k, c in counts.items() if k[0] == "1")
-        assert qubit1_ones == key["value"]
-        assert abs(p["shots"] / 2 - key["value"]) > key["tolerance"] or p["n1"] * 2 == p["shots"]
+        qubit1_zeros = sum(c for k, c in counts.items() if k[0] == "0")  # qubit 1 is the left bit
+        assert qubit1_zeros == key["value"]
+        assert abs(p["n1"] - key["value"]) > key["tolerance"]  # the count of qubit 0's ones repeated
 
 
 class RescaleCounts(Generator):
