@@ -1,0 +1,47 @@
+"""Open the exams database: attempts, their saved answers and the examiners' audit log.
+
+SQLite in the deployment directory by default, PostgreSQL by URL (schema
+``exams``); both through :mod:`qcampus.database`, so a write transaction is
+``BEGIN IMMEDIATE`` on SQLite and every commit is durable. Alembic migrates it
+with its own version table, so other packages' migrations may share the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from qcampus.database import alembic_config, make_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every exams table (constraint names Alembic can follow)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "exams_alembic_version"
+
+
+def open_engine(url: str) -> Engine:
+    """Return an engine on *url* with the exams schema migrated to the newest revision."""
+    from alembic import command
+
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(MIGRATIONS, url, engine), "head")
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
