@@ -109,7 +109,8 @@ def parameters_for(item: Item, seed: int) -> dict[str, Any]:
 def render(item: Item, seed: int, language: str) -> dict[str, Any]:
     """Return what a candidate sees of *item* in *language*: prompt, options, unit; no key.
 
-    Ordering items list their options in an order drawn from *seed* (never the key's).
+    Ordering items list their options in an order drawn from *seed* (never the key's), and
+    matching items their right-hand entries.
     """
     params = parameters_for(item, seed)
     shown: dict[str, Any] = {"id": item.id, "type": item.type,
@@ -123,7 +124,10 @@ def render(item: Item, seed: int, language: str) -> dict[str, Any]:
         shown["options"] = options
     if item.type == "matching":
         shown["left"] = [{"id": o["id"], "text": _fill(o[language], params)} for o in item.left]
-        shown["right"] = [{"id": o["id"], "text": _fill(o[language], params)} for o in item.right]
+        right = [{"id": o["id"], "text": _fill(o[language], params)} for o in item.right]
+        # Shuffled per candidate, so no author's order sets a partner level with its entry.
+        random.Random(f"{seed}:{item.id}:right").shuffle(right)
+        shown["right"] = right
     if item.type == "code":
         shown["setup"] = _fill(item.code.get("setup", ""), params)
         shown["stub"] = _fill(item.code["stub"], params)

@@ -110,3 +110,16 @@ def test_ordering_items_are_never_shown_in_the_key_order(tmp_path, fw):
     for seed in range(20):
         shown = [o["id"] for o in bank.render(items["t-single"], seed, "en")["options"]]
         assert sorted(shown) == ["a", "b", "c"] and shown != ["a", "b", "c"]
+
+
+def test_matching_entries_are_shuffled_per_candidate(tmp_path, fw):
+    left = [{"id": f"l{i}", "en": f"left {i}", "ja": f"左 {i}"} for i in range(4)]
+    right = [{"id": f"r{i}", "en": f"right {i}", "ja": f"右 {i}"} for i in range(4)]
+    data = {k: v for k, v in SINGLE.items() if k != "options"}
+    write_item(tmp_path / "bank", {**data, "type": "matching", "left": left, "right": right,
+                                   "key": {f"l{i}": f"r{i}" for i in range(4)}})
+    items, found = bank.load(tmp_path / "bank", fw)
+    assert found == []
+    orders = {tuple(o["id"] for o in bank.render(items["t-single"], seed, "en")["right"])
+              for seed in range(20)}
+    assert len(orders) > 5 and all(sorted(o) == ["r0", "r1", "r2", "r3"] for o in orders)
