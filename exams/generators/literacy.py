@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import random
 from fractions import Fraction
-from typing import Any
 
 from exams.generators import Generator
 
@@ -85,7 +84,9 @@ def _two_qubit_counts(rng: random.Random, shots: int, *, min_gap: int) -> dict[s
     while True:
         cuts = sorted(rng.sample(range(1, shots // 10), 3))
         parts = [cuts[0], cuts[1] - cuts[0], cuts[2] - cuts[1], shots // 10 - cuts[2]]
-        counts = {k: 10 * v + rng.randint(0, 9) for k, v in zip(["00", "01", "10", "11"], parts)}
+        counts = {
+            k: 10 * v + rng.randint(0, 9) for k, v in zip(["00", "01", "10", "11"], parts, strict=False)
+        }
         counts["00"] += shots - sum(counts.values())
         if counts["00"] > 0 and abs(counts["01"] - counts["10"]) >= min_gap:
             return counts
@@ -244,8 +245,12 @@ class HadamardBars(Generator):
         n = rng.choice([3, 4])
         h = rng.randint(1, n)
         qubits = sorted(rng.sample(range(n), h))
-        return {"n": n, "qubits": ", ".join(str(q) for q in qubits), "h": h,
-                "shots": rng.choice([1024, 2048, 4096, 8192])}
+        return {
+            "n": n,
+            "qubits": ", ".join(str(q) for q in qubits),
+            "h": h,
+            "shots": rng.choice([1024, 2048, 4096, 8192]),
+        }
 
     def key(self, p):
         return {"value": p["shots"] / 2 ** p["h"], "tolerance": 1}
@@ -271,8 +276,10 @@ class ReadoutCount(Generator):
     name = "lit-readout-count"
 
     def draw(self, rng):
-        return {"p": rng.choice([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0]),
-                "shots": rng.choice([1000, 2000, 4000, 10000])}
+        return {
+            "p": rng.choice([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0]),
+            "shots": rng.choice([1000, 2000, 4000, 10000]),
+        }
 
     def key(self, p):
         return {"value": round(p["shots"] * p["p"] / 100, 6), "tolerance": 1}
@@ -316,12 +323,13 @@ class GatesInCoherence(Generator):
     name = "lit-gates-in-coherence"
 
     def draw(self, rng):
-        return {"t2_us": rng.choice([50, 80, 100, 120, 150, 200, 250, 300]),
-                "gate_ns": rng.choice([40, 50, 60, 80, 100, 200, 250, 400, 500])}
+        return {
+            "t2_us": rng.choice([50, 80, 100, 120, 150, 200, 250, 300]),
+            "gate_ns": rng.choice([40, 50, 60, 80, 100, 200, 250, 400, 500]),
+        }
 
     def key(self, p):
-        return {"value": round(p["t2_us"] * 1000 / p["gate_ns"], 6), "tolerance": 0.02,
-                "relative": True}
+        return {"value": round(p["t2_us"] * 1000 / p["gate_ns"], 6), "tolerance": 0.02, "relative": True}
 
     def check(self, p, key):
         t2, gate = p["t2_us"] * 1e-6, p["gate_ns"] * 1e-9
@@ -339,8 +347,10 @@ class FaultyGates(Generator):
     name = "lit-faulty-gates"
 
     def draw(self, rng):
-        return {"fidelity": rng.choice([99.0, 99.2, 99.4, 99.5, 99.6, 99.7, 99.8, 99.9]),
-                "gates": rng.choice([500, 1000, 1500, 2000, 2500, 3000, 5000])}
+        return {
+            "fidelity": rng.choice([99.0, 99.2, 99.4, 99.5, 99.6, 99.7, 99.8, 99.9]),
+            "gates": rng.choice([500, 1000, 1500, 2000, 2500, 3000, 5000]),
+        }
 
     def key(self, p):
         return {"value": round(p["gates"] * (100 - p["fidelity"]) / 100, 6), "tolerance": 0.06}
@@ -406,8 +416,7 @@ class RamseyProbability(Generator):
         return {"phi": rng.choice([30, 45, 60, 120, 135, 150, 180, 210, 240, 300])}
 
     def key(self, p):
-        return {"value": round(100 * (1 - math.cos(math.radians(p["phi"]))) / 2, 6),
-                "tolerance": 0.5}
+        return {"value": round(100 * (1 - math.cos(math.radians(p["phi"]))) / 2, 6), "tolerance": 0.5}
 
     def check(self, p, key):
         from qiskit import QuantumCircuit
@@ -444,10 +453,25 @@ class QuboEnergy(Generator):
             x = [rng.randint(0, 1) for _ in range(3)]
             if x[1] == 1 and (x[0] or x[2]):
                 break
-        p = {"a1": coef(), "a2": coef(), "a3": coef(), "b12": coef(), "b23": coef(),
-             "x1": x[0], "x2": x[1], "x3": x[2]}
-        p["energy"] = _polynomial([(p["a1"], "x_1"), (p["a2"], "x_2"), (p["a3"], "x_3"),
-                                   (p["b12"], "x_1 x_2"), (p["b23"], "x_2 x_3")])
+        p = {
+            "a1": coef(),
+            "a2": coef(),
+            "a3": coef(),
+            "b12": coef(),
+            "b23": coef(),
+            "x1": x[0],
+            "x2": x[1],
+            "x3": x[2],
+        }
+        p["energy"] = _polynomial(
+            [
+                (p["a1"], "x_1"),
+                (p["a2"], "x_2"),
+                (p["a3"], "x_3"),
+                (p["b12"], "x_1 x_2"),
+                (p["b23"], "x_2 x_3"),
+            ]
+        )
         return p
 
     def key(self, p):
@@ -458,9 +482,12 @@ class QuboEnergy(Generator):
     def check(self, p, key):
         import dimod
 
-        bqm = dimod.BinaryQuadraticModel({"x1": p["a1"], "x2": p["a2"], "x3": p["a3"]},
-                                         {("x1", "x2"): p["b12"], ("x2", "x3"): p["b23"]},
-                                         0.0, dimod.BINARY)
+        bqm = dimod.BinaryQuadraticModel(
+            {"x1": p["a1"], "x2": p["a2"], "x3": p["a3"]},
+            {("x1", "x2"): p["b12"], ("x2", "x3"): p["b23"]},
+            0.0,
+            dimod.BINARY,
+        )
         assert abs(bqm.energy({"x1": p["x1"], "x2": p["x2"], "x3": p["x3"]}) - key["value"]) < 1e-9
         shown = p["energy"].replace("\\,", " ").replace("- ", "-").replace("+ ", "+").split()
         coefficients = [int(t) for t in shown if t.lstrip("+-").isdigit()]
@@ -484,9 +511,12 @@ class PenaltyValue(Generator):
 
         # expanded with x^2 = x: P(1 - x1 - x2 - x3 + 2 x1x2 + 2 x1x3 + 2 x2x3)
         P = p["P"]
-        bqm = dimod.BinaryQuadraticModel({v: -P for v in ("x1", "x2", "x3")},
-                                         {("x1", "x2"): 2 * P, ("x1", "x3"): 2 * P, ("x2", "x3"): 2 * P},
-                                         P, dimod.BINARY)
+        bqm = dimod.BinaryQuadraticModel(
+            {v: -P for v in ("x1", "x2", "x3")},
+            {("x1", "x2"): 2 * P, ("x1", "x3"): 2 * P, ("x2", "x3"): 2 * P},
+            P,
+            dimod.BINARY,
+        )
         assert abs(bqm.energy({v: p[v] for v in ("x1", "x2", "x3")}) - key["value"]) < 1e-9
         ground = dimod.ExactSolver().sample(bqm).lowest()
         assert all(sum(s.values()) == 1 for s in ground.samples())  # the penalty keeps the one-hot
@@ -549,7 +579,11 @@ class RescaleCounts(Generator):
     name = "lit-rescale-counts"
 
     def draw(self, rng):
-        return {"n": rng.randint(60, 940), "shots": 1000, "new_shots": rng.choice([2000, 4000, 5000, 8000, 10000])}
+        return {
+            "n": rng.randint(60, 940),
+            "shots": 1000,
+            "new_shots": rng.choice([2000, 4000, 5000, 8000, 10000]),
+        }
 
     def key(self, p):
         return {"value": p["n"] * p["new_shots"] / p["shots"], "tolerance": 1}

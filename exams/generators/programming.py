@@ -28,7 +28,7 @@ def _place(rng: random.Random, right: str, wrong: list[str]) -> dict[str, Any]:
     """Shuffle the right answer among the wrong ones into opt_a … opt_d."""
     texts = [right, *wrong]
     rng.shuffle(texts)
-    return {f"opt_{i}": text for i, text in zip(OPTION_IDS, texts)}
+    return {f"opt_{i}": text for i, text in zip(OPTION_IDS, texts, strict=False)}
 
 
 def _key_of(params: dict[str, Any], right: str) -> str:
@@ -123,10 +123,18 @@ class RyAngleForProbability(Generator):
     name = "prog-ry-angle"
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
-        return {"p": rng.choice([0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90])}
+        return {
+            "p": rng.choice(
+                [0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90]
+            )
+        }
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"value": round(math.degrees(2 * math.asin(math.sqrt(p["p"]))), 1), "tolerance": 0.2, "unit": "°"}
+        return {
+            "value": round(math.degrees(2 * math.asin(math.sqrt(p["p"]))), 1),
+            "tolerance": 0.2,
+            "unit": "°",
+        }
 
     def check(self, p: dict[str, Any], key: dict[str, Any]) -> None:
         from qiskit import QuantumCircuit
@@ -134,7 +142,11 @@ class RyAngleForProbability(Generator):
         qc = QuantumCircuit(1)
         qc.ry(math.radians(key["value"]), 0)
         assert abs(_simulate_probabilities(qc).get("1", 0.0) - p["p"]) < 2e-3
-        for mistake in (math.degrees(math.asin(math.sqrt(p["p"]))), 180 * p["p"], math.degrees(2 * math.asin(p["p"]))):
+        for mistake in (
+            math.degrees(math.asin(math.sqrt(p["p"]))),
+            180 * p["p"],
+            math.degrees(2 * math.asin(p["p"])),
+        ):
             assert abs(mistake - key["value"]) > key["tolerance"], (mistake, key)
 
 
@@ -147,7 +159,11 @@ class InterferenceProbability(Generator):
         return {"phi": rng.choice([30, 45, 60, 120, 135, 150, 210, 225, 240, 300, 315, 330])}
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"value": round(100 * math.sin(math.radians(p["phi"]) / 2) ** 2, 1), "tolerance": 0.15, "unit": "%"}
+        return {
+            "value": round(100 * math.sin(math.radians(p["phi"]) / 2) ** 2, 1),
+            "tolerance": 0.15,
+            "unit": "%",
+        }
 
     def check(self, p: dict[str, Any], key: dict[str, Any]) -> None:
         from qiskit import QuantumCircuit
@@ -167,8 +183,10 @@ class BlochX(Generator):
     name = "prog-bloch-x"
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
-        return {"theta": rng.choice([30, 45, 60, 120, 135, 150]),
-                "phi": rng.choice([60, 120, 135, 150, 210, 225, 240, 300])}
+        return {
+            "theta": rng.choice([30, 45, 60, 120, 135, 150]),
+            "phi": rng.choice([60, 120, 135, 150, 210, 225, 240, 300]),
+        }
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
         t, f = math.radians(p["theta"]), math.radians(p["phi"])
@@ -235,7 +253,7 @@ class ExpectationFromCounts(Generator):
             n = [parts[0], parts[1] - parts[0], parts[2] - parts[1], 1000 - parts[2]]
             if min(n) < 40:
                 continue
-            counts = dict(zip(["00", "01", "10", "11"], n))
+            counts = dict(zip(["00", "01", "10", "11"], n, strict=False))
             label = rng.choice(["ZI", "IZ", "ZZ"])
             p = {"n00": n[0], "n01": n[1], "n10": n[2], "n11": n[3], "shots": 1000, "label": label}
             if label != "ZZ" and abs(self._value(p, label) - self._value(p, label[::-1])) < 0.02:
@@ -250,7 +268,7 @@ class ExpectationFromCounts(Generator):
         total = 0
         for key in ("00", "01", "10", "11"):
             sign = 1
-            for pauli, bit in zip(label, key):  # both read left = qubit 1
+            for pauli, bit in zip(label, key, strict=False):  # both read left = qubit 1
                 if pauli == "Z" and bit == "1":
                     sign = -sign
             total += sign * p["n" + key]
@@ -288,9 +306,13 @@ class RoutedCxCount(Generator):
 
         qc = QuantumCircuit(p["n"])
         qc.cx(0, p["k"])
-        pm = generate_preset_pass_manager(optimization_level=0, coupling_map=CouplingMap.from_line(p["n"]),
-                                          basis_gates=["rz", "sx", "x", "cx"],
-                                          initial_layout=list(range(p["n"])), seed_transpiler=11)
+        pm = generate_preset_pass_manager(
+            optimization_level=0,
+            coupling_map=CouplingMap.from_line(p["n"]),
+            basis_gates=["rz", "sx", "x", "cx"],
+            initial_layout=list(range(p["n"])),
+            seed_transpiler=11,
+        )
         assert pm.run(qc).count_ops().get("cx", 0) == key["value"]
 
 
@@ -349,9 +371,13 @@ class InitialLayoutPhysical(Generator):
         qc.cx(0, 1)
         qc.cx(1, 2)
         qc.cx(2, 3)
-        pm = generate_preset_pass_manager(optimization_level=1, coupling_map=CouplingMap.from_full(7),
-                                          basis_gates=["rz", "sx", "x", "cx"],
-                                          initial_layout=p["layout_list"], seed_transpiler=5)
+        pm = generate_preset_pass_manager(
+            optimization_level=1,
+            coupling_map=CouplingMap.from_full(7),
+            basis_gates=["rz", "sx", "x", "cx"],
+            initial_layout=p["layout_list"],
+            seed_transpiler=5,
+        )
         mapped = pm.run(qc)
         virtual = mapped.layout.initial_virtual_layout(filter_ancillas=True)
         assert virtual[qc.qubits[p["v"]]] == key["value"]
@@ -368,7 +394,7 @@ class GroverIterations(Generator):
     def draw(self, rng: random.Random) -> dict[str, Any]:
         n = rng.choice([4, 5, 6, 7, 8, 9, 10])
         m = rng.choice([1, 2, 3, 4]) if n >= 6 else rng.choice([1, 2])
-        big_n = 2 ** n
+        big_n = 2**n
         return {"n": n, "big_n": big_n, "m": m}
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -382,8 +408,8 @@ class GroverIterations(Generator):
         state = np.full(size, 1 / math.sqrt(size))
         success = [float(np.sum(state[marked] ** 2))]
         for _ in range(key["value"] + 4):
-            state = np.where(marked, -state, state)      # phase oracle
-            state = 2 * state.mean() - state             # diffuser: inversion about the mean
+            state = np.where(marked, -state, state)  # phase oracle
+            state = 2 * state.mean() - state  # diffuser: inversion about the mean
             success.append(float(np.sum(state[marked] ** 2)))
         first_peak = next(k for k in range(len(success) - 1) if success[k + 1] < success[k])
         assert first_peak == key["value"], (success, key)
@@ -399,8 +425,8 @@ class PhaseOracleXGates(Generator):
         while True:
             n = rng.choice([3, 4])
             s = "".join(rng.choice("01") for _ in range(n))
-            zero_q = [q for q in range(n) if s[n - 1 - q] == "0"]   # Qiskit order
-            zero_i = [i for i in range(n) if s[i] == "0"]           # string-index order
+            zero_q = [q for q in range(n) if s[n - 1 - q] == "0"]  # Qiskit order
+            zero_i = [i for i in range(n) if s[i] == "0"]  # string-index order
             one_q = [q for q in range(n) if s[n - 1 - q] == "1"]
             one_i = [i for i in range(n) if s[i] == "1"]
             sets = [zero_q, zero_i, one_q, one_i]
@@ -428,7 +454,7 @@ class PhaseOracleXGates(Generator):
         qc.mcx(list(range(n - 1)), n - 1)
         qc.h(n - 1)
         qc.x(flips)
-        expected = np.ones(2 ** n)
+        expected = np.ones(2**n)
         expected[int(p["s"], 2)] = -1
         assert np.allclose(Operator(qc).data, np.diag(expected)), p
 
@@ -485,15 +511,21 @@ def _qpe_probabilities(t: int, phase: float) -> np.ndarray:
     qc.x(t)
     qc.h(range(t))
     for k in range(t):
-        qc.cp(2 * math.pi * phase * 2 ** k, k, t)
+        qc.cp(2 * math.pi * phase * 2**k, k, t)
     qc.append(QFTGate(t).inverse(), range(t))
     probs = Statevector(qc).probabilities(qargs=list(range(t)))
     return probs
 
 
 _QPE_GATES = [  # (gate as the prompt writes it, phase as a fraction of a turn)
-    ("T", 1 / 8), ("S", 1 / 4), ("Z", 1 / 2), ("Tdg", 7 / 8), ("Sdg", 3 / 4),
-    ("P(π/8)", 1 / 16), ("P(3π/4)", 3 / 8), ("P(5π/4)", 5 / 8),
+    ("T", 1 / 8),
+    ("S", 1 / 4),
+    ("Z", 1 / 2),
+    ("Tdg", 7 / 8),
+    ("Sdg", 3 / 4),
+    ("P(π/8)", 1 / 16),
+    ("P(3π/4)", 3 / 8),
+    ("P(5π/4)", 5 / 8),
 ]
 
 
@@ -504,7 +536,7 @@ class QpeReadout(Generator):
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
         t = rng.choice([3, 4, 5])
-        gates = [g for g in _QPE_GATES if (g[1] * 2 ** t) == int(g[1] * 2 ** t)]
+        gates = [g for g in _QPE_GATES if (g[1] * 2**t) == int(g[1] * 2**t)]
         gate, _ = rng.choice(gates)
         return {"t": t, "gate": gate}
 
@@ -515,9 +547,16 @@ class QpeReadout(Generator):
     def check(self, p: dict[str, Any], key: dict[str, Any]) -> None:
         from qiskit.circuit.library import PhaseGate, SdgGate, SGate, TdgGate, TGate, ZGate
 
-        gates = {"T": TGate(), "S": SGate(), "Z": ZGate(), "Tdg": TdgGate(), "Sdg": SdgGate(),
-                 "P(π/8)": PhaseGate(math.pi / 8), "P(3π/4)": PhaseGate(3 * math.pi / 4),
-                 "P(5π/4)": PhaseGate(5 * math.pi / 4)}
+        gates = {
+            "T": TGate(),
+            "S": SGate(),
+            "Z": ZGate(),
+            "Tdg": TdgGate(),
+            "Sdg": SdgGate(),
+            "P(π/8)": PhaseGate(math.pi / 8),
+            "P(3π/4)": PhaseGate(3 * math.pi / 4),
+            "P(5π/4)": PhaseGate(5 * math.pi / 4),
+        }
         eigenvalue = gates[p["gate"]].to_matrix()[1, 1]
         phase = (np.angle(eigenvalue) / (2 * math.pi)) % 1
         probs = _qpe_probabilities(p["t"], phase)
@@ -533,10 +572,10 @@ class QpePhaseEstimate(Generator):
         while True:
             t = rng.choice([3, 4, 5])
             phi = rng.randint(5, 95) / 100
-            scaled = phi * 2 ** t
+            scaled = phi * 2**t
             frac = scaled - math.floor(scaled)
             m = round(scaled)
-            if m < 2 ** t and 0.15 < frac < 0.85 and abs(frac - 0.5) > 0.1 and abs(phi - m / 2 ** t) > 0.004:
+            if m < 2**t and 0.15 < frac < 0.85 and abs(frac - 0.5) > 0.1 and abs(phi - m / 2**t) > 0.004:
                 return {"t": t, "phi": phi}
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -558,13 +597,17 @@ class QftOutputPhase(Generator):
     def draw(self, rng: random.Random) -> dict[str, Any]:
         while True:
             n = rng.choice([2, 3, 4])
-            size = 2 ** n
+            size = 2**n
             x, k = rng.randrange(1, size), rng.randrange(1, size)
             if (x * k) % size not in (0, size // 2) and (x * k) % size * 2 != size:
                 return {"n": n, "x": x, "k": k, "big_n": size}
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"value": round(360 * ((p["x"] * p["k"]) % p["big_n"]) / p["big_n"], 2), "tolerance": 0.5, "unit": "°"}
+        return {
+            "value": round(360 * ((p["x"] * p["k"]) % p["big_n"]) / p["big_n"], 2),
+            "tolerance": 0.5,
+            "unit": "°",
+        }
 
     def check(self, p: dict[str, Any], key: dict[str, Any]) -> None:
         from qiskit import QuantumCircuit
@@ -578,7 +621,7 @@ class QftOutputPhase(Generator):
                 qc.x(q)
         qc.append(QFTGate(n), range(n))
         amplitude = Statevector(qc).data[p["k"]]
-        assert abs(abs(amplitude) - 1 / math.sqrt(2 ** n)) < 1e-9
+        assert abs(abs(amplitude) - 1 / math.sqrt(2**n)) < 1e-9
         assert abs(math.degrees(np.angle(amplitude)) % 360 - key["value"]) < 0.01
 
 
@@ -643,8 +686,13 @@ class BasisStateEnergy(Generator):
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
         while True:
-            c = [round(rng.uniform(-1.2, -0.2), 2), round(rng.uniform(0.1, 0.6), 2),
-                 round(rng.uniform(-0.6, -0.1), 2), round(rng.uniform(0.05, 0.3), 2), round(rng.uniform(0.05, 0.2), 2)]
+            c = [
+                round(rng.uniform(-1.2, -0.2), 2),
+                round(rng.uniform(0.1, 0.6), 2),
+                round(rng.uniform(-0.6, -0.1), 2),
+                round(rng.uniform(0.05, 0.3), 2),
+                round(rng.uniform(0.05, 0.2), 2),
+            ]
             label = rng.choice(["01", "10"])
             p = {"c0": c[0], "c1": c[1], "c2": c[2], "c3": c[3], "c4": c[4], "state": label}
             if abs(self._energy(p, label) - self._energy(p, label[::-1])) > 0.05:
@@ -652,7 +700,7 @@ class BasisStateEnergy(Generator):
 
     @staticmethod
     def _energy(p: dict[str, Any], label: str) -> float:
-        z1 = 1 - 2 * int(label[0])   # label[0] is qubit 1
+        z1 = 1 - 2 * int(label[0])  # label[0] is qubit 1
         z0 = 1 - 2 * int(label[1])
         return p["c0"] + p["c1"] * z1 + p["c2"] * z0 + p["c3"] * z1 * z0  # <XX> = 0 in a basis state
 
@@ -662,8 +710,9 @@ class BasisStateEnergy(Generator):
     def check(self, p: dict[str, Any], key: dict[str, Any]) -> None:
         from qiskit.quantum_info import SparsePauliOp, Statevector
 
-        h = SparsePauliOp.from_list([("II", p["c0"]), ("ZI", p["c1"]), ("IZ", p["c2"]), ("ZZ", p["c3"]),
-                                     ("XX", p["c4"])])
+        h = SparsePauliOp.from_list(
+            [("II", p["c0"]), ("ZI", p["c1"]), ("IZ", p["c2"]), ("ZZ", p["c3"]), ("XX", p["c4"])]
+        )
         energy = Statevector.from_label(p["state"]).expectation_value(h).real
         assert abs(energy - key["value"]) < 1e-9
 
@@ -674,8 +723,11 @@ class AnsatzParameters(Generator):
     name = "prog-ansatz-parameters"
 
     def draw(self, rng: random.Random) -> dict[str, Any]:
-        return {"function": rng.choice(["real_amplitudes", "efficient_su2"]),
-                "n": rng.choice([3, 4, 5, 6]), "reps": rng.choice([1, 2, 3, 4])}
+        return {
+            "function": rng.choice(["real_amplitudes", "efficient_su2"]),
+            "n": rng.choice([3, 4, 5, 6]),
+            "reps": rng.choice([1, 2, 3, 4]),
+        }
 
     def key(self, p: dict[str, Any]) -> dict[str, Any]:
         per_layer = p["n"] * (1 if p["function"] == "real_amplitudes" else 2)

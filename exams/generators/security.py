@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 from fractions import Fraction
-from typing import Any
 
 from exams.generators import Generator
 
@@ -34,17 +33,18 @@ def _intercept_resend_error(fraction: float) -> float:
     """QBER of the sifted key when Eve intercepts *fraction* of the photons, by enumerating every case."""
     error = 0.0
     # Alice's bit, Alice's basis = Bob's basis (sifted), Eve's basis; 1/2 each
-    for bit, basis, eve in itertools.product((0, 1), (0, 1), (0, 1)):
+    for _bit, basis, eve in itertools.product((0, 1), (0, 1), (0, 1)):
         weight = 1 / 8
         if eve == basis:
-            wrong = 0.0                   # Eve reads and resends the right state
+            wrong = 0.0  # Eve reads and resends the right state
         else:
-            wrong = 0.5                   # Eve's state is in the other basis: Bob is right half the time
+            wrong = 0.5  # Eve's state is in the other basis: Bob is right half the time
         error += weight * (fraction * wrong)
     return error
 
 
 # --------------------------------------------------------------------------- QKD
+
 
 class QberFromSample(Generator):
     """QBER in % from a public sample of the sifted key."""
@@ -63,9 +63,9 @@ class QberFromSample(Generator):
     def check(self, p, key):
         alice = [0] * p["sample"]
         bob = [1] * p["errors"] + [0] * (p["sample"] - p["errors"])
-        differ = sum(a != b for a, b in zip(alice, bob))
+        differ = sum(a != b for a, b in zip(alice, bob, strict=False))
         assert abs(100 * differ / p["sample"] - key["value"]) < 0.006
-        wrong = 100 * p["errors"] / p["sifted"]            # dividing by the whole sifted key
+        wrong = 100 * p["errors"] / p["sifted"]  # dividing by the whole sifted key
         assert abs(wrong - key["value"]) > key["tolerance"]
 
 
@@ -84,12 +84,12 @@ class InterceptFraction(Generator):
 
     def check(self, p, key):
         qber = p["errors"] / p["sample"]
-        lo, hi = 0.0, 1.0                                   # bisection on the exact enumeration
+        lo, hi = 0.0, 1.0  # bisection on the exact enumeration
         for _ in range(60):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if _intercept_resend_error(mid) < qber else (lo, mid)
         assert abs(100 * min(1.0, lo) - key["value"]) < 0.06 or qber > 0.25
-        assert abs(100 * 2 * qber - key["value"]) > key["tolerance"]   # the "1/2" mistake
+        assert abs(100 * 2 * qber - key["value"]) > key["tolerance"]  # the "1/2" mistake
 
 
 class InterceptQber(Generator):
@@ -152,8 +152,11 @@ class SecretKeyBits(Generator):
 
     def draw(self, rng):
         sifted = rng.choice([100_000, 200_000, 500_000, 1_000_000])
-        return {"sifted": sifted, "sifted_txt": f"{sifted:,}",
-                "qber": rng.choice([1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0])}
+        return {
+            "sifted": sifted,
+            "sifted_txt": f"{sifted:,}",
+            "qber": rng.choice([1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0]),
+        }
 
     def key(self, p):
         rate = 1 - 2 * _h(p["qber"] / 100)
@@ -162,7 +165,7 @@ class SecretKeyBits(Generator):
     def check(self, p, key):
         rate = 1 - 2 * _h_nats(p["qber"] / 100)
         assert abs(p["sifted"] * rate - key["value"]) <= 1
-        one_h = p["sifted"] * (1 - _h_nats(p["qber"] / 100))      # forgetting privacy amplification
+        one_h = p["sifted"] * (1 - _h_nats(p["qber"] / 100))  # forgetting privacy amplification
         assert abs(one_h - key["value"]) > key["tolerance"]
 
 
@@ -173,9 +176,12 @@ class KeyBudget(Generator):
 
     def draw(self, rng):
         detected = rng.choice([200_000, 400_000, 600_000, 1_000_000])
-        return {"detected": detected, "detected_txt": f"{detected:,}",
-                "sample_pct": rng.choice([10, 20, 25]),
-                "qber": rng.choice([2.0, 3.0, 4.0, 5.0])}
+        return {
+            "detected": detected,
+            "detected_txt": f"{detected:,}",
+            "sample_pct": rng.choice([10, 20, 25]),
+            "qber": rng.choice([2.0, 3.0, 4.0, 5.0]),
+        }
 
     def key(self, p):
         sifted = p["detected"] / 2
@@ -194,22 +200,30 @@ class KeyBudget(Generator):
 
 # --------------------------------------------------------------------------- post-quantum
 
+
 class MoscaLatestStart(Generator):
     """The latest calendar year a migration may start so that x + y does not exceed z."""
 
     name = "sec-mosca-start"
 
     def draw(self, rng):
-        return {"now": 2026, "crqc": rng.choice([2033, 2035, 2037, 2040]),
-                "shelf": rng.choice([3, 5, 7, 10]), "migration": rng.choice([2, 3, 4, 5])}
+        return {
+            "now": 2026,
+            "crqc": rng.choice([2033, 2035, 2037, 2040]),
+            "shelf": rng.choice([3, 5, 7, 10]),
+            "migration": rng.choice([2, 3, 4, 5]),
+        }
 
     def key(self, p):
         return {"value": p["crqc"] - p["shelf"] - p["migration"], "tolerance": 0}
 
     def check(self, p, key):
-        ok = [start for start in range(1990, 2060)
-              # the last data under old crypto is made when migration ends, and must stay secret shelf years
-              if start + p["migration"] + p["shelf"] <= p["crqc"]]
+        ok = [
+            start
+            for start in range(1990, 2060)
+            # the last data under old crypto is made when migration ends, and must stay secret shelf years
+            if start + p["migration"] + p["shelf"] <= p["crqc"]
+        ]
         assert max(ok) == key["value"]
 
 
@@ -219,9 +233,11 @@ class MoscaMargin(Generator):
     name = "sec-mosca-margin"
 
     def draw(self, rng):
-        return {"x": rng.choice([1, 5, 7, 10, 12, 15, 20, 25]),
-                "y": rng.choice([2, 3, 4, 5, 6]),
-                "z": rng.choice([10, 12, 15])}
+        return {
+            "x": rng.choice([1, 5, 7, 10, 12, 15, 20, 25]),
+            "y": rng.choice([2, 3, 4, 5, 6]),
+            "z": rng.choice([10, 12, 15]),
+        }
 
     def key(self, p):
         return {"value": p["z"] - (p["x"] + p["y"]), "tolerance": 0}
@@ -236,8 +252,11 @@ class MoscaMargin(Generator):
 
 MLKEM = {"ML-KEM-512": (2, 10, 4), "ML-KEM-768": (3, 10, 4), "ML-KEM-1024": (4, 11, 5)}
 #: FIPS 203 Table 3 (encapsulation key, decapsulation key, ciphertext, shared secret) in bytes.
-MLKEM_TABLE = {"ML-KEM-512": (800, 1632, 768, 32), "ML-KEM-768": (1184, 2400, 1088, 32),
-               "ML-KEM-1024": (1568, 3168, 1568, 32)}
+MLKEM_TABLE = {
+    "ML-KEM-512": (800, 1632, 768, 32),
+    "ML-KEM-768": (1184, 2400, 1088, 32),
+    "ML-KEM-1024": (1568, 3168, 1568, 32),
+}
 
 
 def _real_mlkem(name: str) -> tuple[int, int] | None:
@@ -291,9 +310,9 @@ class MlkemCiphertext(Generator):
         return {"value": 32 * (p["du"] * p["k"] + p["dv"]), "tolerance": 0}
 
     def check(self, p, key):
-        bits = p["k"] * 256 * p["du"] + 256 * p["dv"]        # coefficient by coefficient
+        bits = p["k"] * 256 * p["du"] + 256 * p["dv"]  # coefficient by coefficient
         assert bits % 8 == 0 and bits // 8 == key["value"]
-        for name, params in MLKEM.items():                   # the formula on the standard sets
+        for name, params in MLKEM.items():  # the formula on the standard sets
             if params == (p["k"], p["du"], p["dv"]):
                 assert MLKEM_TABLE[name][2] == key["value"]
                 real = _real_mlkem(name)
@@ -301,8 +320,11 @@ class MlkemCiphertext(Generator):
                     assert real[1] == key["value"]
 
 
-HYBRID = {"X25519MLKEM768": ("ML-KEM-768", 32), "SecP256r1MLKEM768": ("ML-KEM-768", 65),
-          "SecP384r1MLKEM1024": ("ML-KEM-1024", 97)}
+HYBRID = {
+    "X25519MLKEM768": ("ML-KEM-768", 32),
+    "SecP256r1MLKEM768": ("ML-KEM-768", 65),
+    "SecP384r1MLKEM1024": ("ML-KEM-1024", 97),
+}
 
 
 class HybridShare(Generator):
@@ -315,8 +337,15 @@ class HybridShare(Generator):
         kem, ec = HYBRID[group]
         side = rng.choice(["client", "server"])
         pk, _, ct, _ = MLKEM_TABLE[kem]
-        return {"group": group, "kem": kem, "ec": ec, "pk": pk, "ct": ct, "side": side,
-                "side_ja": {"client": "クライアント", "server": "サーバ"}[side]}
+        return {
+            "group": group,
+            "kem": kem,
+            "ec": ec,
+            "pk": pk,
+            "ct": ct,
+            "side": side,
+            "side_ja": {"client": "クライアント", "server": "サーバ"}[side],
+        }
 
     def key(self, p):
         return {"value": (p["pk"] if p["side"] == "client" else p["ct"]) + p["ec"], "tolerance": 0}
@@ -329,14 +358,18 @@ class HybridShare(Generator):
             ec_bytes = len(x25519.X25519PrivateKey.generate().public_key().public_bytes_raw())
         else:
             curve = ec.SECP256R1() if "256" in p["group"] else ec.SECP384R1()
-            ec_bytes = len(ec.generate_private_key(curve).public_key().public_bytes(
-                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
+            ec_bytes = len(
+                ec.generate_private_key(curve)
+                .public_key()
+                .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+            )
         real = _real_mlkem(p["kem"])
         pk, ct = real if real is not None else (p["pk"], p["ct"])
         assert (pk if p["side"] == "client" else ct) + ec_bytes == key["value"]
 
 
 # --------------------------------------------------------------------------- cryptanalysis
+
 
 def _order_by_lambda(a: int, n: int) -> int:
     """The order of a mod n as the smallest divisor d of the Carmichael function with a^d = 1."""
@@ -358,8 +391,12 @@ def _order_by_lambda(a: int, n: int) -> int:
     return min(d for d in range(1, lam + 1) if lam % d == 0 and pow(a, d, n) == 1)
 
 
-ORDER_CASES = [(a, n) for n in (15, 21, 33, 35, 39, 51, 55, 57, 65, 77, 85, 91)
-               for a in range(2, n) if math.gcd(a, n) == 1 and a not in (n - 1,)]
+ORDER_CASES = [
+    (a, n)
+    for n in (15, 21, 33, 35, 39, 51, 55, 57, 65, 77, 85, 91)
+    for a in range(2, n)
+    if math.gcd(a, n) == 1 and a not in (n - 1,)
+]
 
 
 class OrderModN(Generator):
@@ -405,7 +442,7 @@ class ShorFactor(Generator):
         return {"value": math.gcd(pow(p["a"], p["r"] // 2, p["n"]) - 1, p["n"]), "tolerance": 0}
 
     def check(self, p, key):
-        half = p["a"] ** (p["r"] // 2)                       # without reducing mod N
+        half = p["a"] ** (p["r"] // 2)  # without reducing mod N
         g = math.gcd(half - 1, p["n"])
         assert g == key["value"] and 1 < g < p["n"] and p["n"] % g == 0
 
@@ -423,17 +460,25 @@ class ContinuedFraction(Generator):
                 continue
             m = 2 * n.bit_length() + 1
             s = rng.choice([s for s in range(1, r) if math.gcd(s, r) == 1])
-            k = round(s * 2 ** m / r)
-            return {"k": k, "m": m, "two_m": 2 ** m, "n": n}
+            k = round(s * 2**m / r)
+            return {"k": k, "m": m, "two_m": 2**m, "n": n}
 
     def key(self, p):
-        return {"value": Fraction(p["k"], p["two_m"]).limit_denominator(p["n"] - 1).denominator,
-                "tolerance": 0}
+        return {
+            "value": Fraction(p["k"], p["two_m"]).limit_denominator(p["n"] - 1).denominator,
+            "tolerance": 0,
+        }
 
     def check(self, p, key):
         x = Fraction(p["k"], p["two_m"])
-        best = min(((abs(x - Fraction(num, den)), den) for den in range(1, p["n"])
-                    for num in (math.floor(x * den), math.ceil(x * den))), key=lambda t: (t[0], t[1]))
+        best = min(
+            (
+                (abs(x - Fraction(num, den)), den)
+                for den in range(1, p["n"])
+                for num in (math.floor(x * den), math.ceil(x * den))
+            ),
+            key=lambda t: (t[0], t[1]),
+        )
         assert best[1] == key["value"]
 
 
@@ -452,7 +497,7 @@ class GroverParallel(Generator):
     def check(self, p, key):
         value = math.log2(math.pi / 4) + (p["k"] - p["log_m"]) / 2
         assert abs(value - key["value"]) < 0.06
-        naive = p["k"] / 2 - p["log_m"]                      # as if M machines divided the work by M
+        naive = p["k"] / 2 - p["log_m"]  # as if M machines divided the work by M
         assert abs(naive - key["value"]) > key["tolerance"]
 
 
@@ -483,15 +528,20 @@ class QubitGapYears(Generator):
     def draw(self, rng):
         today = rng.choice([1000, 2000, 5000])
         target = rng.choice([1_000_000, 20_000_000])
-        return {"today": today, "target": target, "today_txt": f"{today:,}", "target_txt": f"{target:,}",
-                "doubling": rng.choice([1.0, 1.5, 2.0])}
+        return {
+            "today": today,
+            "target": target,
+            "today_txt": f"{today:,}",
+            "target_txt": f"{target:,}",
+            "doubling": rng.choice([1.0, 1.5, 2.0]),
+        }
 
     def key(self, p):
         years = p["doubling"] * math.log2(p["target"] / p["today"])
         return {"value": round(years, 1), "tolerance": 0.3}
 
     def check(self, p, key):
-        lo, hi = 0.0, 200.0                                  # bisection on the growth curve
+        lo, hi = 0.0, 200.0  # bisection on the growth curve
         for _ in range(80):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if p["today"] * 2 ** (mid / p["doubling"]) < p["target"] else (lo, mid)
@@ -499,6 +549,7 @@ class QubitGapYears(Generator):
 
 
 # --------------------------------------------------------------------------- protocols
+
 
 class TeleportCorrection(Generator):
     """Which correction Bob applies for Alice's two measured bits in teleportation."""
@@ -526,7 +577,7 @@ class TeleportCorrection(Generator):
         qc.cx(1, 2)
         qc.cx(0, 1)
         qc.h(0)
-        state = Statevector(qc).data.reshape(2, 2, 2)        # indices q2, q1, q0
+        state = Statevector(qc).data.reshape(2, 2, 2)  # indices q2, q1, q0
         bob = state[:, p["m1"], p["m0"]]
         bob = bob / np.linalg.norm(bob)
         target = Statevector(psi).data
@@ -586,6 +637,7 @@ class ChshValue(Generator):
     def key(self, p):
         def e(x, y):
             return -math.cos(math.radians(x - y))
+
         s = e(p["a0"], p["b0"]) - e(p["a0"], p["b1"]) + e(p["a1"], p["b0"]) + e(p["a1"], p["b1"])
         return {"value": round(abs(s), 2), "tolerance": 0.01}
 
@@ -599,7 +651,7 @@ class ChshValue(Generator):
             t = math.radians(deg)
             return SparsePauliOp(["Z", "X"], [math.cos(t), math.sin(t)])
 
-        def e(x, y):   # Alice on qubit 0 (right), Bob on qubit 1 (left)
+        def e(x, y):  # Alice on qubit 0 (right), Bob on qubit 1 (left)
             return float(np.real(singlet.expectation_value(observable(y) ^ observable(x))))
 
         s = e(p["a0"], p["b0"]) - e(p["a0"], p["b1"]) + e(p["a1"], p["b0"]) + e(p["a1"], p["b1"])
