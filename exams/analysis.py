@@ -192,22 +192,33 @@ def _correlation(x: np.ndarray, y: np.ndarray) -> float:
 def _mantel_haenszel(right: np.ndarray, rest: np.ndarray, language: np.ndarray) -> float:
     """Return the ETS delta (−2.35 ln α_MH) of Japanese (focal) against English (reference).
 
-    Candidates are matched on their score on the other items; |Δ| ≥ 1.5 is ETS category C.
+    Candidates are matched on their score on the other items. Only a difference ETS
+    calls large (category C: |Δ| ≥ 1.5 and significantly above 1.0, with the
+    Robins–Breslow–Greenland variance) is returned; a smaller or uncertain one is 0.
     """
-    numerator = denominator = 0.0
+    sums = dict.fromkeys(("R", "S", "PR", "PS_QR", "QS"), 0.0)
     for level in np.unique(rest):
         stratum = rest == level
         ref, focal = stratum & (language == "en"), stratum & (language == "ja")
-        total = stratum.sum()
+        n = stratum.sum()
         if not ref.any() or not focal.any():
             continue
         a, b = right[ref].sum(), (1 - right[ref]).sum()
         c, d = right[focal].sum(), (1 - right[focal]).sum()
-        numerator += a * d / total
-        denominator += b * c / total
-    if numerator == 0 or denominator == 0:
+        p, q, r, s_ = (a + d) / n, (b + c) / n, a * d / n, b * c / n
+        sums["R"] += r
+        sums["S"] += s_
+        sums["PR"] += p * r
+        sums["PS_QR"] += p * s_ + q * r
+        sums["QS"] += q * s_
+    if sums["R"] == 0 or sums["S"] == 0:
         return math.nan
-    return float(-2.35 * math.log(numerator / denominator))
+    delta = -2.35 * math.log(sums["R"] / sums["S"])
+    variance = (sums["PR"] / (2 * sums["R"] ** 2) + sums["PS_QR"] / (2 * sums["R"] * sums["S"])
+                + sums["QS"] / (2 * sums["S"] ** 2))
+    error = 2.35 * math.sqrt(variance)
+    large = abs(delta) >= DIF_DELTA and abs(delta) - 1.0 >= 1.96 * error
+    return float(delta) if large else 0.0
 
 
 def _options(item: Item, given: list[Any], upper: np.ndarray,
