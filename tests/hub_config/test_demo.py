@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from hub_config import demo
 from hub_config.authenticator import for_deployment
-from qcampus import settings
+from qcampus import roster, settings
 
 
 def login(authenticator, name: str, password: str):
@@ -33,6 +33,9 @@ def test_demo_accounts_log_in_with_their_written_passwords(deployment_settings):
     written = (deployment_settings.secrets / demo.DEMO_ACCOUNTS_FILE).read_text().splitlines()
     assert sorted(written) == sorted("\t".join(account) for account in created)
     assert demo.prepare_demo(deployment_settings) == []
+    # Every demo learner takes every track of the courses source.
+    members = roster.load(deployment_settings.home)
+    assert all(members[name].tracks == ("alpha", "beta") for name in demo.DEMO_LEARNERS)
     authenticator = for_deployment(settings.load(deployment_settings.home))
     authenticator._user_exists = lambda name: True  # the hub's database is not needed here
     for name, _, password in created:
