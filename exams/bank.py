@@ -1,4 +1,8 @@
-"""The item bank: one YAML file per item under ``exams/bank/<domain>/``, loaded and checked.
+"""The item bank: one YAML file per item in ``courses/exams/bank/<domain>/``, loaded and checked.
+
+The bank holds keys and rationales, so it lives in the course sources, which
+``qcampus init`` closes to learners (root and the instructors' group only), never
+in this package, which every learner's kernel can read.
 
 :func:`load` reads every item and lists every problem with its file and field
 (schema, framework reference, language, key against options, parametrised keys
@@ -21,11 +25,9 @@ import yaml
 from exams.errors import BankError
 from exams.generators import registry
 from qcampus import schemas
-from qcampus.framework import Framework, FrameworkError
+from qcampus.framework import Framework, FrameworkError, courses_dir
 
 HERE = Path(__file__).resolve().parent
-#: The bank in this checkout.
-BANK = HERE / "bank"
 SCHEMAS = HERE / "schemas"
 #: Seeds every parametrised item is rendered and checked with by ``qcampus exam validate``.
 CHECKED_SEEDS = range(25)
@@ -139,11 +141,18 @@ def _fill(text: str, params: dict[str, Any]) -> str:
     return text.format(**params) if params else text
 
 
-def load(bank: Path = BANK, framework: Framework | None = None) -> tuple[dict[str, Item], list[str]]:
-    """Read every item of *bank*; return them by id and every problem found.
+def default_bank() -> Path:
+    """Return the item bank of the courses directory (the checkout's, else ``courses.source``)."""
+    return courses_dir() / "exams" / "bank"
+
+
+def load(bank: Path | None = None,
+         framework: Framework | None = None) -> tuple[dict[str, Item], list[str]]:
+    """Read every item of *bank* (default: :func:`default_bank`); return them by id and problems.
 
     With *framework*, each item's competency and level must be described there.
     """
+    bank = bank or default_bank()
     items: dict[str, Item] = {}
     found: list[str] = []
     for path in sorted(bank.glob("*/*.yaml")):
@@ -157,7 +166,7 @@ def load(bank: Path = BANK, framework: Framework | None = None) -> tuple[dict[st
         items[item.id] = item
         found += item_problems(item, framework)
     stray = sorted(p for p in bank.glob("*.yaml")) + sorted(bank.glob("*/*/*.yaml"))
-    found += [f"{p}: items live one level down, in exams/bank/<domain>/<id>.yaml." for p in stray]
+    found += [f"{p}: items live one level down, in the bank's <domain>/<id>.yaml." for p in stray]
     return items, found
 
 
@@ -173,7 +182,7 @@ def item_problems(item: Item, framework: Framework | None) -> list[str]:
     domain = item.competency.split(".")[0]
     if item.path.parent.name != domain:
         found.append(f"{where}: lives in {item.path.parent.name}/ but measures {item.competency}; "
-                     f"move it to exams/bank/{domain}/.")
+                     f"move it to the bank's {domain}/.")
     found += _language_problems(item)
     found += _shape_problems(item)
     if found or item.type == "code":
@@ -293,7 +302,7 @@ def _generated_problems(item: Item) -> list[str]:
     return []
 
 
-def require(bank: Path = BANK, framework: Framework | None = None) -> dict[str, Item]:
+def require(bank: Path | None = None, framework: Framework | None = None) -> dict[str, Item]:
     """Return the bank's items, or raise :class:`BankError` listing every problem."""
     items, found = load(bank, framework)
     if found:

@@ -1,4 +1,4 @@
-"""The exam catalog: one YAML file per exam under ``exams/catalog/``, checked against the bank.
+"""The exam catalog: one YAML file per exam in ``courses/exams/catalog/``, checked with the bank.
 
 An exam's blueprint says how many items of each competency and level a form
 draws; the bank must hold three times as many for each row, so forms differ
@@ -14,9 +14,8 @@ from typing import Any
 
 from exams.bank import Item, read_checked
 from exams.errors import BankError
-from qcampus.framework import Framework, FrameworkError
+from qcampus.framework import Framework, FrameworkError, courses_dir
 
-CATALOG = Path(__file__).resolve().parent / "catalog"
 #: Items the bank needs per item a blueprint row draws.
 BANK_FACTOR = 3
 
@@ -96,8 +95,14 @@ def read(path: Path) -> tuple[Exam | None, list[str]]:
     return Exam(**{**data, "parts": tuple(parts), "path": path}), []
 
 
-def load(catalog: Path = CATALOG) -> tuple[dict[str, Exam], list[str]]:
-    """Read every exam of *catalog*; return them by id and every problem found."""
+def default_catalog() -> Path:
+    """Return the exam catalog of the courses directory (next to the bank)."""
+    return courses_dir() / "exams" / "catalog"
+
+
+def load(catalog: Path | None = None) -> tuple[dict[str, Exam], list[str]]:
+    """Read every exam of *catalog* (default: :func:`default_catalog`); return them and problems."""
+    catalog = catalog or default_catalog()
     exams, found = {}, []
     for path in sorted(catalog.glob("*.yaml")):
         exam, more = read(path)

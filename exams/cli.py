@@ -12,11 +12,12 @@ from exams import bank, catalog
 from exams.errors import BankError
 
 bank_option = click.option("--bank", "bank_dir", type=click.Path(file_okay=False, path_type=Path),
-                           default=bank.BANK, show_default=True, help="The item bank directory.")
+                           default=None, help="The item bank directory [default: the courses "
+                                                "directory's exams/bank].")
 catalog_option = click.option("--catalog", "catalog_dir",
                               type=click.Path(file_okay=False, path_type=Path),
-                              default=catalog.CATALOG, show_default=True,
-                              help="The exam catalog directory.")
+                              default=None, help="The exam catalog directory [default: the "
+                                                 "courses directory's exams/catalog].")
 
 
 @click.group()

@@ -33,7 +33,7 @@ def achievement_ids(courses: Path) -> set[str]:
     return {entry["id"] for entry in data.get("achievements", []) if "id" in entry}
 
 
-def check(bank_dir: Path = bank.BANK, catalog_dir: Path = catalog.CATALOG,
+def check(bank_dir: Path | None = None, catalog_dir: Path | None = None,
           courses: Path | None = None, *, run_code: bool = True) -> Report:
     """Check *bank_dir* and *catalog_dir* against the framework in *courses*.
 
@@ -43,6 +43,8 @@ def check(bank_dir: Path = bank.BANK, catalog_dir: Path = catalog.CATALOG,
     """
     report = Report()
     courses = courses or framework_mod.courses_dir()
+    bank_dir = bank_dir or courses / "exams" / "bank"
+    catalog_dir = catalog_dir or courses / "exams" / "catalog"
     framework = achievements = None
     try:
         framework = framework_mod.load(courses / "framework.yaml")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 from exams.generators import Generator
 
@@ -43,17 +42,34 @@ class QuboEnergy(Generator):
         bits = [1, 1, rng.choice([0, 1])]
         rng.shuffle(bits)
         terms = [(linear[i], f"x_{i}") for i in range(3)]
-        terms += [(q, f"x_{u}x_{v}") for q, (u, v) in zip(quadratic, [(0, 1), (0, 2), (1, 2)])]
+        terms += [(q, f"x_{u}x_{v}") for q, (u, v) in zip(quadratic, [(0, 1), (0, 2), (1, 2)], strict=False)]
         text = "".join(_signed(c, t, k == 0) for k, (c, t) in enumerate(terms))
         text += f" + {offset}" if offset else ""
-        return {"a0": linear[0], "a1": linear[1], "a2": linear[2], "b01": quadratic[0],
-                "b02": quadratic[1], "b12": quadratic[2], "offset": offset, "energy_text": text,
-                "x0": bits[0], "x1": bits[1], "x2": bits[2]}
+        return {
+            "a0": linear[0],
+            "a1": linear[1],
+            "a2": linear[2],
+            "b01": quadratic[0],
+            "b02": quadratic[1],
+            "b12": quadratic[2],
+            "offset": offset,
+            "energy_text": text,
+            "x0": bits[0],
+            "x1": bits[1],
+            "x2": bits[2],
+        }
 
     def key(self, p):
         x = [p["x0"], p["x1"], p["x2"]]
-        value = (p["a0"] * x[0] + p["a1"] * x[1] + p["a2"] * x[2] + p["b01"] * x[0] * x[1]
-                 + p["b02"] * x[0] * x[2] + p["b12"] * x[1] * x[2] + p["offset"])
+        value = (
+            p["a0"] * x[0]
+            + p["a1"] * x[1]
+            + p["a2"] * x[2]
+            + p["b01"] * x[0] * x[1]
+            + p["b02"] * x[0] * x[2]
+            + p["b12"] * x[1] * x[2]
+            + p["offset"]
+        )
         return {"value": value, "tolerance": 0.01, "unit": ""}
 
     def check(self, p, key):
@@ -61,7 +77,10 @@ class QuboEnergy(Generator):
 
         bqm = dimod.BinaryQuadraticModel(
             {0: p["a0"], 1: p["a1"], 2: p["a2"]},
-            {(0, 1): p["b01"], (0, 2): p["b02"], (1, 2): p["b12"]}, p["offset"], "BINARY")
+            {(0, 1): p["b01"], (0, 2): p["b02"], (1, 2): p["b12"]},
+            p["offset"],
+            "BINARY",
+        )
         assert abs(bqm.energy({0: p["x0"], 1: p["x1"], 2: p["x2"]}) - key["value"]) < 1e-9
 
 
@@ -77,23 +96,39 @@ class IsingEnergy(Generator):
         if all(v == 1 for v in s):
             s[rng.randrange(3)] = -1
         terms = [(h[i], f"s_{i}") for i in range(3)]
-        terms += [(c, f"s_{u}s_{v}") for c, (u, v) in zip(j, [(0, 1), (0, 2), (1, 2)])]
+        terms += [(c, f"s_{u}s_{v}") for c, (u, v) in zip(j, [(0, 1), (0, 2), (1, 2)], strict=False)]
         text = "".join(_signed(c, t, k == 0) for k, (c, t) in enumerate(terms))
-        return {"h0": h[0], "h1": h[1], "h2": h[2], "j01": j[0], "j02": j[1], "j12": j[2],
-                "energy_text": text, "s0": s[0], "s1": s[1], "s2": s[2]}
+        return {
+            "h0": h[0],
+            "h1": h[1],
+            "h2": h[2],
+            "j01": j[0],
+            "j02": j[1],
+            "j12": j[2],
+            "energy_text": text,
+            "s0": s[0],
+            "s1": s[1],
+            "s2": s[2],
+        }
 
     def key(self, p):
         s = [p["s0"], p["s1"], p["s2"]]
-        value = (p["h0"] * s[0] + p["h1"] * s[1] + p["h2"] * s[2] + p["j01"] * s[0] * s[1]
-                 + p["j02"] * s[0] * s[2] + p["j12"] * s[1] * s[2])
+        value = (
+            p["h0"] * s[0]
+            + p["h1"] * s[1]
+            + p["h2"] * s[2]
+            + p["j01"] * s[0] * s[1]
+            + p["j02"] * s[0] * s[2]
+            + p["j12"] * s[1] * s[2]
+        )
         return {"value": value, "tolerance": 0.01, "unit": ""}
 
     def check(self, p, key):
         import dimod
 
         bqm = dimod.BinaryQuadraticModel.from_ising(
-            {0: p["h0"], 1: p["h1"], 2: p["h2"]},
-            {(0, 1): p["j01"], (0, 2): p["j02"], (1, 2): p["j12"]})
+            {0: p["h0"], 1: p["h1"], 2: p["h2"]}, {(0, 1): p["j01"], (0, 2): p["j02"], (1, 2): p["j12"]}
+        )
         assert abs(bqm.energy({0: p["s0"], 1: p["s1"], 2: p["s2"]}) - key["value"]) < 1e-9
 
 
@@ -131,20 +166,26 @@ class OneHotViolationEnergy(Generator):
         costs = rng.sample([2, 3, 4, 5, 6, 7, 8, 9], 3)
         penalty = rng.choice([5, 6, 8, 10, 12, 15])
         on = sorted(rng.sample([0, 1, 2], 2))
-        return {"c0": costs[0], "c1": costs[1], "c2": costs[2], "penalty": penalty,
-                "first": on[0], "second": on[1]}
+        return {
+            "c0": costs[0],
+            "c1": costs[1],
+            "c2": costs[2],
+            "penalty": penalty,
+            "first": on[0],
+            "second": on[1],
+        }
 
     def key(self, p):
         costs = [p["c0"], p["c1"], p["c2"]]
-        return {"value": costs[p["first"]] + costs[p["second"]] + p["penalty"],
-                "tolerance": 0.01, "unit": ""}
+        return {"value": costs[p["first"]] + costs[p["second"]] + p["penalty"], "tolerance": 0.01, "unit": ""}
 
     def check(self, p, key):
         import dimod
 
         bqm = dimod.BinaryQuadraticModel({0: p["c0"], 1: p["c1"], 2: p["c2"]}, {}, 0, "BINARY")
-        bqm.add_linear_equality_constraint([(j, 1) for j in range(3)],
-                                           lagrange_multiplier=p["penalty"], constant=-1)
+        bqm.add_linear_equality_constraint(
+            [(j, 1) for j in range(3)], lagrange_multiplier=p["penalty"], constant=-1
+        )
         sample = {j: int(j in (p["first"], p["second"])) for j in range(3)}
         assert abs(bqm.energy(sample) - key["value"]) < 1e-9
 
@@ -171,12 +212,12 @@ class ExactlyKPenalty(Generator):
 
         def grounds_feasible(penalty):
             bqm = dimod.BinaryQuadraticModel({i: -v for i, v in enumerate(values)}, {}, 0, "BINARY")
-            bqm.add_linear_equality_constraint([(i, 1) for i in range(len(values))],
-                                               lagrange_multiplier=penalty, constant=-k)
+            bqm.add_linear_equality_constraint(
+                [(i, 1) for i in range(len(values))], lagrange_multiplier=penalty, constant=-k
+            )
             states = dimod.ExactSolver().sample(bqm)
             low = states.first.energy
-            return all(sum(s.values()) == k for s, e in states.data(["sample", "energy"])
-                       if e <= low + 1e-9)
+            return all(sum(s.values()) == k for s, e in states.data(["sample", "energy"]) if e <= low + 1e-9)
 
         assert grounds_feasible(star + 0.01) and not grounds_feasible(star - 0.01)
 
@@ -193,21 +234,26 @@ class KnapsackPenalty(Generator):
             capacity = rng.randint(7, 11)
             if sum(weights) > capacity + 1 and self._star(values, weights, capacity) > 0:
                 break
-        return {"weights": ", ".join(map(str, weights)), "values": ", ".join(map(str, values)),
-                "w": weights, "v": values, "capacity": capacity}
+        return {
+            "weights": ", ".join(map(str, weights)),
+            "values": ", ".join(map(str, values)),
+            "w": weights,
+            "v": values,
+            "capacity": capacity,
+        }
 
     @staticmethod
     def _star(values, weights, capacity):
         loads = list(itertools.product((0, 1), repeat=len(values)))
-        worth = {x: sum(v * b for v, b in zip(values, x)) for x in loads}
-        load = {x: sum(w * b for w, b in zip(weights, x)) for x in loads}
+        worth = {x: sum(v * b for v, b in zip(values, x, strict=False)) for x in loads}
+        load = {x: sum(w * b for w, b in zip(weights, x, strict=False)) for x in loads}
         best = max(worth[x] for x in loads if load[x] <= capacity)
-        return max([0.0] + [(worth[x] - best) / (load[x] - capacity) ** 2
-                            for x in loads if load[x] > capacity])
+        return max(
+            [0.0] + [(worth[x] - best) / (load[x] - capacity) ** 2 for x in loads if load[x] > capacity]
+        )
 
     def key(self, p):
-        return {"value": round(self._star(p["v"], p["w"], p["capacity"]), 2), "tolerance": 0.02,
-                "unit": ""}
+        return {"value": round(self._star(p["v"], p["w"], p["capacity"]), 2), "tolerance": 0.02, "unit": ""}
 
     def check(self, p, key):
         import dimod
@@ -217,12 +263,15 @@ class KnapsackPenalty(Generator):
 
         def keeps(penalty):
             bqm = dimod.BinaryQuadraticModel({i: -v for i, v in enumerate(values)}, {}, 0, "BINARY")
-            terms = [(i, w) for i, w in enumerate(weights)] + [(("s", b), 2 ** b) for b in range(bits)]
+            terms = [(i, w) for i, w in enumerate(weights)] + [(("s", b), 2**b) for b in range(bits)]
             bqm.add_linear_equality_constraint(terms, lagrange_multiplier=penalty, constant=-capacity)
             states = dimod.ExactSolver().sample(bqm)
             low = states.first.energy
-            return all(sum(w * s[i] for i, w in enumerate(weights)) <= capacity
-                       for s, e in states.data(["sample", "energy"]) if e <= low + 1e-9)
+            return all(
+                sum(w * s[i] for i, w in enumerate(weights)) <= capacity
+                for s, e in states.data(["sample", "energy"])
+                if e <= low + 1e-9
+            )
 
         star = key["value"]
         assert keeps(star + 0.02) and not keeps(star - 0.02)
@@ -234,8 +283,9 @@ class SlackBits(Generator):
     name = "opt-slack-bits"
 
     def draw(self, rng):
-        capacity = rng.choice([rng.choice([8, 16, 32, 64, 128]), rng.choice([7, 15, 31, 63]),
-                               rng.randint(9, 200)])
+        capacity = rng.choice(
+            [rng.choice([8, 16, 32, 64, 128]), rng.choice([7, 15, 31, 63]), rng.randint(9, 200)]
+        )
         return {"capacity": capacity}
 
     def key(self, p):
@@ -243,20 +293,18 @@ class SlackBits(Generator):
 
     def check(self, p, key):
         bits = 0
-        while 2 ** bits - 1 < p["capacity"]:
+        while 2**bits - 1 < p["capacity"]:
             bits += 1
         assert bits == key["value"]
         # every slack value 0 ... C is reachable with that many bits, and not with one fewer
-        reach = {sum(2 ** b * y for b, y in enumerate(code))
-                 for code in itertools.product((0, 1), repeat=bits)}
+        reach = {sum(2**b * y for b, y in enumerate(code)) for code in itertools.product((0, 1), repeat=bits)}
         assert set(range(p["capacity"] + 1)) <= reach
         assert 2 ** (bits - 1) - 1 < p["capacity"]
 
 
 def _graph(rng):
     """A weighted graph on five nodes: a ring with one or two chords, weights 1 ... 5."""
-    edges = {(i, (i + 1) % 5) if i < (i + 1) % 5 else ((i + 1) % 5, i): rng.randint(1, 5)
-             for i in range(5)}
+    edges = {(i, (i + 1) % 5) if i < (i + 1) % 5 else ((i + 1) % 5, i): rng.randint(1, 5) for i in range(5)}
     for u, v in rng.sample([(0, 2), (0, 3), (1, 3), (1, 4), (2, 4)], rng.choice([1, 2])):
         edges[(u, v)] = rng.randint(1, 5)
     return dict(sorted(edges.items()))
@@ -283,13 +331,15 @@ class MaxCutValue(Generator):
             reversed_groups = [int(bits[k]) for k in range(5)]
             if 0 < bits.count("1") < 5 and _cut(edges, groups) != _cut(edges, reversed_groups):
                 break
-        return {"edges": _edges_text(edges), "bits": bits,
-                "e": [[u, v, w] for (u, v), w in edges.items()]}
+        return {"edges": _edges_text(edges), "bits": bits, "e": [[u, v, w] for (u, v), w in edges.items()]}
 
     def key(self, p):
         edges = {(u, v): w for u, v, w in p["e"]}
-        return {"value": _cut(edges, [int(p["bits"][-1 - k]) for k in range(5)]),
-                "tolerance": 0.4, "unit": ""}
+        return {
+            "value": _cut(edges, [int(p["bits"][-1 - k]) for k in range(5)]),
+            "tolerance": 0.4,
+            "unit": "",
+        }
 
     def check(self, p, key):
         import dimod
@@ -339,7 +389,7 @@ def _table(rng, ground, rows):
 
 def _table_text(energies, counts):
     """The rows of a Markdown table of energies and occurrences, as the prompt shows them."""
-    return "\n".join(f"| {e} | {c} |" for e, c in zip(energies, counts))
+    return "\n".join(f"| {e} | {c} |" for e, c in zip(energies, counts, strict=False))
 
 
 class SuccessProbability(Generator):
@@ -353,8 +403,12 @@ class SuccessProbability(Generator):
             energies, counts = _table(rng, ground, 4)
             if abs(counts[0] / sum(counts) - 0.25) > 0.05:
                 break
-        return {"ground": ground, "table": _table_text(energies, counts),
-                "energies": energies, "counts": counts}
+        return {
+            "ground": ground,
+            "table": _table_text(energies, counts),
+            "energies": energies,
+            "counts": counts,
+        }
 
     def key(self, p):
         return {"value": round(p["counts"][0] / sum(p["counts"]), 3), "tolerance": 0.006, "unit": ""}
@@ -364,10 +418,10 @@ class SuccessProbability(Generator):
 
         # rebuild the aggregated sample set the table stands for and count reads
         samples = [[1 if r & (1 << b) else -1 for b in range(3)] for r in range(len(p["counts"]))]
-        sampleset = dimod.SampleSet.from_samples(samples, "SPIN", energy=p["energies"],
-                                                 num_occurrences=p["counts"])
-        hits = sum(n for e, n in sampleset.data(["energy", "num_occurrences"])
-                   if abs(e - p["ground"]) < 1e-9)
+        sampleset = dimod.SampleSet.from_samples(
+            samples, "SPIN", energy=p["energies"], num_occurrences=p["counts"]
+        )
+        hits = sum(n for e, n in sampleset.data(["energy", "num_occurrences"]) if abs(e - p["ground"]) < 1e-9)
         assert abs(hits / sum(sampleset.record.num_occurrences) - key["value"]) < 0.0006
         # counting rows instead of reads (1 of 4 = 0.25) is outside the tolerance
         assert abs(0.25 - key["value"]) > key["tolerance"]
@@ -389,15 +443,21 @@ class BestFeasible(Generator):
         if not any(c.count("1") != 1 for c in shown):
             shown[1] = rng.choice(self.CODES[3:])
         rows = sorted(shown, key=lambda c: (self._energy(c, costs, penalty), c))
-        return {"c0": costs[0], "c1": costs[1], "c2": costs[2], "penalty": penalty,
-                "table": "\n".join(f"| {c[0]} | {c[1]} | {c[2]} | {_fmt(self._energy(c, costs, penalty))} |"
-                                   for c in rows),
-                "codes": rows}
+        return {
+            "c0": costs[0],
+            "c1": costs[1],
+            "c2": costs[2],
+            "penalty": penalty,
+            "table": "\n".join(
+                f"| {c[0]} | {c[1]} | {c[2]} | {_fmt(self._energy(c, costs, penalty))} |" for c in rows
+            ),
+            "codes": rows,
+        }
 
     @staticmethod
     def _energy(code, costs, penalty):
         x = [int(ch) for ch in code]
-        return sum(c * b for c, b in zip(costs, x)) + penalty * (sum(x) - 1) ** 2
+        return sum(c * b for c, b in zip(costs, x, strict=False)) + penalty * (sum(x) - 1) ** 2
 
     def key(self, p):
         costs = [p["c0"], p["c1"], p["c2"]]
@@ -407,10 +467,12 @@ class BestFeasible(Generator):
     def check(self, p, key):
         import dimod
 
-        bqm = dimod.BinaryQuadraticModel({j: c for j, c in enumerate([p["c0"], p["c1"], p["c2"]])},
-                                         {}, 0, "BINARY")
-        bqm.add_linear_equality_constraint([(j, 1) for j in range(3)],
-                                           lagrange_multiplier=p["penalty"], constant=-1)
+        bqm = dimod.BinaryQuadraticModel(
+            {j: c for j, c in enumerate([p["c0"], p["c1"], p["c2"]])}, {}, 0, "BINARY"
+        )
+        bqm.add_linear_equality_constraint(
+            [(j, 1) for j in range(3)], lagrange_multiplier=p["penalty"], constant=-1
+        )
         samples = [[int(ch) for ch in c] for c in p["codes"]]
         sampleset = dimod.SampleSet.from_samples_bqm((samples, [0, 1, 2]), bqm)
         feasible = sampleset.filter(lambda d: sum(d.sample.values()) == 1)
@@ -430,12 +492,13 @@ class Tts99(Generator):
     name = "opt-tts99"
 
     def draw(self, rng):
-        return {"p": rng.choice([0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6]),
-                "t": rng.choice([5, 10, 20, 50, 100, 200])}
+        return {
+            "p": rng.choice([0.02, 0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6]),
+            "t": rng.choice([5, 10, 20, 50, 100, 200]),
+        }
 
     def key(self, p):
-        return {"value": round(_tts(p["t"], p["p"]), 1), "tolerance": 0.02, "relative": True,
-                "unit": "µs"}
+        return {"value": round(_tts(p["t"], p["p"]), 1), "tolerance": 0.02, "relative": True, "unit": "µs"}
 
     def check(self, p, key):
         reads = key["value"] / p["t"]
@@ -454,8 +517,7 @@ class ReadsNeeded(Generator):
         return {"p": rng.choice([0.03, 0.04, 0.06, 0.07, 0.12, 0.15, 0.18, 0.22, 0.35, 0.45])}
 
     def key(self, p):
-        return {"value": math.ceil(math.log(0.01) / math.log(1 - p["p"])), "tolerance": 0.4,
-                "unit": ""}
+        return {"value": math.ceil(math.log(0.01) / math.log(1 - p["p"])), "tolerance": 0.4, "unit": ""}
 
     def check(self, p, key):
         reads = 1
@@ -504,19 +566,23 @@ class ResidualEnergy(Generator):
         ground = rng.choice([-20, -16, -15, -11, -10])
         while True:
             energies, counts = _table(rng, ground, 3)
-            weighted = sum((e - ground) * c for e, c in zip(energies, counts)) / sum(counts)
+            weighted = sum((e - ground) * c for e, c in zip(energies, counts, strict=False)) / sum(counts)
             if abs(sum(e - ground for e in energies) / 3 - weighted) > 0.1:
                 break
-        return {"ground": ground, "table": _table_text(energies, counts),
-                "energies": energies, "counts": counts}
+        return {
+            "ground": ground,
+            "table": _table_text(energies, counts),
+            "energies": energies,
+            "counts": counts,
+        }
 
     def key(self, p):
         total = sum(p["counts"])
-        mean = sum((e - p["ground"]) * c for e, c in zip(p["energies"], p["counts"])) / total
+        mean = sum((e - p["ground"]) * c for e, c in zip(p["energies"], p["counts"], strict=False)) / total
         return {"value": round(mean, 2), "tolerance": 0.02, "unit": ""}
 
     def check(self, p, key):
-        reads = [e for e, c in zip(p["energies"], p["counts"]) for _ in range(c)]
+        reads = [e for e, c in zip(p["energies"], p["counts"], strict=False) for _ in range(c)]
         assert abs(sum(r - p["ground"] for r in reads) / len(reads) - key["value"]) < 0.006
         # the unweighted mean over rows (num_occurrences ignored) is outside the tolerance
         unweighted = sum(e - p["ground"] for e in p["energies"]) / len(p["energies"])
@@ -537,8 +603,11 @@ class Gap(Generator):
         return {"reference": reference, "found": found}
 
     def key(self, p):
-        return {"value": round(100 * (p["found"] - p["reference"]) / p["reference"], 2),
-                "tolerance": 0.06, "unit": "%"}
+        return {
+            "value": round(100 * (p["found"] - p["reference"]) / p["reference"], 2),
+            "tolerance": 0.06,
+            "unit": "%",
+        }
 
     def check(self, p, key):
         assert abs(p["reference"] * (1 + key["value"] / 100) - p["found"]) <= 0.0006 * p["reference"]
@@ -561,9 +630,12 @@ class ApproximationRatio(Generator):
             if 0 < found < best:
                 break
         sets = [k for k in range(5) if groups[k] == groups[0]]
-        return {"edges": _edges_text(edges), "e": [[u, v, w] for (u, v), w in edges.items()],
-                "group": ", ".join(map(str, sets)),
-                "others": ", ".join(str(k) for k in range(5) if k not in sets)}
+        return {
+            "edges": _edges_text(edges),
+            "e": [[u, v, w] for (u, v), w in edges.items()],
+            "group": ", ".join(map(str, sets)),
+            "others": ", ".join(str(k) for k in range(5) if k not in sets),
+        }
 
     def key(self, p):
         edges = {(u, v): w for u, v, w in p["e"]}
@@ -592,22 +664,27 @@ class CloudCost(Generator):
     name = "opt-cloud-cost"
 
     def draw(self, rng):
-        return {"jobs": rng.choice([20, 30, 40, 50, 60, 80]),
-                "fee": rng.choice([50, 80, 100, 150]),
-                "seconds": rng.choice([0.5, 1.2, 2.5, 4, 6]),
-                "rate": rng.choice([20, 30, 45, 60])}
+        return {
+            "jobs": rng.choice([20, 30, 40, 50, 60, 80]),
+            "fee": rng.choice([50, 80, 100, 150]),
+            "seconds": rng.choice([0.5, 1.2, 2.5, 4, 6]),
+            "rate": rng.choice([20, 30, 45, 60]),
+        }
 
     def key(self, p):
-        return {"value": round(p["jobs"] * (p["fee"] + p["seconds"] * p["rate"]), 1),
-                "tolerance": 0.5, "unit": "JPY"}
+        return {
+            "value": round(p["jobs"] * (p["fee"] + p["seconds"] * p["rate"]), 1),
+            "tolerance": 0.5,
+            "unit": "JPY",
+        }
 
     def check(self, p, key):
         total = 0.0
-        for _ in range(p["jobs"]):           # job by job, as the invoice lists them
+        for _ in range(p["jobs"]):  # job by job, as the invoice lists them
             total += p["fee"]
             total += p["seconds"] * p["rate"]
         assert abs(total - key["value"]) < 0.06
-        assert abs(p["jobs"] * p["seconds"] * p["rate"] - key["value"]) > 0.5   # fees forgotten
+        assert abs(p["jobs"] * p["seconds"] * p["rate"] - key["value"]) > 0.5  # fees forgotten
 
 
 class BatchTime(Generator):
@@ -616,9 +693,11 @@ class BatchTime(Generator):
     name = "opt-batch-time"
 
     def draw(self, rng):
-        return {"circuits": rng.choice([10, 12, 20, 25, 40]),
-                "queue": rng.choice([2, 3, 5, 8]),
-                "run": rng.choice([4, 6, 10, 15])}
+        return {
+            "circuits": rng.choice([10, 12, 20, 25, 40]),
+            "queue": rng.choice([2, 3, 5, 8]),
+            "run": rng.choice([4, 6, 10, 15]),
+        }
 
     def key(self, p):
         # one job each: n (queue + run); batched: one queue wait + n runs

@@ -71,7 +71,7 @@ def learner(deployment_ready) -> str:
 
 
 def test_learner_cannot_read_solutions_hidden_tests_or_gradebook(deployment_ready, learner):
-    """After init, a learner's uid reads no source notebook, answer key, gradebook or git object."""
+    """After init, a learner's uid reads no source notebook, answer key, exam item, gradebook or git."""
     dep = deployment_ready
     source = dep.settings.courses_source
     track = dep.track
@@ -84,6 +84,11 @@ def test_learner_cannot_read_solutions_hidden_tests_or_gradebook(deployment_read
     assert_unreadable(learner, track.path / "track.yaml")
     for mistakes in (track.path / "wrong-answers").glob("*.yaml"):
         assert_unreadable(learner, mistakes)
+    # The exam bank: every item's key and the examiners' rationales.
+    items = sorted((source / "exams" / "bank").glob("*/*.yaml"))
+    assert items and "rationale:" in items[0].read_text(encoding="utf-8")
+    assert_unreadable(learner, source / "exams" / "bank")
+    assert_unreadable(learner, items[0])
     # The deployment's course directory: its copy of the sources and the gradebook.
     course = dep.course_dir()
     assert_unreadable(learner, course / "source" / assignment / notebooks[0].name)

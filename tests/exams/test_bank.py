@@ -70,7 +70,7 @@ def test_an_item_in_another_domains_folder_is_refused(tmp_path, fw):
     (root / "gate").mkdir()
     path.rename(root / "gate" / path.name)
     _, found = bank.load(root, fw)
-    assert any("move it to exams/bank/concepts/" in p for p in found), found
+    assert any("move it to the bank's concepts/" in p for p in found), found
 
 
 def test_a_wrong_generated_key_is_caught_by_the_generators_own_check(small_bank, fw):
