@@ -145,7 +145,7 @@ def test_kernels_use_unix_sockets(hub_config):
 
 
 def test_server_token_scopes_are_minimal(hub_config):
-    """A server's token can only touch its own user and server, and reach the qcampus service (the exchange)."""
+    """A server's token touches only its own user and server, and reaches the qcampus service."""
     scopes = hub_config.Spawner.server_token_scopes
     assert set(scopes) == {"access:servers!server", "users:activity!user",
                            "read:users:name!user", "read:users:groups!user",

@@ -56,7 +56,7 @@ def test_unknown_assignment_names_the_known_ones():
 
 @pytest.mark.parametrize("threaded", [False, True], ids=["forked", "new-interpreter"])
 def test_nbgrader_runs_in_the_course_and_reports_failures(tmp_path, threaded):
-    """Forked (one thread) or as a new interpreter (threads), nbgrader runs in the course; the caller's cwd and umask stay."""
+    """Forked or as a new interpreter, nbgrader runs in the course; the caller's cwd and umask stay."""
     import os
     import threading
 
