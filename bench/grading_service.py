@@ -335,8 +335,9 @@ def report(args, latencies: list[float], closings: dict[int, dict], baseline: di
                  f"{baseline['seconds']:.1f} s | {baseline['seconds'] / n * 1000:.0f} ms | – | 1.0x |")
     lines += ["", f"Scores: every one of the {n} equal to stock nbgrader's ({full} full marks); "
               f"stock feedback pages written: {baseline['feedback']}."]
-    lines.append(f"Of one job, the feedback page (`nbgrader generate_feedback --student`, a fresh "
-                 f"interpreter, as each job runs it) takes {page:.1f} s.")
+    lines.append(f"Of one job, the feedback page (`nbgrader generate_feedback --student` in a child "
+                 f"forked from a process that has imported nbgrader, as each job runs it) takes "
+                 f"{page:.1f} s.")
     for workers, row in closings.items():
         lines += [f"Not graded with {workers} workers: {reason}" for reason in row["other"]]
     loads = LOADS + autograde.LOADS
