@@ -56,6 +56,9 @@ def check(bank_dir: Path | None = None, catalog_dir: Path | None = None,
         report.problems.append(f"{courses / 'achievements.yaml'}: cannot be read: {exc}")
     report.items, found = bank.load(bank_dir, framework)
     report.problems += found
+    # Keys are proved only for items whose form is right (a wrong one is listed already).
+    report.problems += bank.prove_keys(i for i in report.items.values()
+                                       if not any(str(i.path) in p for p in found))
     if run_code:
         report.problems += codeitems.prove(report.items.values())
     report.exams, found = catalog.load(catalog_dir)

@@ -16,17 +16,15 @@ COURSES = REPO / "courses"
 
 
 class HalfAngle(Generator):
-    """P(1) after RY(theta) on |0⟩ = sin²(θ/2); ``wrong`` makes the key cos² (for tests)."""
+    """P(1) after RY(theta) on |0⟩ = sin²(θ/2), proved by a state-vector simulation."""
 
     name = "test-half-angle"
-    wrong = False
 
     def draw(self, rng: random.Random) -> dict:
         return {"theta": rng.choice([30, 60, 90, 120, 150])}
 
     def key(self, p: dict) -> dict:
-        trig = math.cos if self.wrong else math.sin
-        return {"value": round(trig(math.radians(p["theta"]) / 2) ** 2, 4), "tolerance": 0.005}
+        return {"value": round(math.sin(math.radians(p["theta"]) / 2) ** 2, 4), "tolerance": 0.005}
 
     def check(self, p: dict, key: dict) -> None:
         from qiskit import QuantumCircuit
@@ -35,6 +33,15 @@ class HalfAngle(Generator):
         circuit = QuantumCircuit(1)
         circuit.ry(math.radians(p["theta"]), 0)
         assert abs(Statevector(circuit).probabilities()[1] - key["value"]) < 1e-3
+
+
+class WrongHalfAngle(HalfAngle):
+    """The same item with a wrong key (cos² instead of sin²), which its check must catch."""
+
+    name = "test-half-angle-wrong"
+
+    def key(self, p: dict) -> dict:
+        return {"value": round(math.cos(math.radians(p["theta"]) / 2) ** 2, 4), "tolerance": 0.005}
 
 
 SINGLE = {
@@ -107,11 +114,3 @@ def small_bank(tmp_path) -> Path:
     write_item(root, NUMERIC)
     write_item(root, {**SINGLE, "id": "t-single-2", "key": "b"})
     return root
-
-
-@pytest.fixture(autouse=True)
-def honest_generator():
-    """Every test starts with the test generator computing the right key."""
-    HalfAngle.wrong = False
-    yield
-    HalfAngle.wrong = False
