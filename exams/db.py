@@ -13,15 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from qcampus.database import alembic_config, make_engine
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from qcampus.database import NAMING_CONVENTION, alembic_config, make_engine
 
 
 class Base(DeclarativeBase):

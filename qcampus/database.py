@@ -239,6 +239,16 @@ def alembic_config(script_location: Path, url: str, engine: Engine | None = None
     return config
 
 
+#: Constraint names of feature packages' tables, so Alembic can refer to (and alter) them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 def utcnow() -> datetime:
     """Return the server's clock in UTC, to the microsecond: the only clock records are timed by."""
     return datetime.now(UTC)

@@ -15,15 +15,13 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # UTCDateTime and utcnow: the core's, offered here to the models and the grading code.
-from qcampus.database import UTCDateTime, alembic_config, make_engine, utcnow  # noqa: F401
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from qcampus.database import (  # noqa: F401
+    NAMING_CONVENTION,
+    UTCDateTime,
+    alembic_config,
+    make_engine,
+    utcnow,
+)
 
 
 class Base(DeclarativeBase):
