@@ -27,6 +27,7 @@ registers itself::
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import random
@@ -69,10 +70,15 @@ class Generator:
         raise NotImplementedError
 
 
-def registry() -> dict[str, Generator]:
-    """Import every module of this package once and return the generators by name."""
+@functools.cache
+def _import_all() -> None:
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
+
+
+def registry() -> dict[str, Generator]:
+    """Import every module of this package once and return the generators by name."""
+    _import_all()
     return GENERATORS
 
 
