@@ -177,6 +177,8 @@ def wants_json() -> bool:
     # A 404 or 405 is raised before routing names a blueprint, so the path decides.
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return True
+    if request.is_json:
+        return True  # a client that sends JSON (the exam page's autosave) reads JSON
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 

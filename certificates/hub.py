@@ -98,7 +98,7 @@ def current_user() -> dict | None:
         return g.qcampus_user
     token = session.get("hub_token")
     user = None
-    if token and db.session().get(EndedSession, _token_hash(token)) is None:
+    if token and not _ended(token):
         auth = hub_auth()
         user = ask_hub(auth.user_for_token, token)
         if user is not None and auth.access_scopes and not auth.check_scopes(
@@ -106,6 +106,14 @@ def current_user() -> dict | None:
             user = None
     g.qcampus_user = user
     return user
+
+
+def _ended(token: str) -> bool:
+    """Tell whether the session holding *token* signed out (a connection held only for the look-up)."""
+    from sqlalchemy.orm import Session
+
+    with Session(db.engine()) as lookup:
+        return lookup.get(EndedSession, _token_hash(token)) is not None
 
 
 def is_staff(user: dict) -> bool:
@@ -199,11 +207,13 @@ def init_app(app: Flask) -> None:
     """Attach the hub authenticator and register the OAuth callback.
 
     Pages other packages add (entry points ``qcampus.web``) guard themselves with
-    ``app.extensions["qcampus_staff_required"]`` and list themselves in the staff
-    pages' navigation by appending ``(endpoint, label)`` to ``qcampus_staff_links``.
+    ``app.extensions["qcampus_staff_required"]`` (staff) or ``qcampus_authenticated``
+    (any signed-in user) and list themselves in the staff pages' navigation by
+    appending ``(endpoint, label)`` to ``qcampus_staff_links``.
     """
     app.extensions["qcampus_hub_auth"] = build_hub_auth(app)
     app.extensions["qcampus_staff_required"] = staff_required
+    app.extensions["qcampus_authenticated"] = authenticated
     app.extensions.setdefault("qcampus_staff_links", [])
     app.context_processor(lambda: {"staff_links": app.extensions["qcampus_staff_links"]})
     app.register_blueprint(bp)

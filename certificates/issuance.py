@@ -345,10 +345,29 @@ def credentials_of(session: Session, learner: str) -> Sequence[Credential]:
 
 
 def init_app(app) -> None:
-    """Build the app's :class:`Issuer` from its configuration."""
+    """Build the app's :class:`Issuer` from its configuration.
+
+    Other packages of the service (the exams) issue through
+    ``app.extensions["qcampus_issue"]`` (:func:`issue_for`), never by importing this module.
+    """
     issuer = Issuer.from_config(app.config, app.extensions["qcampus_engine"])
     app.extensions["qcampus_achievements"] = issuer.catalogue
     app.extensions["qcampus_issuer"] = issuer
+    app.extensions["qcampus_issue"] = lambda **fields: issue_for(issuer, **fields)
+
+
+def issue_for(issuer: Issuer, **fields: Any) -> dict[str, Any]:
+    """Issue what :class:`IssueRequest` *fields* ask for; return its id, page and whether it is new.
+
+    The same *source* with the same fields returns the credential issued the first time.
+
+    Raises:
+        CertificateError: the achievement is unknown, or the source was certified differently.
+    """
+    fields["evidence"] = tuple(tuple(pair) for pair in fields.get("evidence", ()))
+    issued = issue(issuer, IssueRequest(**fields))
+    return {"credential_id": issued.credential_id, "verify_url": issuer.verify_url(issued.credential_id),
+            "created": issued.created}
 
 
 def current_issuer() -> Issuer:

@@ -50,7 +50,9 @@ def _event(session: Session, attempt: Attempt, actor: str, action: str, now: dat
 
 def _locked(session: Session, attempt_id: int) -> Attempt:
     """Return the attempt, its row locked until the transaction ends (PostgreSQL)."""
-    attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+    # populate_existing: an attempt this session read before the lock is read again under it.
+    attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update()
+                             .execution_options(populate_existing=True))
     if attempt is None:
         raise AttemptError(f"There is no attempt {attempt_id}.", 404)
     return attempt
@@ -153,8 +155,25 @@ def submit(session: Session, attempt_id: int, exam: Exam, items: dict[str, Item]
     attempt.submitted_by = "deadline" if by == "deadline" else "candidate"
     _event(session, attempt, by, "submit", now, answered=len(answers))
     _event(session, attempt, "qcampus", "score", now, scaled=attempt.scaled,
-           passed=attempt.passed)
+           passed=attempt.passed, environment=environment())
     return attempt
+
+
+#: Libraries whose versions an attempt's score records (and a certificate shows as evidence).
+ENVIRONMENT = ("qcampus", "qiskit", "qiskit-aer", "dimod", "dwave-samplers")
+
+
+def environment() -> dict[str, str]:
+    """Return the versions of the installed libraries that draw forms and score them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ENVIRONMENT:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
 
 
 def score(exam: Exam, items: dict[str, Item], seed: int, answers: dict[str, Any]) -> dict:

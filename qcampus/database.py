@@ -111,6 +111,7 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 #: Schemas of the components that are not courses, on the ``database.url`` server.
 HUB_SCHEMA, SUBMISSIONS_SCHEMA, CERTIFICATES_SCHEMA = "hub", "submissions", "certificates"
+EXAMS_SCHEMA = "exams"
 GRADEBOOK_PREFIX = "gradebook_"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -144,7 +145,8 @@ def describe(url: str) -> str:
 def component_urls(settings: Settings) -> dict[str, str]:
     """Return the database URL of each component of the deployment in *settings*."""
     found = {"hub": settings.hub_database_url, "submissions": settings.submissions_database_url,
-             "certificates": settings.certificates_database_url}
+             "certificates": settings.certificates_database_url,
+             "exams": settings.exams_database_url}
     for course in course_ids(settings):
         found[f"gradebook {course}"] = settings.gradebook_url(course)
     return found
@@ -166,6 +168,8 @@ def schemas_on_server(settings: Settings) -> list[str]:
         names.append(SUBMISSIONS_SCHEMA)
     if not settings["certificates"]["database_url"]:
         names.append(CERTIFICATES_SCHEMA)
+    if not settings["exams"]["database_url"]:
+        names.append(EXAMS_SCHEMA)
     return names
 
 

@@ -29,6 +29,7 @@ import yaml
 from qcampus import DEPLOYMENT_VERSION
 from qcampus.database import (
     CERTIFICATES_SCHEMA,
+    EXAMS_SCHEMA,
     HUB_SCHEMA,
     SUBMISSIONS_SCHEMA,
     gradebook_schema,
@@ -311,6 +312,11 @@ class Settings:
     def submissions_database_url(self) -> str:
         return (self["submissions"]["database_url"] or self.schema_url(SUBMISSIONS_SCHEMA)
                 or f"sqlite:///{self.home / 'submissions.sqlite'}")
+
+    @property
+    def exams_database_url(self) -> str:
+        return (self["exams"]["database_url"] or self.schema_url(EXAMS_SCHEMA)
+                or f"sqlite:///{self.home / 'exams.sqlite'}")
 
     def gradebook_url(self, track: str) -> str:
         """Return the URL of *track*'s nbgrader gradebook (nbgrader's own file by default)."""

@@ -46,7 +46,8 @@ def _urls(app: Flask) -> list[str]:
     values = {"credential_id": "00000000-0000-4000-8000-000000000000", "purpose": "revocation",
               "achievement_id": "gate-engineer-b1", "filename": "style.css",
               "credential_uuid": "00000000-0000-4000-8000-000000000000",
-              "course": "foundations", "assignment": "first-circuits", "submission_id": 1}
+              "course": "foundations", "assignment": "first-circuits", "submission_id": 1,
+              "attempt_id": 1, "exam_id": "quantum-literacy"}
     urls = []
     with app.test_request_context():
         from flask import url_for

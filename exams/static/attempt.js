@@ -1,0 +1,79 @@
+// The exam page: save each answer as the candidate gives it, and show the server's time left.
+// The server decides everything: this script only sends answers and counts down what the
+// page said was left; at zero it reloads, and the server shows the result.
+(function () {
+  "use strict";
+  var form = document.getElementById("exam-form");
+  if (!form) { return; }
+  var token = form.querySelector("input[name=csrf_token]").value;
+  var savedText = form.dataset.savedText;
+
+  function answerOf(fieldset) {
+    var type = fieldset.dataset.type;
+    var inputs = fieldset.querySelectorAll("input, select");
+    if (type === "single") {
+      var checked = fieldset.querySelector("input:checked");
+      return checked ? checked.value : null;
+    }
+    if (type === "multiple") {
+      return Array.prototype.map.call(fieldset.querySelectorAll("input:checked"), function (i) { return i.value; });
+    }
+    if (type === "numeric") { return inputs[0].value.trim() || null; }
+    if (type === "ordering") {
+      var order = Array.prototype.map.call(inputs, function (s) { return s.value; });
+      return order.every(Boolean) ? order : null;
+    }
+    if (type === "matching") {
+      var pairs = {}, complete = true;
+      Array.prototype.forEach.call(inputs, function (s) {
+        var left = s.name.slice(s.name.lastIndexOf("-") + 1);
+        if (!s.value) { complete = false; }
+        pairs[left] = s.value;
+      });
+      return complete ? pairs : null;
+    }
+    return null;
+  }
+
+  function save(fieldset) {
+    var status = fieldset.querySelector(".status");
+    var answer = answerOf(fieldset);
+    status.textContent = "…";
+    fetch(form.dataset.saveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+      body: JSON.stringify({item: fieldset.dataset.item, answer: answer})
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        status.textContent = response.ok ? savedText : (body.message || response.statusText);
+        if (response.status === 409) { window.location.reload(); }
+      });
+    }).catch(function () {
+      status.textContent = "! offline: your answer is sent again when you change it or submit / 未送信";
+    });
+  }
+
+  var timers = {};
+  Array.prototype.forEach.call(form.querySelectorAll("fieldset.item"), function (fieldset) {
+    fieldset.addEventListener("change", function () { save(fieldset); });
+    fieldset.addEventListener("input", function (event) {
+      if (event.target.type !== "text") { return; }
+      clearTimeout(timers[fieldset.dataset.item]);
+      timers[fieldset.dataset.item] = setTimeout(function () { save(fieldset); }, 800);
+    });
+  });
+
+  var timer = document.getElementById("timer");
+  var clock = document.getElementById("clock");
+  var remaining = parseInt(timer.dataset.remaining, 10);
+  var started = performance.now();
+  function tick() {
+    var left = Math.max(0, remaining - Math.floor((performance.now() - started) / 1000));
+    var seconds = left % 60;
+    clock.textContent = Math.floor(left / 60) + ":" + (seconds < 10 ? "0" : "") + seconds;
+    if (left === 0) { window.location.assign(timer.dataset.expiredUrl); return; }
+    setTimeout(tick, 1000);
+  }
+  tick();
+}());

@@ -1,0 +1,539 @@
+"""The exam pages of the qcampus service: candidates sit Part A, examiners watch and act.
+
+Added to the service through the ``qcampus.web`` entry point. Candidates sign in
+through the hub (the service's ``qcampus_authenticated`` guard); examiners are
+the hub group ``examiners``. Everything is decided on the server: the form is
+drawn once from the attempt's recorded seed, the deadline is the server's clock
+(the page's countdown only shows it), answers are saved one by one as the
+candidate answers and scored on the server against keys that never leave it.
+An attempt whose time is up is submitted with what was saved by the first
+request that notices it, or by ``qcampus exam close``.
+
+A pass issues the exam's achievement through the service's issuance hook
+(``qcampus_issue``); the exam result is the credential's source, so a double
+submit, a second tab or twenty submits at once give one credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from exams import attempts, bank, catalog, forms
+from exams.bank import Item
+from exams.catalog import Exam
+from exams.errors import ExamError
+from exams.models import ACTIVE, SCORED, Answer, Attempt, Event
+from qcampus.database import write_session
+
+bp = Blueprint("exams", __name__, url_prefix="/exams", template_folder="templates",
+               static_folder="static")
+
+#: The hub group whose members watch attempts, extend time and void attempts.
+EXAMINERS_GROUP = "examiners"
+PAGE_SIZE = 100
+
+TEXT = {
+    "en": {"exams": "Exams", "start": "Start the exam", "language": "Language",
+           "minutes": "minutes", "items": "items", "cut": "Pass mark", "scale": "of",
+           "remaining": "Time left", "submit": "Submit my answers", "saved": "saved",
+           "not_open": "Part B (practical tasks in JupyterLab) is not delivered yet; this exam "
+                       "opens when it is.",
+           "result": "Result", "passed": "Passed", "failed": "Not passed", "pending": "Pending",
+           "part": "Part", "competency": "Competency", "points": "Points",
+           "certificate": "Your certificate", "voided": "This attempt was voided by an examiner",
+           "evidence": "A certificate you earn records the exam, your form and the library "
+                       "versions that scored it; your score is shown only to you.",
+           "your_attempts": "Your attempts", "open": "Open", "unit": "Unit",
+           "ordering": "Position", "matching": "Partner", "choose": "choose…",
+           "issue_again": "Issue my certificate", "ended": "Time is up: your saved answers were scored.",
+           "back": "All exams", "score": "Scaled score", "other": "日本語"},
+    "ja": {"exams": "検定", "start": "受験を開始する", "language": "言語", "minutes": "分",
+           "items": "問", "cut": "合格点", "scale": "点中", "remaining": "残り時間",
+           "submit": "解答を提出する", "saved": "保存済み",
+           "not_open": "Part B（JupyterLab での実技課題）の配信はまだ準備中です。配信が始まり次第、"
+                       "この検定を受験できます。",
+           "result": "結果", "passed": "合格", "failed": "不合格", "pending": "採点待ち",
+           "part": "パート", "competency": "コンピテンシー", "points": "得点",
+           "certificate": "あなたの証明書", "voided": "この受験は試験官により無効とされました",
+           "evidence": "合格して発行される証明書には、検定名・あなたのフォーム・採点に使ったライブラリの"
+                       "バージョンが記録されます。得点はあなただけに表示されます。",
+           "your_attempts": "あなたの受験", "open": "開く", "unit": "単位",
+           "ordering": "順位", "matching": "対応", "choose": "選択…",
+           "issue_again": "証明書を発行する", "ended": "時間切れです。保存済みの解答で採点しました。",
+           "back": "検定の一覧", "score": "換算得点", "other": "English"},
+}
+
+
+@dataclass
+class Delivery:
+    """What the pages use: the attempts database, and the bank and catalog read once."""
+
+    engine: Engine
+    bank_path: Path | None = None
+    catalog_path: Path | None = None
+    issue_certificates: bool = True
+    _content: tuple[dict[str, Exam], dict[str, Item]] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def content(self) -> tuple[dict[str, Exam], dict[str, Item]]:
+        """Return the exams and the bank's items, read on first use (errors say what to fix)."""
+        with self._lock:
+            if self._content is None:
+                items = bank.require(self.bank_path)
+                exams, found = catalog.load(self.catalog_path)
+                if found:
+                    raise ExamError("\n".join(found))
+                self._content = exams, items
+            return self._content
+
+
+def delivery() -> Delivery:
+    return current_app.extensions["qcampus_exams"]
+
+
+def now() -> datetime:
+    """Return the server's clock: the only one an exam counts."""
+    return datetime.now(UTC)
+
+
+# --- guards ----------------------------------------------------------------------------
+
+
+def signed_in(view):
+    """Run *view* with the signed-in hub user first, through the service's own guard."""
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        guard = current_app.extensions.get("qcampus_authenticated")
+        if guard is None:
+            abort(503, "Exams need the hub sign-in of the qcampus service. / "
+                       "検定には JupyterHub へのログインが必要です。")
+        return guard(view)(*args, **kwargs)
+
+    return guarded
+
+
+def examiner(view):
+    """Like :func:`signed_in`, and refuse everyone outside the examiners group with 403."""
+    @wraps(view)
+    def checked(user: dict, *args, **kwargs):
+        if EXAMINERS_GROUP not in (user.get("groups") or ()):
+            abort(403, "This page is for examiners. / このページは試験官専用です。")
+        return view(user, *args, **kwargs)
+
+    return signed_in(checked)
+
+
+@bp.errorhandler(ExamError)
+def unusable_content(exc: ExamError):
+    """Answer 503 when the bank or catalog cannot be used, and log what to fix."""
+    if isinstance(exc, attempts.AttemptError):
+        raise exc
+    current_app.logger.error("the exam bank or catalog cannot be used:\n%s", exc.format_message())
+    abort(503, "The exams are being prepared and cannot be sat now; the platform's staff are told. "
+               "/ 検定は準備中のため、現在は受験できません。")
+
+
+def _attempt_error(exc: attempts.AttemptError):
+    abort(exc.status, exc.format_message())
+
+
+def language() -> str:
+    """Return the page language: ``?lang=`` if offered, else the browser's preference."""
+    chosen = request.args.get("lang", "")
+    if chosen in attempts.LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(attempts.LANGUAGES, default="en")
+
+
+@bp.before_request
+def close_due_attempts() -> None:
+    """Submit every attempt whose time is up before any exam page is shown or changed."""
+    moment = now()
+    with Session(delivery().engine) as session:
+        due = session.scalar(select(func.count()).select_from(Attempt).where(
+            Attempt.state == ACTIVE, Attempt.deadline <= moment))
+    if due:
+        close_expired(moment)
+
+
+def close_expired(moment: datetime) -> list[int]:
+    """Submit and score the attempts whose deadline has passed; issue for those that passed."""
+    exams, items = delivery().content()
+    with write_session(delivery().engine) as session:
+        closed = attempts.close_expired(session, exams, items, moment)
+    for attempt_id in closed:
+        certify(attempt_id)
+    return closed
+
+
+# --- candidates ------------------------------------------------------------------------
+
+
+@bp.get("/")
+@signed_in
+def index(user: dict):
+    """List the exams and the candidate's own attempts."""
+    lang = language()
+    exams, _ = delivery().content()
+    with Session(delivery().engine) as session:
+        mine = session.scalars(select(Attempt).where(Attempt.candidate == user["name"])
+                               .order_by(Attempt.id.desc())).all()
+    return render_template("exams/index.html", user=user, lang=lang, text=TEXT[lang],
+                           exams=sorted(exams.values(), key=lambda e: (e.level, e.id)),
+                           attempts=mine, open_for=open_for_candidates)
+
+
+def open_for_candidates(exam: Exam) -> bool:
+    """Tell whether the page can deliver every part of *exam* (Part B is not delivered yet)."""
+    return all(part.kind == "items" for part in exam.parts)
+
+
+@bp.post("/<exam_id>/start")
+@signed_in
+def start(user: dict, exam_id: str):
+    """Start the candidate's attempt, or return to the active one (never a new form)."""
+    exams, _ = delivery().content()
+    exam = exams.get(exam_id)
+    if exam is None:
+        abort(404, f"There is no exam {exam_id[:64]!r}. / その検定はありません。")
+    if not open_for_candidates(exam):
+        abort(409, TEXT["en"]["not_open"] + " / " + TEXT["ja"]["not_open"])
+    chosen = request.form.get("language", "")
+    try:
+        with write_session(delivery().engine) as session:
+            attempt = attempts.start(session, exam, user["name"], chosen, now())
+            attempt_id = attempt.id
+    except attempts.AttemptError as exc:
+        _attempt_error(exc)
+    return redirect(url_for("exams.attempt", attempt_id=attempt_id))
+
+
+def own_attempt(session: Session, user: dict, attempt_id: int) -> Attempt:
+    """Return the candidate's attempt; someone else's is answered as if it did not exist."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.candidate != user["name"]:
+        abort(404, "There is no such attempt of yours. / その受験記録はありません。")
+    return attempt
+
+
+def part_a(exam: Exam, items: dict[str, Item], attempt: Attempt) -> list[dict[str, Any]]:
+    """Return the Part A items of the attempt's form as the candidate sees them (no keys)."""
+    return [bank.render(items[slot.item], slot.seed, attempt.language)
+            for slot in forms.draw(exam, items, attempt.seed) if slot.part == "A"]
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@signed_in
+def attempt(user: dict, attempt_id: int):
+    """Show the form with what the candidate saved and the time the server still gives."""
+    exams, items = delivery().content()
+    with Session(delivery().engine) as session:
+        found = own_attempt(session, user, attempt_id)
+        if found.state != ACTIVE:
+            return redirect(url_for("exams.result", attempt_id=attempt_id))
+        saved = {a.item: a.answer for a in session.scalars(
+            select(Answer).where(Answer.attempt_id == attempt_id))}
+    exam = exams[found.exam]
+    lang = found.language
+    remaining = max(0, int((found.deadline - now()).total_seconds()))
+    return render_template("exams/attempt.html", user=user, lang=lang, text=TEXT[lang], exam=exam,
+                           attempt=found, shown=part_a(exam, items, found), saved=saved,
+                           remaining=remaining)
+
+
+@bp.post("/attempts/<int:attempt_id>/answers")
+@signed_in
+def save_answer(user: dict, attempt_id: int):
+    """Save one answer (JSON ``{"item": id, "answer": value}``) as the candidate gives it."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("item"), str) or "answer" not in body:
+        abort(400, 'Send JSON {"item": "<item id>", "answer": <your answer>}. / '
+                   "JSON で item と answer を送ってください。")
+    exams, items = delivery().content()
+    moment = now()
+    try:
+        with write_session(delivery().engine) as session:
+            found = own_attempt(session, user, attempt_id)
+            attempts.save(session, attempt_id, user["name"], exams[found.exam], items,
+                          body["item"], clean(body["answer"]), moment)
+    except attempts.AttemptError as exc:
+        _attempt_error(exc)
+    return jsonify(saved=body["item"], at=moment.isoformat())
+
+
+def clean(answer: Any) -> Any:
+    """Return *answer* with empty choices as None (a cleared answer scores nothing)."""
+    if answer in ("", [], {}):
+        return None
+    return answer
+
+
+def answers_from_form(shown: list[dict[str, Any]]) -> dict[str, Any]:
+    """Read the answers the page's form sends (the same the page saves one by one)."""
+    form = request.form
+    found: dict[str, Any] = {}
+    for item in shown:
+        name = f"answer-{item['id']}"
+        if item["type"] == "multiple":
+            value: Any = form.getlist(name)
+        elif item["type"] == "ordering":
+            value = [form.get(f"{name}-{position}", "") for position in range(len(item["options"]))]
+            value = value if all(value) else None
+        elif item["type"] == "matching":
+            value = {left["id"]: form.get(f"{name}-{left['id']}", "") for left in item["left"]}
+            value = value if all(value.values()) else None
+        else:
+            value = form.get(name, "")
+        value = clean(value)
+        if value is not None:
+            found[item["id"]] = value
+    return found
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@signed_in
+def submit(user: dict, attempt_id: int):
+    """Save what the form holds (while time remains), then end the attempt and score it."""
+    exams, items = delivery().content()
+    moment = now()
+    try:
+        with write_session(delivery().engine) as session:
+            found = own_attempt(session, user, attempt_id)
+            exam = exams[found.exam]
+            if found.state == ACTIVE and moment < found.deadline:
+                for item_id, answer in answers_from_form(part_a(exam, items, found)).items():
+                    attempts.save(session, attempt_id, user["name"], exam, items, item_id, answer,
+                                  moment)
+            attempts.submit(session, attempt_id, exam, items, moment, by=user["name"])
+    except attempts.AttemptError as exc:
+        _attempt_error(exc)
+    certify(attempt_id)
+    return redirect(url_for("exams.result", attempt_id=attempt_id))
+
+
+@bp.get("/attempts/<int:attempt_id>/result")
+@signed_in
+def result(user: dict, attempt_id: int):
+    """Show the score per part and per competency, and the certificate of a pass."""
+    exams, _ = delivery().content()
+    with Session(delivery().engine) as session:
+        found = own_attempt(session, user, attempt_id)
+        if found.state == ACTIVE:
+            return redirect(url_for("exams.attempt", attempt_id=attempt_id))
+        issued = issued_credential(session, attempt_id)
+    lang = language() if request.args.get("lang") else found.language
+    return render_template("exams/result.html", user=user, lang=lang, text=TEXT[lang],
+                           exam=exams[found.exam], attempt=found, issued=issued,
+                           names=competency_names(lang))
+
+
+@bp.post("/attempts/<int:attempt_id>/certificate")
+@signed_in
+def certificate(user: dict, attempt_id: int):
+    """Ask again for the certificate of a pass (when issuing failed the first time)."""
+    with Session(delivery().engine) as session:
+        own_attempt(session, user, attempt_id)
+    if certify(attempt_id) is None:
+        flash("The certificate could not be issued now; the examiners are told. Try again later. / "
+              "証明書を発行できませんでした。しばらくしてから再度お試しください。")
+    return redirect(url_for("exams.result", attempt_id=attempt_id))
+
+
+def competency_names(lang: str) -> dict[str, str]:
+    """Return each competency's name in *lang* (ids where the framework cannot be read)."""
+    from qcampus.errors import QcampusError
+    from qcampus.framework import load
+
+    try:
+        return {cid: c.name[lang] for cid, c in load().competencies.items()}
+    except QcampusError:
+        return {}
+
+
+# --- certificates ----------------------------------------------------------------------
+
+
+def evidence_of(attempt: Attempt, answers: dict[str, Any], env: dict[str, str]) -> tuple[str, str]:
+    """Return the credential's evidence for *attempt*: the digest of its record and a name.
+
+    The digest covers the exam, the form's seed, the saved answers, the result and the
+    environment, so an examiner can prove the record in the database is the one certified.
+    """
+    record = {"exam": attempt.exam, "attempt": attempt.id, "form_seed": attempt.seed,
+              "answers": answers, "result": attempt.result, "environment": env}
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False,
+                                       separators=(",", ":")).encode()).hexdigest()
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(env.items()))
+    return digest, (f"Exam {attempt.exam}, attempt {attempt.id}, form {attempt.seed}, "
+                    f"scored with {versions}")
+
+
+def issued_credential(session: Session, attempt_id: int) -> dict[str, Any] | None:
+    """Return the credential recorded for the attempt, if one was issued."""
+    event = session.scalar(select(Event).where(Event.attempt_id == attempt_id,
+                                               Event.action == "issue").order_by(Event.id.desc()))
+    return dict(event.detail) if event else None
+
+
+def certify(attempt_id: int) -> dict[str, Any] | None:
+    """Issue the achievement of a passed attempt (once); return the credential, or None.
+
+    Nothing is issued for an attempt that did not pass, is voided, or when the
+    deployment issues by hand (``exams.issue_certificates: false``). The attempt's
+    row stays locked while the issuer works, so concurrent submits ask it once; the
+    exam result as the credential's source makes a repeat return the same credential.
+    """
+    service = delivery()
+    issue = current_app.extensions.get("qcampus_issue")
+    exams, _ = service.content()
+    with write_session(service.engine) as session:
+        found = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+        if found is None or found.state != SCORED or not found.passed:
+            return None
+        recorded = issued_credential(session, attempt_id)
+        if recorded is not None or not service.issue_certificates or issue is None:
+            return recorded
+        answers = {a.item: a.answer for a in session.scalars(
+            select(Answer).where(Answer.attempt_id == attempt_id).order_by(Answer.item))}
+        # The environment of the scoring, as the score event recorded it.
+        score_event = session.scalar(select(Event).where(Event.attempt_id == attempt_id,
+                                                         Event.action == "score"))
+        env = (score_event.detail or {}).get("environment") or attempts.environment()
+        exam = exams[found.exam]
+        try:
+            issued = issue(learner=found.candidate, achievement_id=exam.achievement,
+                           source=f"exam:{found.exam}:{found.id}", actor="qcampus-exams",
+                           reason=f"passed {found.exam} with {found.scaled}/{exam.scoring['scale']}",
+                           evidence=(evidence_of(found, answers, env),), consent_evidence=True,
+                           result=f"{found.scaled}/{exam.scoring['scale']}")
+        except Exception as exc:  # noqa: BLE001 - the issuer's errors are its package's own
+            current_app.logger.error("issuing the certificate of exam attempt %s failed: %s",
+                                     attempt_id, exc)
+            session.add(Event(attempt_id=attempt_id, at=now(), actor="qcampus",
+                              action="issue-failed", detail={"reason": str(exc)[:500]}))
+            return None
+        detail = {"credential_id": issued["credential_id"], "verify_url": issued["verify_url"]}
+        session.add(Event(attempt_id=attempt_id, at=now(), actor="qcampus", action="issue",
+                          detail=detail))
+        return detail
+
+
+# --- examiners -------------------------------------------------------------------------
+
+
+@bp.get("/examiners/")
+@examiner
+def examiners(user: dict):
+    """Show active attempts live (the page reloads itself) and the latest ended ones."""
+    moment = now()
+    with Session(delivery().engine) as session:
+        running = session.scalars(select(Attempt).where(Attempt.state == ACTIVE)
+                                  .order_by(Attempt.deadline)).all()
+        answered = dict(session.execute(select(Answer.attempt_id, func.count()).where(
+            Answer.attempt_id.in_([a.id for a in running]), Answer.answer.is_not(None))
+            .group_by(Answer.attempt_id)).all()) if running else {}
+        ended = session.scalars(select(Attempt).where(Attempt.state != ACTIVE)
+                                .order_by(Attempt.id.desc()).limit(PAGE_SIZE)).all()
+    return render_template("exams/examiners.html", user=user, running=running, ended=ended,
+                           answered=answered, now=moment)
+
+
+@bp.get("/examiners/attempts/<int:attempt_id>")
+@examiner
+def examiner_attempt(user: dict, attempt_id: int):
+    """Show one attempt, its audit log, and the extend and void forms."""
+    with Session(delivery().engine) as session:
+        found = session.get(Attempt, attempt_id)
+        if found is None:
+            abort(404, f"There is no attempt {attempt_id}.")
+        log = attempts.events(session, attempt_id)
+    return render_template("exams/examiner_attempt.html", user=user, attempt=found, events=log,
+                           now=now())
+
+
+def _reason() -> str:
+    reason = (request.form.get("reason") or "").strip()
+    if len(reason) > 500:
+        abort(400, "A reason has at most 500 characters. / 理由は 500 文字までです。")
+    return reason
+
+
+@bp.post("/examiners/attempts/<int:attempt_id>/extend")
+@examiner
+def extend(user: dict, attempt_id: int):
+    """Give an active attempt more time, with the reason in the audit log."""
+    try:
+        minutes = int(request.form.get("minutes", ""))
+    except ValueError:
+        abort(400, "Give the extension in whole minutes (1–240). / "
+                   "延長は分単位（1〜240）で指定してください。")
+    try:
+        with write_session(delivery().engine) as session:
+            attempts.extend(session, attempt_id, minutes, _reason(), user["name"], now())
+    except attempts.AttemptError as exc:
+        _attempt_error(exc)
+    flash(f"Attempt {attempt_id}: {minutes} minutes more. / {minutes} 分延長しました。")
+    return redirect(url_for("exams.examiner_attempt", attempt_id=attempt_id))
+
+
+@bp.post("/examiners/attempts/<int:attempt_id>/void")
+@examiner
+def void(user: dict, attempt_id: int):
+    """Void an attempt (kept, never certified), with the reason in the audit log."""
+    try:
+        with write_session(delivery().engine) as session:
+            attempts.void(session, attempt_id, _reason(), user["name"], now())
+    except attempts.AttemptError as exc:
+        _attempt_error(exc)
+    flash(f"Attempt {attempt_id} is void. / 受験を無効にしました。")
+    return redirect(url_for("exams.examiner_attempt", attempt_id=attempt_id))
+
+
+# --- wiring ----------------------------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    """Add the exam pages to the qcampus service *app* (entry point ``qcampus.web``).
+
+    ``EXAMS_ENGINE``, ``EXAMS_BANK`` and ``EXAMS_CATALOG`` in the app's configuration
+    replace the deployment's database and the checkout's bank and catalog (tests).
+    """
+    settings = app.config.get("QCAMPUS_SETTINGS")
+    if settings is None:
+        from qcampus import settings as settings_mod
+
+        settings = settings_mod.load(app.config.get("QCAMPUS_HOME"))
+    engine = app.config.get("EXAMS_ENGINE")
+    if engine is None:
+        from exams.db import open_engine
+
+        engine = open_engine(settings.exams_database_url)
+    app.extensions["qcampus_exams"] = Delivery(
+        engine=engine, bank_path=app.config.get("EXAMS_BANK"),
+        catalog_path=app.config.get("EXAMS_CATALOG"),
+        issue_certificates=settings["exams"]["issue_certificates"])
+    app.extensions.setdefault("qcampus_staff_links", []).append(
+        ("exams.examiners", "Exams / 検定"))
+    app.register_blueprint(bp)

@@ -1,0 +1,294 @@
+"""Sitting an exam in the qcampus service, on both databases, as candidates and examiners would.
+
+The service is the real Flask app (certificates with every web plugin) signed in
+through the stand-in hub of the certificates tests; the exam is a two-item Part A
+drawn from the small test bank; a pass issues a real signed credential.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from certificates.models import Credential
+from exams import bank, forms, web
+from exams.db import open_engine
+from exams.models import Attempt, Event
+from tests.certificates.conftest import (  # noqa: F401  (fixtures)
+    BOTH_DATABASES,
+    csrf_of,
+    database_url,
+    deployment,
+    hub,
+    signed_in,
+)
+from tests.exams.conftest import SINGLE, exam_data, write_exam
+
+
+@pytest.fixture
+def service(deployment, hub, small_bank, tmp_path, database_url):  # noqa: F811
+    """Return the qcampus service with a two-item exam and one with a Part B."""
+    from certificates import create_app
+
+    data = exam_data()
+    data["parts"][0]["blueprint"][0]["items"] = 2
+    write_exam(tmp_path / "catalog", data)
+    practical = exam_data(id="t-practical")
+    practical["parts"].append({"id": "B", "kind": "tasks", "title": {"en": "Practice", "ja": "実技"},
+                               "minutes": 30, "tasks": [{"pool": ["t-code", "t-code-2", "t-code-3"]}]})
+    write_exam(tmp_path / "catalog", practical)
+    from tests.exams.conftest import CODE, write_item
+
+    for suffix in ("", "-2", "-3"):
+        write_item(small_bank, {**CODE, "id": f"t-code{suffix}"})
+    # PostgreSQL: the exams' tables beside the certificates' (their own version table), as a
+    # deployment with database.url has them; SQLite: a file of their own, as by default.
+    engine = open_engine(database_url if database_url.startswith("postgresql")
+                         else f"sqlite:///{tmp_path / 'exams.sqlite'}")
+    app = create_app({"TESTING": True, "QCAMPUS_HOME": deployment.home,
+                      "RATELIMIT_STORAGE_URI": "memory://", "HUB_AUTH": hub, "SERVICE_PREFIX": "/",
+                      "EXAMS_ENGINE": engine, "EXAMS_BANK": small_bank,
+                      "EXAMS_CATALOG": tmp_path / "catalog"})
+    yield app
+    app.extensions["qcampus_engine"].dispose()
+    engine.dispose()
+
+
+def start(client, exam="t-exam", language="en"):
+    token = csrf_of(client, "/exams/")
+    answer = client.post(f"/exams/{exam}/start", data={"csrf_token": token, "language": language})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return int(answer.headers["Location"].rsplit("/", 1)[1]), token
+
+
+def right_answers(service, attempt_id):
+    """Return the keys of the attempt's form, as the page would send them."""
+    exams, items = service.extensions["qcampus_exams"].content()
+    with Session(service.extensions["qcampus_exams"].engine) as session:
+        attempt = session.get(Attempt, attempt_id)
+    found = {}
+    for slot in forms.draw(exams[attempt.exam], items, attempt.seed):
+        key = bank.key_for(items[slot.item], slot.seed)
+        found[slot.item] = str(key["value"]) if items[slot.item].type == "numeric" else key
+    return found
+
+
+def save(client, token, attempt_id, item, answer):
+    return client.post(f"/exams/attempts/{attempt_id}/answers", json={"item": item, "answer": answer},
+                       headers={"X-CSRF-Token": token})
+
+
+def credentials(service, learner="alice"):
+    with Session(service.extensions["qcampus_engine"]) as session:
+        return session.scalars(select(Credential).where(Credential.learner == learner)).all()
+
+
+def events(service, attempt_id):
+    with Session(service.extensions["qcampus_exams"].engine) as session:
+        return [(e.action, e.detail) for e in session.scalars(
+            select(Event).where(Event.attempt_id == attempt_id).order_by(Event.id))]
+
+
+@BOTH_DATABASES
+def test_a_pass_saved_as_answered_is_scored_on_the_server_and_certified_once(service, hub):  # noqa: F811
+    """Start, save each answer, reload (same form, answers kept), submit: a pass and one credential."""
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice)
+    page = alice.get(f"/exams/attempts/{attempt_id}").get_data(as_text=True)
+    again, _ = start(alice)
+    assert again == attempt_id                                   # starting again: the same attempt
+    answers = right_answers(service, attempt_id)
+    for item, answer in answers.items():
+        saved = save(alice, token, attempt_id, item, answer)
+        assert saved.status_code == 200 and saved.get_json()["saved"] == item
+        assert "correct" not in saved.get_data(as_text=True)     # saving says nothing of the key
+    reloaded = alice.get(f"/exams/attempts/{attempt_id}").get_data(as_text=True)
+    prompts = lambda html: re.findall(r'<p class="prompt">(.*?)</p>', html, re.S)  # noqa: E731
+    assert prompts(reloaded) == prompts(page) and len(prompts(page)) == 2     # never a new form
+    singles = [item for item in answers if item.startswith("t-single")]
+    assert reloaded.count("checked") == len(singles)                           # the saved choices
+    numeric = answers.get("t-numeric")
+    assert numeric is None or f'value="{numeric}"' in reloaded
+
+    result = alice.post(f"/exams/attempts/{attempt_id}/submit", data={"csrf_token": token})
+    assert result.status_code == 302 and result.headers["Location"].endswith("/result")
+    shown = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert 'id="scaled">1000<' in shown and "Passed" in shown
+    [credential] = credentials(service)
+    assert credential.achievement_id == "foundations-a2"
+    assert credential.source == f"exam:t-exam:{attempt_id}"
+    assert credential.id in shown                                 # the result page links it
+    document = json.loads(credential.document)
+    [evidence] = document["evidence"]
+    assert f"Exam t-exam, attempt {attempt_id}" in evidence["name"] and "qiskit" in evidence["name"]
+    assert alice.get(f"/verify/{credential.id.removeprefix('urn:uuid:')}").status_code == 200
+    # A second submit, and asking for the certificate again, change nothing.
+    alice.post(f"/exams/attempts/{attempt_id}/submit", data={"csrf_token": token})
+    alice.post(f"/exams/attempts/{attempt_id}/certificate", data={"csrf_token": token})
+    assert len(credentials(service)) == 1
+    actions = [action for action, _ in events(service, attempt_id)]
+    assert actions.count("submit") == 1 and actions.count("issue") == 1
+    assert actions[0] == "start" and actions.count("save") == 2
+
+
+def test_the_page_holds_no_key_and_the_submit_form_alone_is_enough(service, hub):  # noqa: F811
+    """Without script: the form's own fields are saved at submit. No key or rationale reaches the page."""
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice, language="ja")
+    page = alice.get(f"/exams/attempts/{attempt_id}").get_data(as_text=True)
+    assert "1 量子ビットの測定結果は何通りですか" in page                # the chosen language
+    assert SINGLE["rationale"]["ja"] not in page and SINGLE["rationale"]["en"] not in page
+    answers = right_answers(service, attempt_id)
+    numeric_key = next(v for k, v in answers.items() if k == "t-numeric") if "t-numeric" in answers else None
+    if numeric_key is not None:
+        assert numeric_key not in re.sub(r"<p class=\"prompt\">.*?</p>", "", page, flags=re.S)
+    form = {"csrf_token": token, **{f"answer-{k}": v for k, v in answers.items()}}
+    alice.post(f"/exams/attempts/{attempt_id}/submit", data=form)
+    with Session(service.extensions["qcampus_exams"].engine) as session:
+        attempt = session.get(Attempt, attempt_id)
+        assert attempt.passed and attempt.scaled == 1000 and attempt.submitted_by == "candidate"
+
+
+def test_a_fail_issues_nothing_and_shows_each_competency(service, hub):  # noqa: F811
+    """Wrong answers: not passed, the result per part and competency, no credential."""
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice)
+    for item in right_answers(service, attempt_id):
+        save(alice, token, attempt_id, item, "a" if item.startswith("t-single") else "0.987")
+    alice.post(f"/exams/attempts/{attempt_id}/submit", data={"csrf_token": token})
+    shown = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "Not passed" in shown and 'id="scaled">0<' in shown and "concepts.qubits" in shown
+    assert credentials(service) == []
+
+
+def test_other_candidates_attempts_do_not_exist_for_you(service, hub):  # noqa: F811
+    """Bob cannot see, answer or submit Alice's attempt; the answers say 404, not whose it is."""
+    alice = signed_in(service, hub, "alice")
+    attempt_id, _ = start(alice)
+    bob = signed_in(service, hub, "bob")
+    token = csrf_of(bob, "/exams/")
+    item = next(iter(right_answers(service, attempt_id)))
+    assert bob.get(f"/exams/attempts/{attempt_id}").status_code == 404
+    assert bob.get(f"/exams/attempts/{attempt_id}/result").status_code == 404
+    assert save(bob, token, attempt_id, item, "b").status_code == 404
+    assert bob.post(f"/exams/attempts/{attempt_id}/submit", data={"csrf_token": token}).status_code == 404
+    assert [a for a, _ in events(service, attempt_id)] == ["start"]
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"item": "t-unknown", "answer": "a"}, 400),            # not on the form
+    ({"answer": "a"}, 400),                                  # no item
+    ("just text", 400),                                      # not an object
+    ({"item": "t-single", "answer": "x" * 5000}, 413),       # larger than an answer may be
+])
+def test_bad_answers_are_refused_with_a_message_and_store_nothing(service, hub, body, status):  # noqa: F811
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice)
+    if isinstance(body, dict) and body.get("item") == "t-single":
+        body["item"] = next(k for k in right_answers(service, attempt_id) if k.startswith("t-single"))
+    answer = alice.post(f"/exams/attempts/{attempt_id}/answers", json=body,
+                        headers={"X-CSRF-Token": token})
+    assert answer.status_code == status and answer.get_json()["message"]
+    assert alice.post(f"/exams/attempts/{attempt_id}/answers",
+                      json={"item": "t-single", "answer": "b"}).status_code == 400   # no CSRF token
+    assert [a for a, _ in events(service, attempt_id)] == ["start"]
+
+
+def test_the_servers_deadline_ends_the_attempt_with_what_was_saved(service, hub, monkeypatch):  # noqa: F811
+    """After the deadline a save is refused and any page scores the answers saved in time."""
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice)
+    answers = right_answers(service, attempt_id)
+    first = sorted(answers)[0]
+    save(alice, token, attempt_id, first, answers[first])
+    real_now = web.now
+    monkeypatch.setattr(web, "now", lambda: real_now() + timedelta(minutes=11))
+    late = save(alice, token, attempt_id, sorted(answers)[1], answers[sorted(answers)[1]])
+    assert late.status_code == 409
+    page = alice.get(f"/exams/attempts/{attempt_id}")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/result")
+    with Session(service.extensions["qcampus_exams"].engine) as session:
+        attempt = session.get(Attempt, attempt_id)
+        assert attempt.submitted_by == "deadline" and attempt.result["parts"]["A"]["points"] == 1
+
+
+@BOTH_DATABASES
+def test_twenty_simultaneous_submits_make_one_score_and_one_certificate(service, hub):  # noqa: F811
+    """Twenty tabs submit at once: one submit and score event, one credential."""
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice)
+    for item, answer in right_answers(service, attempt_id).items():
+        save(alice, token, attempt_id, item, answer)
+    tabs = []
+    for _ in range(20):
+        tab = signed_in(service, hub, "alice")
+        tabs.append((tab, csrf_of(tab, "/exams/")))
+    barrier, codes = threading.Barrier(20), []
+
+    def submit(tab, tab_token):
+        barrier.wait()
+        codes.append(tab.post(f"/exams/attempts/{attempt_id}/submit",
+                              data={"csrf_token": tab_token}).status_code)
+
+    threads = [threading.Thread(target=submit, args=tab) for tab in tabs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [302] * 20
+    actions = [action for action, _ in events(service, attempt_id)]
+    assert actions.count("submit") == 1 and actions.count("score") == 1 and actions.count("issue") == 1
+    assert len(credentials(service)) == 1
+
+
+def test_examiners_watch_extend_and_void_with_reasons_and_learners_cannot(service, hub):  # noqa: F811
+    alice = signed_in(service, hub, "alice")
+    attempt_id, _ = start(alice)
+    assert alice.get("/exams/examiners/").status_code == 403
+    instructor = signed_in(service, hub, "ian", ("instructors",))
+    assert instructor.get("/exams/examiners/").status_code == 403   # instructors are not examiners
+    eve = signed_in(service, hub, "eve", ("examiners",))
+    live = eve.get("/exams/examiners/").get_data(as_text=True)
+    assert "alice" in live and 'http-equiv="refresh"' in live
+    token = csrf_of(eve, "/exams/examiners/")
+    with Session(service.extensions["qcampus_exams"].engine) as session:
+        before = session.get(Attempt, attempt_id).deadline
+    assert eve.post(f"/exams/examiners/attempts/{attempt_id}/extend",
+                    data={"csrf_token": token, "minutes": "15", "reason": " "}).status_code == 400
+    assert eve.post(f"/exams/examiners/attempts/{attempt_id}/extend",
+                    data={"csrf_token": token, "minutes": "lots", "reason": "x"}).status_code == 400
+    assert eve.post(f"/exams/examiners/attempts/{attempt_id}/extend",
+                    data={"csrf_token": token, "minutes": "15",
+                          "reason": "fire alarm at 10:20 / 火災報知器"}).status_code == 302
+    with Session(service.extensions["qcampus_exams"].engine) as session:
+        assert session.get(Attempt, attempt_id).deadline == before + timedelta(minutes=15)
+    token_alice = csrf_of(alice, "/exams/")
+    assert alice.post(f"/exams/examiners/attempts/{attempt_id}/void",
+                      data={"csrf_token": token_alice, "reason": "mine"}).status_code == 403
+    assert eve.post(f"/exams/examiners/attempts/{attempt_id}/void",
+                    data={"csrf_token": token,
+                          "reason": "notes on the desk / メモの持ち込み"}).status_code == 302
+    audit = eve.get(f"/exams/examiners/attempts/{attempt_id}").get_data(as_text=True)
+    assert "fire alarm at 10:20" in audit and "notes on the desk" in audit and "voided" in audit
+    shown = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "voided" in shown and credentials(service) == []
+    actions = [action for action, _ in events(service, attempt_id)]
+    assert actions == ["start", "extend", "void"]
+
+
+def test_an_exam_whose_part_b_is_not_delivered_cannot_be_started(service, hub):  # noqa: F811
+    alice = signed_in(service, hub, "alice")
+    listing = alice.get("/exams/").get_data(as_text=True)
+    assert "Part B (practical tasks in JupyterLab) is not delivered yet" in listing
+    token = csrf_of(alice, "/exams/")
+    answer = alice.post("/exams/t-practical/start", data={"csrf_token": token, "language": "en"})
+    assert answer.status_code == 409
+    with Session(service.extensions["qcampus_exams"].engine) as session:
+        assert session.scalar(select(func.count()).select_from(Attempt)) == 0
+    assert alice.post("/exams/nonsense/start", data={"csrf_token": token}).status_code == 404
