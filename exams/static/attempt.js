@@ -35,22 +35,37 @@
     return null;
   }
 
+  // One save in flight per item: a change made meanwhile is sent when it returns, so the
+  // server never receives an older answer after a newer one.
+  var inFlight = {}, again = {};
+
   function save(fieldset) {
+    var item = fieldset.dataset.item;
     var status = fieldset.querySelector(".status");
-    var answer = answerOf(fieldset);
+    if (inFlight[item]) { again[item] = true; status.textContent = "…"; return; }
+    inFlight[item] = true;
+    again[item] = false;
     status.textContent = "…";
+    function done() {
+      inFlight[item] = false;
+      if (again[item]) { save(fieldset); }
+    }
     fetch(form.dataset.saveUrl, {
       method: "POST",
       credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
-      body: JSON.stringify({item: fieldset.dataset.item, answer: answer})
+      body: JSON.stringify({item: item, answer: answerOf(fieldset)})
     }).then(function (response) {
       return response.json().then(function (body) {
-        status.textContent = response.ok ? savedText : (body.message || response.statusText);
+        if (!again[item]) {
+          status.textContent = response.ok ? savedText : (body.message || response.statusText);
+        }
         if (response.status === 409) { window.location.reload(); }
+        done();
       });
     }).catch(function () {
       status.textContent = "! offline: your answer is sent again when you change it or submit / 未送信";
+      done();
     });
   }
 
