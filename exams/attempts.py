@@ -240,6 +240,23 @@ def void(session: Session, attempt_id: int, reason: str, examiner: str,
     return attempt
 
 
+def scored(session: Session, exam: str) -> list[dict[str, Any]]:
+    """Return *exam*'s scored attempts as :func:`exams.analysis.read_attempts` reads them.
+
+    Voided attempts are left out; the candidate is the hub name (the report shows no names).
+    """
+    rows = session.scalars(select(Attempt).where(Attempt.exam == exam, Attempt.state == SCORED)
+                           .order_by(Attempt.id)).all()
+    answers: dict[int, dict[str, Any]] = defaultdict(dict)
+    if rows:
+        for answer in session.scalars(select(Answer).where(
+                Answer.attempt_id.in_([row.id for row in rows]))):
+            if answer.answer is not None:
+                answers[answer.attempt_id][answer.item] = answer.answer
+    return [{"candidate": row.candidate, "language": row.language, "seed": row.seed,
+             "answers": answers[row.id]} for row in rows]
+
+
 def events(session: Session, attempt_id: int) -> list[Event]:
     """Return the audit log of an attempt, oldest first."""
     return list(session.scalars(select(Event).where(Event.attempt_id == attempt_id)

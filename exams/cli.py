@@ -128,3 +128,69 @@ def analyze_command(exam_id: str, responses: Path, out: Path, bank_dir: Path,
     flagged = sum(1 for s in result.items if s.flags)
     click.echo(f"{result.candidates} candidates, pass rate {result.passed.mean():.1%}, marginal "
                f"reliability {result.marginal_reliability:.2f}, {flagged} item(s) flagged.")
+
+
+def _deployment_engine(home: Path | None):
+    from exams.db import open_engine
+    from qcampus import settings as settings_mod
+
+    return open_engine(settings_mod.load(home).exams_database_url)
+
+
+home_option = click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+                           help="The deployment directory [default: $QCAMPUS_HOME or ./var].")
+
+
+@exam.command("close")
+@home_option
+@bank_option
+@catalog_option
+def close_command(home: Path | None, bank_dir: Path, catalog_dir: Path) -> None:
+    """Submit and score every attempt whose time is up, with the answers saved before it.
+
+    The service does this at the first request after a deadline; run this from cron
+    so results are final when nobody opens a page. Certificates of passes are issued
+    when the candidate opens the result page.
+    """
+    from datetime import UTC, datetime
+
+    from exams import attempts
+    from qcampus.database import write_session
+
+    items = bank.require(bank_dir)
+    exams, found = catalog.load(catalog_dir)
+    if found:
+        raise BankError("\n".join(found))
+    engine = _deployment_engine(home)
+    try:
+        with write_session(engine) as session:
+            closed = attempts.close_expired(session, exams, items, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    click.echo(f"closed {len(closed)} attempt(s): {', '.join(map(str, closed)) or 'none was due'}")
+
+
+@exam.command("export")
+@click.argument("exam_id")
+@home_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The JSON-lines file to write (the input of `qcampus exam analyze`).")
+def export_command(exam_id: str, home: Path | None, out: Path) -> None:
+    """Write EXAM_ID's scored attempts (voided ones left out) for `qcampus exam analyze`."""
+    from sqlalchemy.orm import Session
+
+    from exams import attempts
+
+    engine = _deployment_engine(home)
+    try:
+        with Session(engine) as session:
+            rows = attempts.scored(session, exam_id)
+    finally:
+        engine.dispose()
+    if not rows:
+        raise BankError(f"{exam_id} has no scored attempts in this deployment yet. / "
+                        f"{exam_id} の採点済みの受験はまだありません。")
+    out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows),
+                   encoding="utf-8")
+    out.chmod(0o600)  # candidates' names and answers
+    click.echo(f"wrote {len(rows)} attempt(s) to {out}")

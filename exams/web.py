@@ -7,7 +7,8 @@ drawn once from the attempt's recorded seed, the deadline is the server's clock
 (the page's countdown only shows it), answers are saved one by one as the
 candidate answers and scored on the server against keys that never leave it.
 An attempt whose time is up is submitted with what was saved by the first
-request that notices it, or by ``qcampus exam close``.
+request that notices it, or by ``qcampus exam close``; a pass is certified then,
+or when the candidate opens the result.
 
 A pass issues the exam's achievement through the service's issuance hook
 (``qcampus_issue``); the exam result is the credential's source, so a double
@@ -343,6 +344,9 @@ def result(user: dict, attempt_id: int):
         if found.state == ACTIVE:
             return redirect(url_for("exams.attempt", attempt_id=attempt_id))
         issued = issued_credential(session, attempt_id)
+    if issued is None and found.passed and found.state == SCORED:
+        # Closed by `qcampus exam close`, or issuing failed before: issue now (once).
+        issued = certify(attempt_id)
     lang = language() if request.args.get("lang") else found.language
     return render_template("exams/result.html", user=user, lang=lang, text=TEXT[lang],
                            exam=exams[found.exam], attempt=found, issued=issued,

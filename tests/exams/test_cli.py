@@ -1,4 +1,4 @@
-"""``qcampus exam validate`` and ``qcampus exam form`` on a small bank and catalog."""
+"""``qcampus exam validate``, ``form``, ``close`` and ``export`` on a small bank and catalog."""
 
 from __future__ import annotations
 
@@ -44,3 +44,45 @@ def test_form_prints_what_a_candidate_sees_without_keys(tmp_path, small_bank):
     missing = CliRunner().invoke(exam, ["form", "nope", "--seed", "1", "--bank", str(small_bank),
                                         "--catalog", str(tmp_path / "catalog")])
     assert missing.exit_code == 31 and "There is no exam 'nope'; exams: t-exam" in missing.output
+
+
+def test_close_scores_attempts_whose_time_is_up_and_export_feeds_analyze(tmp_path, small_bank):
+    """`close` submits an expired attempt with its saved answers; `export` writes it for analyze."""
+    from datetime import UTC, datetime, timedelta
+
+    from exams import analysis, attempts, bank, catalog, forms
+    from exams.cli import exam as exam_cli
+    from exams.db import open_engine
+    from exams.models import Attempt
+    from qcampus import settings as settings_module
+    from qcampus.database import write_session
+    from tests.exams.conftest import exam_data, write_exam
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / settings_module.SETTINGS_FILE).write_text(settings_module.dump(settings_module.merge({})))
+    write_exam(tmp_path / "catalog", exam_data())
+    exam = catalog.load(tmp_path / "catalog")[0]["t-exam"]
+    items = bank.load(small_bank)[0]
+    engine = open_engine(settings_module.load(home, {}).exams_database_url)
+    past = datetime.now(UTC) - timedelta(hours=1)
+    with write_session(engine) as session:
+        running = attempts.start(session, exam, "ada", "en", past)
+        item = next(s.item for s in forms.draw(exam, items, running.seed))
+        attempts.save(session, running.id, "ada", exam, items, item, "b", past)
+        late = attempts.start(session, exam, "bob", "ja", datetime.now(UTC))
+    places = ["--bank", str(small_bank), "--catalog", str(tmp_path / "catalog"), "--home", str(home)]
+    closed = CliRunner().invoke(exam_cli, ["close", *places])
+    assert closed.exit_code == 0 and f"closed 1 attempt(s): {running.id}" in closed.output
+    with write_session(engine) as session:
+        assert session.get(Attempt, running.id).submitted_by == "deadline"
+        assert session.get(Attempt, late.id).state == "active"
+    engine.dispose()
+    out = tmp_path / "t-exam.jsonl"
+    exported = CliRunner().invoke(exam_cli, ["export", "t-exam", "--home", str(home), "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    [row] = analysis.read_attempts(out)
+    assert row == {"candidate": "ada", "language": "en", "seed": running.seed, "answers": {item: "b"}}
+    assert out.stat().st_mode & 0o777 == 0o600
+    none = CliRunner().invoke(exam_cli, ["export", "other", "--home", str(home), "--out", str(out)])
+    assert none.exit_code == 31 and "no scored attempts" in none.output

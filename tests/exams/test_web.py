@@ -292,3 +292,25 @@ def test_an_exam_whose_part_b_is_not_delivered_cannot_be_started(service, hub): 
     with Session(service.extensions["qcampus_exams"].engine) as session:
         assert session.scalar(select(func.count()).select_from(Attempt)) == 0
     assert alice.post("/exams/nonsense/start", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_pass_closed_outside_the_service_is_certified_when_its_result_is_opened(service, hub):  # noqa: F811
+    """`qcampus exam close` scores without issuing; the result page issues the credential, once."""
+    from datetime import UTC, datetime
+
+    from exams import attempts
+    from qcampus.database import write_session
+
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice)
+    for item, answer in right_answers(service, attempt_id).items():
+        save(alice, token, attempt_id, item, answer)
+    exams, items = service.extensions["qcampus_exams"].content()
+    with write_session(service.extensions["qcampus_exams"].engine) as session:
+        closed = attempts.close_expired(session, exams, items, datetime.now(UTC) + timedelta(hours=1))
+    assert closed == [attempt_id] and credentials(service) == []
+    shown = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+    [credential] = credentials(service)
+    assert credential.id in shown
+    alice.get(f"/exams/attempts/{attempt_id}/result")
+    assert len(credentials(service)) == 1
