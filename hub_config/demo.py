@@ -17,6 +17,8 @@ from qcampus import roster
 from qcampus.settings import Settings
 
 DEMO_INSTRUCTOR = "instructor"
+#: Watches exam attempts, extends time and voids attempts (the examiners group).
+DEMO_EXAMINER = "examiner"
 DEMO_LEARNERS = ("learner1", "learner2", "learner3")
 DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
 
@@ -29,7 +31,8 @@ def prepare_demo(settings: Settings) -> list[tuple[str, str, str]]:
     """
     tracks = courses_mod.load_tracks(settings.courses_source)
     track_ids = tuple(t.id for t in tracks)
-    members = [roster.Member(DEMO_INSTRUCTOR, "instructor", ())]
+    members = [roster.Member(DEMO_INSTRUCTOR, "instructor", ()),
+               roster.Member(DEMO_EXAMINER, "examiner", ())]
     members += [roster.Member(name, "learner", track_ids) for name in DEMO_LEARNERS]
     roster.enrol(settings.home, members)
     authenticator = for_deployment(settings)
@@ -56,6 +59,7 @@ def prepare_demo(settings: Settings) -> list[tuple[str, str, str]]:
 def summary(settings: Settings, created: list[tuple[str, str, str]]) -> str:
     """Return what ``qcampus up --demo`` tells the operator about the demo accounts."""
     accounts = settings.secrets / DEMO_ACCOUNTS_FILE
-    return (f"Demo accounts: {DEMO_INSTRUCTOR} (instructor), {', '.join(DEMO_LEARNERS)} (learners).\n"
+    return (f"Demo accounts: {DEMO_INSTRUCTOR} (instructor), {DEMO_EXAMINER} (examiner), "
+            f"{', '.join(DEMO_LEARNERS)} (learners).\n"
             f"Their passwords are in {accounts} (readable by root only)"
             + ("; created now." if created else "; unchanged since the first demo run."))

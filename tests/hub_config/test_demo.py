@@ -29,7 +29,7 @@ def test_demo_password_never_overwritten(tmp_path):
 def test_demo_accounts_log_in_with_their_written_passwords(deployment_settings):
     """Each demo account logs in with the password written to demo-accounts.txt, and only once created."""
     created = demo.prepare_demo(deployment_settings)
-    assert {name for name, _, _ in created} == {demo.DEMO_INSTRUCTOR, *demo.DEMO_LEARNERS}
+    assert {name for name, _, _ in created} == {demo.DEMO_INSTRUCTOR, demo.DEMO_EXAMINER, *demo.DEMO_LEARNERS}
     written = (deployment_settings.secrets / demo.DEMO_ACCOUNTS_FILE).read_text().splitlines()
     assert sorted(written) == sorted("\t".join(account) for account in created)
     assert demo.prepare_demo(deployment_settings) == []
