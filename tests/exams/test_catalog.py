@@ -72,3 +72,19 @@ def test_code_items_are_not_drawn_into_part_a(tmp_path, fw):
     items, _ = bank.load(root, fw)
     row = catalog.Row("concepts.qubits", "A2", 1)
     assert [i.id for i in catalog.pool_of(items, row)] == ["t-single"]
+
+
+def test_each_exams_achievement_says_what_passing_it_means():
+    """A certificate issued on a pass claims exactly that: its criteria name the exam, in both
+    languages, and claim no track completion the exam pages do not check."""
+    import yaml
+
+    exams, found = catalog.load()
+    assert found == []
+    achievements = {a["id"]: a for a in yaml.safe_load(
+        (COURSES / "achievements.yaml").read_text(encoding="utf-8"))["achievements"]}
+    for exam in exams.values():
+        criteria = achievements[exam.achievement]["criteria"]
+        assert exam.title["en"] in " ".join(criteria["en"].split()), exam.id
+        assert exam.title["ja"].removesuffix("検定") in criteria["ja"], exam.id
+        assert "Completed" not in criteria["en"] and "修了" not in criteria["ja"], exam.id
