@@ -312,7 +312,7 @@ def write_report(analysis: Analysis, folder: Path) -> list[Path]:
         for s in analysis.items:
             for option, values in s.options.items():
                 writer.writerow([s.item, option, *(_number(v) for v in values)])
-    page.write_text(_html(analysis), encoding="utf-8")
+    page.write_text(report_html(analysis), encoding="utf-8")
     return [items_csv, options_csv, page]
 
 
@@ -320,7 +320,8 @@ def _number(value: float) -> str:
     return "" if math.isnan(value) else f"{value:.4f}"
 
 
-def _html(analysis: Analysis) -> str:
+def report_html(analysis: Analysis) -> str:
+    """Return the report as one HTML page, its plots inline."""
     flagged = [s for s in analysis.items if s.flags]
     rows = "".join(
         f"<tr><td>{html.escape(s.item)}</td><td>{s.competency} {s.level}</td><td>{s.asked}</td>"

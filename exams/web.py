@@ -460,8 +460,40 @@ def examiners(user: dict):
             .group_by(Answer.attempt_id)).all()) if running else {}
         ended = session.scalars(select(Attempt).where(Attempt.state != ACTIVE)
                                 .order_by(Attempt.id.desc()).limit(PAGE_SIZE)).all()
+        scored = dict(session.execute(select(Attempt.exam, func.count()).where(
+            Attempt.state == SCORED).group_by(Attempt.exam)).all())
+    exams, _ = delivery().content()
     return render_template("exams/examiners.html", user=user, running=running, ended=ended,
-                           answered=answered, now=moment)
+                           answered=answered, now=moment, exams=sorted(exams), scored=scored,
+                           minimum=MIN_ANALYSED)
+
+
+#: Scored attempts an exam needs before its analysis report means anything.
+MIN_ANALYSED = 10
+
+
+@bp.get("/examiners/analysis/<exam_id>")
+@examiner
+def analysis_report(user: dict, exam_id: str):
+    """Download the quality report of an exam from its scored attempts (``qcampus exam analyze``)."""
+    from exams import analysis
+
+    exams, items = delivery().content()
+    exam = exams.get(exam_id)
+    if exam is None:
+        abort(404, f"There is no exam {exam_id[:64]!r}.")
+    with Session(delivery().engine) as session:
+        rows = attempts.scored(session, exam_id)
+    if len(rows) < MIN_ANALYSED:
+        abort(409, f"The analysis of {exam_id} needs at least {MIN_ANALYSED} scored attempts; it "
+                   f"has {len(rows)}. / 分析には採点済みの受験が {MIN_ANALYSED} 件以上必要です"
+                   f"（現在 {len(rows)} 件）。")
+    page = analysis.report_html(analysis.analyse(exam, items, rows))
+    # Downloaded, not shown here: the report's own styles are inline, which this service's
+    # Content-Security-Policy refuses (as it should for every page it serves itself).
+    return current_app.response_class(page, mimetype="text/html", headers={
+        "Content-Disposition": f'attachment; filename="{exam_id}-analysis.html"',
+        "Cache-Control": "no-store"})
 
 
 @bp.get("/examiners/attempts/<int:attempt_id>")

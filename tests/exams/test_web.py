@@ -314,3 +314,43 @@ def test_a_pass_closed_outside_the_service_is_certified_when_its_result_is_opene
     assert credential.id in shown
     alice.get(f"/exams/attempts/{attempt_id}/result")
     assert len(credentials(service)) == 1
+
+
+def test_examiners_download_the_analysis_once_enough_attempts_are_scored(service, hub):  # noqa: F811
+    """Fewer than ten scored attempts: a 409 that says so; then the report, as a download."""
+    import random
+    from datetime import UTC, datetime
+
+    from exams import attempts
+    from qcampus.database import write_session
+
+    exams, items = service.extensions["qcampus_exams"].content()
+    engine = service.extensions["qcampus_exams"].engine
+    rng = random.Random(5)
+    eve = signed_in(service, hub, "eve", ("examiners",))
+    for index in range(web.MIN_ANALYSED):
+        if index == web.MIN_ANALYSED - 1:
+            early = eve.get("/exams/examiners/analysis/t-exam")
+            assert early.status_code == 409
+            assert "at least 10 scored attempts" in early.get_data(as_text=True)
+        moment = datetime.now(UTC)
+        with write_session(engine) as session:
+            attempt = attempts.start(session, exams["t-exam"], f"candidate{index}",
+                                     rng.choice(["en", "ja"]), moment)
+            for slot in forms.draw(exams["t-exam"], items, attempt.seed):
+                key = bank.key_for(items[slot.item], slot.seed)
+                right = key["value"] if items[slot.item].type == "numeric" else key
+                wrong = 0.987 if items[slot.item].type == "numeric" else "a"
+                attempts.save(session, attempt.id, attempt.candidate, exams["t-exam"], items,
+                              slot.item, right if rng.random() < 0.6 else wrong, moment)
+            attempts.submit(session, attempt.id, exams["t-exam"], items, moment,
+                            by=attempt.candidate)
+    assert signed_in(service, hub, "alice").get("/exams/examiners/analysis/t-exam").status_code == 403
+    listing = eve.get("/exams/examiners/").get_data(as_text=True)
+    assert "/exams/examiners/analysis/t-exam" in listing
+    report = eve.get("/exams/examiners/analysis/t-exam")
+    assert report.status_code == 200
+    assert report.headers["Content-Disposition"] == 'attachment; filename="t-exam-analysis.html"'
+    text = report.get_data(as_text=True)
+    assert "exam analysis" in text and "t-single" in text and "data:image/png;base64," in text
+    assert eve.get("/exams/examiners/analysis/nonsense").status_code == 404
