@@ -188,14 +188,94 @@ def score(exam: Exam, items: dict[str, Item], seed: int, answers: dict[str, Any]
         maximum += item.points
         by_competency[item.competency][0] += earned
         by_competency[item.competency][1] += item.points
-    rule = exam.scoring
-    scaled = int(rule["scale"] * points // maximum) if maximum else 0
-    parts = {"A": {"points": points, "maximum": maximum, "scaled": scaled}}
+    parts = {"A": _part(exam, points, maximum)}
     pending = [p.id for p in exam.parts if p.kind == "tasks"]
-    passed = None if pending else bool(scaled >= rule["cut_score"] and scaled >= rule["part_minimum"])
-    return {"scaled": scaled, "passed": passed, "parts": parts, "pending_parts": pending,
-            "competencies": {c: {"points": v[0], "maximum": v[1]}
-                             for c, v in sorted(by_competency.items())}}
+    result = {"parts": parts, "pending_parts": pending,
+              "competencies": {c: {"points": v[0], "maximum": v[1]}
+                               for c, v in sorted(by_competency.items())}}
+    return _overall(exam, result)
+
+
+def _part(exam: Exam, points: float, maximum: float) -> dict[str, float]:
+    scaled = int(exam.scoring["scale"] * points // maximum) if maximum else 0
+    return {"points": points, "maximum": maximum, "scaled": scaled}
+
+
+def _overall(exam: Exam, result: dict[str, Any]) -> dict[str, Any]:
+    """Set the result's scaled score and pass: parts weighted by their time, each at its minimum.
+
+    While a part is still being graded the overall score is Part A's and the pass is
+    undecided (None).
+    """
+    rule, parts = exam.scoring, result["parts"]
+    minutes = {part.id: part.minutes for part in exam.parts}
+    weight = sum(minutes[p] for p in parts)
+    result["scaled"] = int(round(sum(minutes[p] * v["scaled"] for p, v in parts.items()) / weight))
+    result["passed"] = None if result["pending_parts"] else bool(
+        result["scaled"] >= rule["cut_score"]
+        and all(v["scaled"] >= rule["part_minimum"] for v in parts.values()))
+    return result
+
+
+def complete(session: Session, attempt_id: int, exam: Exam, items: dict[str, Item],
+             tasks: dict[str, tuple[float, float]], now: datetime) -> Attempt:
+    """Add Part B's graded tasks (item id: (points, maximum)) to a scored attempt and decide it.
+
+    Each task's points count toward its competency too. An attempt already decided,
+    or voided meanwhile, is returned unchanged.
+    """
+    attempt = _locked(session, attempt_id)
+    if attempt.state != SCORED or "B" not in attempt.result.get("pending_parts", []):
+        return attempt
+    result = json.loads(json.dumps(attempt.result))
+    points = sum(score for score, _ in tasks.values())
+    maximum = sum(top for _, top in tasks.values())
+    result["parts"]["B"] = _part(exam, points, maximum)
+    result["pending_parts"] = [p for p in result["pending_parts"] if p != "B"]
+    for item_id, (score, top) in sorted(tasks.items()):
+        entry = result["competencies"].setdefault(items[item_id].competency,
+                                                  {"points": 0.0, "maximum": 0.0})
+        entry["points"] += score
+        entry["maximum"] += top
+    result["tasks"] = {item_id: {"points": s, "maximum": t} for item_id, (s, t) in tasks.items()}
+    attempt.result = _overall(exam, result)
+    attempt.scaled, attempt.passed = attempt.result["scaled"], attempt.result["passed"]
+    _event(session, attempt, "qcampus", "grade", now, part="B", tasks=result["tasks"],
+           scaled=attempt.scaled, passed=attempt.passed, environment=environment())
+    return attempt
+
+
+def save_task(session: Session, attempt_id: int, exam: Exam, items: dict[str, Item], item_id: str,
+              code: str, now: datetime, *, grace: timedelta = timedelta(0)) -> None:
+    """Save the answer cell collected from a Part B notebook (the last collection counts).
+
+    A collection after the deadline counts only within *grace* (the time the collection
+    at the deadline itself takes); later, the candidate could have written after time.
+    """
+    attempt = _locked(session, attempt_id)
+    if attempt.state == VOIDED:
+        raise AttemptError("This attempt was voided; nothing is collected.")
+    if now > attempt.deadline + grace:
+        raise AttemptError("The time is up; the task notebooks collected before it are graded.")
+    on_form = {s.item for s in forms.draw(exam, items, attempt.seed) if s.part == "B"}
+    if item_id not in on_form:
+        raise AttemptError(f"Task {item_id!r} is not on your form.", 400)
+    saved = session.scalar(select(Answer).where(Answer.attempt_id == attempt.id,
+                                                Answer.item == item_id))
+    if saved is None:
+        session.add(Answer(attempt_id=attempt.id, item=item_id, answer={"code": code}, saved_at=now))
+    elif saved.answer != {"code": code}:
+        saved.answer, saved.saved_at = {"code": code}, now
+    _event(session, attempt, "qcampus", "collect", now, item=item_id, characters=len(code))
+
+
+def record(session: Session, attempt_id: int, actor: str, action: str, now: datetime,
+           **detail: Any) -> None:
+    """Add an event to an attempt's audit log (placing tasks, queueing them for grading, ...)."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise AttemptError(f"There is no attempt {attempt_id}.", 404)
+    _event(session, attempt, actor, action, now, **detail)
 
 
 def close_expired(session: Session, exams: dict[str, Exam], items: dict[str, Item],

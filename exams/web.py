@@ -45,7 +45,9 @@ from exams import attempts, bank, catalog, forms
 from exams.bank import Item
 from exams.catalog import Exam
 from exams.errors import ExamError
+from exams.lab import Lab, task_path
 from exams.models import ACTIVE, SCORED, Answer, Attempt, Event
+from exams.part_b import GRACE, PartB, has_tasks, task_slots
 from qcampus.database import write_session
 
 bp = Blueprint("exams", __name__, url_prefix="/exams", template_folder="templates",
@@ -59,8 +61,16 @@ TEXT = {
     "en": {"exams": "Exams", "start": "Start the exam", "language": "Language",
            "minutes": "minutes", "items": "items", "cut": "Pass mark", "scale": "of",
            "remaining": "Time left", "submit": "Submit my answers", "saved": "saved",
-           "not_open": "Part B (practical tasks in JupyterLab) is not delivered yet; this exam "
-                       "opens when it is.",
+           "not_open": "Part B places tasks in your JupyterLab, which needs the service to run "
+                       "under JupyterHub; this exam cannot be sat here.",
+           "part_b": "Part B: tasks in your JupyterLab",
+           "part_b_help": "Each task is a notebook in your JupyterLab. Write your answer in its "
+                          "answer cell and run it as often as you like. The notebooks are collected "
+                          "every two minutes, when you submit and when the time is up.",
+           "open_lab": "Open in JupyterLab", "place": "Place my tasks again",
+           "collect": "Collect my tasks now", "collected": "collected",
+           "not_collected": "not collected yet", "grading": "Part B is being graded",
+           "lab_down": "JupyterLab is not running: start it from the hub, then place your tasks.",
            "result": "Result", "passed": "Passed", "failed": "Not passed", "pending": "Pending",
            "part": "Part", "competency": "Competency", "points": "Points",
            "certificate": "Your certificate", "voided": "This attempt was voided by an examiner",
@@ -73,8 +83,15 @@ TEXT = {
     "ja": {"exams": "検定", "start": "受験を開始する", "language": "言語", "minutes": "分",
            "items": "問", "cut": "合格点", "scale": "点中", "remaining": "残り時間",
            "submit": "解答を提出する", "saved": "保存済み",
-           "not_open": "Part B（JupyterLab での実技課題）の配信はまだ準備中です。配信が始まり次第、"
-                       "この検定を受験できます。",
+           "not_open": "Part B は JupyterLab に課題を配置するため、サービスが JupyterHub の下で"
+                       "動作している必要があります。ここではこの検定を受験できません。",
+           "part_b": "Part B：JupyterLab での課題",
+           "part_b_help": "各課題は JupyterLab のノートブックです。解答セルに解答を書き、何度でも実行して"
+                          "かまいません。ノートブックは 2 分ごと、提出時、時間切れの時点で回収されます。",
+           "open_lab": "JupyterLab で開く", "place": "課題をもう一度配置する",
+           "collect": "今すぐ回収する", "collected": "回収済み", "not_collected": "未回収",
+           "grading": "Part B を採点中です",
+           "lab_down": "JupyterLab が起動していません。ハブから起動してから、課題を配置してください。",
            "result": "結果", "passed": "合格", "failed": "不合格", "pending": "採点待ち",
            "part": "パート", "competency": "コンピテンシー", "points": "得点",
            "certificate": "あなたの証明書", "voided": "この受験は試験官により無効とされました",
@@ -89,14 +106,24 @@ TEXT = {
 
 @dataclass
 class Delivery:
-    """What the pages use: the attempts database, and the bank and catalog read once."""
+    """What the pages use: the attempts database, the bank and catalog read once, Part B's parts."""
 
     engine: Engine
     bank_path: Path | None = None
     catalog_path: Path | None = None
     issue_certificates: bool = True
+    settings: Any = None
+    lab: Lab | None = None
     _content: tuple[dict[str, Exam], dict[str, Item]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def part_b(self) -> PartB:
+        """Return Part B's machinery, with the exchange the service's submissions plugin opened."""
+        exchange = current_app.extensions.get("qcampus_exchange")
+        if exchange is None:
+            abort(503, "Part B needs the exchange of the qcampus service (the submissions package). "
+                       "/ Part B には提出機能が必要です。")
+        return PartB(self.settings, self.engine, self.lab, exchange.store, exchange.engine)
 
     def content(self) -> tuple[dict[str, Exam], dict[str, Item]]:
         """Return the exams and the bank's items, read on first use (errors say what to fix)."""
@@ -180,13 +207,39 @@ def close_due_attempts() -> None:
 
 
 def close_expired(moment: datetime) -> list[int]:
-    """Submit and score the attempts whose deadline has passed; issue for those that passed."""
+    """Submit and score the attempts whose deadline has passed; issue for those that passed.
+
+    Part B notebooks are collected once more first (counted within the grace period
+    after the deadline), then queued for grading.
+    """
     exams, items = delivery().content()
+    with Session(delivery().engine) as session:
+        due = session.scalars(select(Attempt).where(Attempt.state == ACTIVE,
+                                                    Attempt.deadline <= moment)).all()
+    for attempt in due:
+        if has_tasks(exams[attempt.exam]) and moment <= attempt.deadline + GRACE:
+            delivery().part_b().collect(attempt, exams[attempt.exam], items, moment)
     with write_session(delivery().engine) as session:
         closed = attempts.close_expired(session, exams, items, moment)
+    with Session(delivery().engine) as session:
+        closed_exams = dict(session.execute(select(Attempt.id, Attempt.exam)
+                                            .where(Attempt.id.in_(closed))).all()) if closed else {}
     for attempt_id in closed:
+        if has_tasks(exams[closed_exams[attempt_id]]):
+            delivery().part_b().queue(attempt_id, exams[closed_exams[attempt_id]], items, moment)
         certify(attempt_id)
     return closed
+
+
+def finish_grading(attempt: Attempt) -> dict[str, dict[str, Any]]:
+    """Decide a scored attempt whose Part B was being graded, if it is; return the tasks' progress."""
+    if attempt.state != SCORED or "B" not in (attempt.result or {}).get("pending_parts", []):
+        return {}
+    exams, items = delivery().content()
+    part_b = delivery().part_b()
+    if part_b.finish(attempt.id, exams[attempt.exam], items, now()):
+        certify(attempt.id)
+    return part_b.progress(attempt.id)
 
 
 # --- candidates ------------------------------------------------------------------------
@@ -207,8 +260,8 @@ def index(user: dict):
 
 
 def open_for_candidates(exam: Exam) -> bool:
-    """Tell whether the page can deliver every part of *exam* (Part B is not delivered yet)."""
-    return all(part.kind == "items" for part in exam.parts)
+    """Tell whether this service can deliver every part of *exam* (Part B needs the hub)."""
+    return not has_tasks(exam) or delivery().lab is not None
 
 
 @bp.post("/<exam_id>/start")
@@ -225,10 +278,28 @@ def start(user: dict, exam_id: str):
     try:
         with write_session(delivery().engine) as session:
             attempt = attempts.start(session, exam, user["name"], chosen, now())
-            attempt_id = attempt.id
+            attempt_id, placed = attempt.id, _placed(session, attempt.id)
     except attempts.AttemptError as exc:
         _attempt_error(exc)
+    if has_tasks(exam) and not placed:
+        place_tasks(attempt_id)
     return redirect(url_for("exams.attempt", attempt_id=attempt_id))
+
+
+def _placed(session: Session, attempt_id: int) -> bool:
+    return session.scalar(select(Event.id).where(Event.attempt_id == attempt_id,
+                                                 Event.action == "place").limit(1)) is not None
+
+
+def place_tasks(attempt_id: int) -> None:
+    """Place the attempt's Part B notebooks; a failure is shown on the page, never lost silently."""
+    exams, items = delivery().content()
+    with Session(delivery().engine) as session:
+        found = session.get(Attempt, attempt_id)
+    try:
+        delivery().part_b().place(found, exams[found.exam], items, now())
+    except ExamError as exc:
+        flash(exc.format_message())
 
 
 def own_attempt(session: Session, user: dict, attempt_id: int) -> Attempt:
@@ -261,7 +332,30 @@ def attempt(user: dict, attempt_id: int):
     remaining = max(0, int((found.deadline - now()).total_seconds()))
     return render_template("exams/attempt.html", user=user, lang=lang, text=TEXT[lang], exam=exam,
                            attempt=found, shown=part_a(exam, items, found), saved=saved,
-                           remaining=remaining)
+                           remaining=remaining, tasks=task_rows(exam, items, found, saved))
+
+
+def task_rows(exam: Exam, items: dict[str, Item], attempt: Attempt,
+              saved: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return what the page shows of each Part B task: its title, where it is, when collected."""
+    slots = task_slots(exam, items, attempt)
+    if not slots:
+        return []
+    server = None
+    if delivery().lab is not None:
+        try:
+            server = delivery().lab.server_url(attempt.candidate)
+        except ExamError:
+            server = None
+    rows = []
+    for slot in slots:
+        item = items[slot.item]
+        path = task_path(exam.id, attempt.id, item.id)
+        first = item.prompt[attempt.language].strip().splitlines()[0]
+        rows.append({"id": item.id, "title": first[:160], "path": path,
+                     "url": f"{server}lab/tree/{path}" if server else None,
+                     "collected": item.id in saved})
+    return rows
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
@@ -282,6 +376,35 @@ def save_answer(user: dict, attempt_id: int):
     except attempts.AttemptError as exc:
         _attempt_error(exc)
     return jsonify(saved=body["item"], at=moment.isoformat())
+
+
+@bp.post("/attempts/<int:attempt_id>/tasks/place")
+@signed_in
+def place(user: dict, attempt_id: int):
+    """Place the Part B notebooks (again) into the candidate's JupyterLab."""
+    with Session(delivery().engine) as session:
+        found = own_attempt(session, user, attempt_id)
+        if found.state != ACTIVE:
+            return redirect(url_for("exams.result", attempt_id=attempt_id))
+    place_tasks(attempt_id)
+    return redirect(url_for("exams.attempt", attempt_id=attempt_id))
+
+
+@bp.post("/attempts/<int:attempt_id>/tasks/collect")
+@signed_in
+def collect(user: dict, attempt_id: int):
+    """Collect the Part B answer cells now (the page does it every two minutes)."""
+    exams, items = delivery().content()
+    with Session(delivery().engine) as session:
+        found = own_attempt(session, user, attempt_id)
+    if found.state != ACTIVE:
+        abort(409, "This attempt has ended. / この受験は終了しています。")
+    problems = delivery().part_b().collect(found, exams[found.exam], items, now())
+    if request.is_json:
+        return jsonify(collected=not problems, problems=problems)
+    for message in problems.values():
+        flash(message)
+    return redirect(url_for("exams.attempt", attempt_id=attempt_id))
 
 
 def clean(answer: Any) -> Any:
@@ -319,10 +442,14 @@ def submit(user: dict, attempt_id: int):
     """Save what the form holds (while time remains), then end the attempt and score it."""
     exams, items = delivery().content()
     moment = now()
+    with Session(delivery().engine) as session:
+        found = own_attempt(session, user, attempt_id)
+    exam = exams[found.exam]
+    if has_tasks(exam) and found.state == ACTIVE:
+        delivery().part_b().collect(found, exam, items, moment)
     try:
         with write_session(delivery().engine) as session:
             found = own_attempt(session, user, attempt_id)
-            exam = exams[found.exam]
             if found.state == ACTIVE and moment < found.deadline:
                 for item_id, answer in answers_from_form(part_a(exam, items, found)).items():
                     attempts.save(session, attempt_id, user["name"], exam, items, item_id, answer,
@@ -330,6 +457,8 @@ def submit(user: dict, attempt_id: int):
             attempts.submit(session, attempt_id, exam, items, moment, by=user["name"])
     except attempts.AttemptError as exc:
         _attempt_error(exc)
+    if has_tasks(exam):
+        delivery().part_b().queue(attempt_id, exam, items, moment)
     certify(attempt_id)
     return redirect(url_for("exams.result", attempt_id=attempt_id))
 
@@ -343,6 +472,9 @@ def result(user: dict, attempt_id: int):
         found = own_attempt(session, user, attempt_id)
         if found.state == ACTIVE:
             return redirect(url_for("exams.attempt", attempt_id=attempt_id))
+    progress = finish_grading(found)
+    with Session(delivery().engine) as session:
+        found = own_attempt(session, user, attempt_id)
         issued = issued_credential(session, attempt_id)
     if issued is None and found.passed and found.state == SCORED:
         # Closed by `qcampus exam close`, or issuing failed before: issue now (once).
@@ -350,7 +482,7 @@ def result(user: dict, attempt_id: int):
     lang = language() if request.args.get("lang") else found.language
     return render_template("exams/result.html", user=user, lang=lang, text=TEXT[lang],
                            exam=exams[found.exam], attempt=found, issued=issued,
-                           names=competency_names(lang))
+                           names=competency_names(lang), progress=progress)
 
 
 @bp.post("/attempts/<int:attempt_id>/certificate")
@@ -462,10 +594,12 @@ def examiners(user: dict):
                                 .order_by(Attempt.id.desc()).limit(PAGE_SIZE)).all()
         scored = dict(session.execute(select(Attempt.exam, func.count()).where(
             Attempt.state == SCORED).group_by(Attempt.exam)).all())
+    progress = {a.id: finish_grading(a) for a in ended
+                if a.state == SCORED and a.passed is None}
     exams, _ = delivery().content()
     return render_template("exams/examiners.html", user=user, running=running, ended=ended,
                            answered=answered, now=moment, exams=sorted(exams), scored=scored,
-                           minimum=MIN_ANALYSED)
+                           minimum=MIN_ANALYSED, progress=progress)
 
 
 #: Scored attempts an exam needs before its analysis report means anything.
@@ -553,8 +687,9 @@ def void(user: dict, attempt_id: int):
 def init_app(app: Flask) -> None:
     """Add the exam pages to the qcampus service *app* (entry point ``qcampus.web``).
 
-    ``EXAMS_ENGINE``, ``EXAMS_BANK`` and ``EXAMS_CATALOG`` in the app's configuration
-    replace the deployment's database and the checkout's bank and catalog (tests).
+    ``EXAMS_ENGINE``, ``EXAMS_BANK``, ``EXAMS_CATALOG`` and ``EXAMS_LAB`` in the app's
+    configuration replace the deployment's database, the checkout's bank and catalog and
+    the client of candidates' servers (tests).
     """
     settings = app.config.get("QCAMPUS_SETTINGS")
     if settings is None:
@@ -566,10 +701,11 @@ def init_app(app: Flask) -> None:
         from exams.db import open_engine
 
         engine = open_engine(settings.exams_database_url)
+    lab = app.config.get("EXAMS_LAB") or Lab.from_environment(settings.hub_url)
     app.extensions["qcampus_exams"] = Delivery(
         engine=engine, bank_path=app.config.get("EXAMS_BANK"),
         catalog_path=app.config.get("EXAMS_CATALOG"),
-        issue_certificates=settings["exams"]["issue_certificates"])
+        issue_certificates=settings["exams"]["issue_certificates"], settings=settings, lab=lab)
     app.extensions.setdefault("qcampus_staff_links", []).append(
         ("exams.examiners", "Exams / 検定"))
     app.register_blueprint(bp)

@@ -60,10 +60,13 @@ SERVICE_ACCESS_SCOPE = "access:services!service=qcampus"
 GRADING_SERVICE = "qcampus-grading"
 # jupyterhub-idle-culler's documented minimum.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
-# The certificates service makes no hub API call with its own token: HubOAuth
-# exchanges the OAuth code and reads the signed-in user's name and groups with
-# the user's token (JupyterHub's "identify" scopes). Its role is explicit and empty.
-SERVICE_SCOPES: list[str] = []
+# The qcampus service signs users in with HubOAuth, which reads the signed-in user's
+# name and groups with the user's token (JupyterHub's "identify" scopes). Its own token
+# only places an exam's Part B notebooks into a learner's running server and collects
+# them (exams.lab, through the Jupyter server REST API): it finds the server's URL and
+# reaches it, for learners only; it cannot start, stop or create anyone's server.
+SERVICE_SCOPES: list[str] = [f"read:servers!group={GROUPS['learner']}",
+                             f"access:servers!group={GROUPS['learner']}"]
 # `qcampus roster add/remove` updates a running hub as this service (hub_config.enrolment):
 # create and delete users, see and stop their servers. Group membership is added per
 # managed group (`groups!group=...`). Neither admin:servers, tokens, access:servers nor
@@ -323,7 +326,8 @@ def update_roles(c, cfg: Mapping[str, Any]) -> None:
          "scopes": list(CULLER_SCOPES), "services": ["idle-culler"]},
     ]
     if cfg["hub"]["certificates_service"]:
-        roles.append({"name": "qcampus-service", "description": "Identify users of the service.",
+        roles.append({"name": "qcampus-service",
+                      "description": "Identify users; place and collect exam tasks in learners' servers.",
                       "scopes": list(SERVICE_SCOPES), "services": [SERVICE_NAME]})
     if _roster_service(cfg):
         roles.append({

@@ -79,6 +79,24 @@
     });
   });
 
+  // Part B: collect the task notebooks every two minutes, so an answer never waits for the end.
+  var partB = document.getElementById("part-b");
+  if (partB) {
+    setInterval(function () {
+      fetch(partB.dataset.collectUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+        body: "{}"
+      }).then(function (response) { return response.json(); }).then(function (body) {
+        Array.prototype.forEach.call(partB.querySelectorAll("tr[data-task]"), function (row) {
+          var problem = body.problems && body.problems[row.dataset.task];
+          row.querySelector(".collected").textContent = problem || partB.dataset.collectedText;
+        });
+      }).catch(function () { /* collected again at the next tick, on submit and at the deadline */ });
+    }, 120000);
+  }
+
   var timer = document.getElementById("timer");
   var clock = document.getElementById("clock");
   var remaining = parseInt(timer.dataset.remaining, 10);

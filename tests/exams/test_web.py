@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from certificates.models import Credential
 from exams import bank, forms, web
 from exams.db import open_engine
+from exams.lab import Lab, LabError
 from exams.models import Attempt, Event
+from qcampus.database import write_session
 from tests.certificates.conftest import (  # noqa: F401  (fixtures)
     BOTH_DATABASES,
     csrf_of,
@@ -29,6 +31,7 @@ from tests.certificates.conftest import (  # noqa: F401  (fixtures)
     signed_in,
 )
 from tests.exams.conftest import SINGLE, exam_data, write_exam
+from tests.grader.sandbox.conftest import sandbox_users  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
@@ -45,8 +48,11 @@ def service(deployment, hub, small_bank, tmp_path, database_url):  # noqa: F811
     write_exam(tmp_path / "catalog", practical)
     from tests.exams.conftest import CODE, write_item
 
+    exports = [{"answer": "double-3", "expression": "double(3)", "check": "number"},
+               {"answer": "double-minus-5", "expression": "double(-5)", "check": "number"}]
     for suffix in ("", "-2", "-3"):
-        write_item(small_bank, {**CODE, "id": f"t-code{suffix}"})
+        write_item(small_bank, {**CODE, "id": f"t-code{suffix}",
+                                "code": {**CODE["code"], "exports": exports, "points": 2}})
     # PostgreSQL: the exams' tables beside the certificates' (their own version table), as a
     # deployment with database.url has them; SQLite: a file of their own, as by default.
     engine = open_engine(database_url if database_url.startswith("postgresql")
@@ -282,10 +288,11 @@ def test_examiners_watch_extend_and_void_with_reasons_and_learners_cannot(servic
     assert actions == ["start", "extend", "void"]
 
 
-def test_an_exam_whose_part_b_is_not_delivered_cannot_be_started(service, hub):  # noqa: F811
+def test_an_exam_with_a_part_b_cannot_be_started_without_the_hub(service, hub):  # noqa: F811
     alice = signed_in(service, hub, "alice")
     listing = alice.get("/exams/").get_data(as_text=True)
-    assert "Part B (practical tasks in JupyterLab) is not delivered yet" in listing
+    assert "Part B places tasks in your JupyterLab, which needs the service to run under JupyterHub" \
+        in listing
     token = csrf_of(alice, "/exams/")
     answer = alice.post("/exams/t-practical/start", data={"csrf_token": token, "language": "en"})
     assert answer.status_code == 409
@@ -299,7 +306,6 @@ def test_a_pass_closed_outside_the_service_is_certified_when_its_result_is_opene
     from datetime import UTC, datetime
 
     from exams import attempts
-    from qcampus.database import write_session
 
     alice = signed_in(service, hub, "alice")
     attempt_id, token = start(alice)
@@ -322,7 +328,6 @@ def test_examiners_download_the_analysis_once_enough_attempts_are_scored(service
     from datetime import UTC, datetime
 
     from exams import attempts
-    from qcampus.database import write_session
 
     exams, items = service.extensions["qcampus_exams"].content()
     engine = service.extensions["qcampus_exams"].engine
@@ -354,3 +359,119 @@ def test_examiners_download_the_analysis_once_enough_attempts_are_scored(service
     text = report.get_data(as_text=True)
     assert "exam analysis" in text and "t-single" in text and "data:image/png;base64," in text
     assert eve.get("/exams/examiners/analysis/nonsense").status_code == 404
+
+
+class MemoryLab(Lab):
+    """Candidates' servers as dictionaries: the orchestration is tested here, the real
+    JupyterLab by tests/e2e/test_exam_browser.py."""
+
+    def __init__(self):
+        super().__init__("http://hub.test/hub/api", "token", "http://hub.test")
+        object.__setattr__(self, "files", {})
+        object.__setattr__(self, "running", {"alice"})
+
+    def server_url(self, user):
+        if user not in self.running:
+            raise LabError("JupyterLab is not running")
+        return f"http://{user}.hub.test/user/{user}/"
+
+    def put_notebook(self, user, path, notebook):
+        self.server_url(user)
+        self.files[user, path] = json.loads(json.dumps(notebook))
+
+    def get_notebook(self, user, path):
+        self.server_url(user)
+        return self.files[user, path]
+
+
+@pytest.fixture
+def lab_service(service):
+    """The service with candidates' servers in memory and every code item graded by exports."""
+    lab = MemoryLab()
+    service.extensions["qcampus_exams"].lab = lab
+    return service, lab
+
+
+def grade_queued(service):
+    """Do what the grading service does with every queued job: claim, grade in the sandbox, finish."""
+    from submissions.grading import pipeline, queue
+
+    exchange = service.extensions["qcampus_exchange"]
+    settings = service.extensions["qcampus_exams"].settings
+    while True:
+        with write_session(exchange.engine) as session:
+            job = queue.claim(session, "test")
+        if job is None:
+            return
+        outcome = pipeline.grade(settings, job)
+        with write_session(exchange.engine) as session:
+            queue.finish(session, job.id, "test", **outcome.as_record())
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.usefixtures("sandbox_users")
+def test_part_b_is_placed_collected_graded_by_verdict_and_decides_the_pass(lab_service, hub):  # noqa: F811
+    """Start: the drawn task is in the candidate's lab; their edit is collected at submit, graded
+    by the grading service by verdict, and Part B decides the pass with Part A."""
+    service, lab = lab_service
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice, exam="t-practical")
+    [(user, path)] = lab.files
+    assert user == "alice" and path.startswith(f"qcampus-exams/t-practical-{attempt_id}/t-code")
+    page = alice.get(f"/exams/attempts/{attempt_id}").get_data(as_text=True)
+    assert f"http://alice.hub.test/user/alice/lab/tree/{path}" in page and "not collected yet" in page
+    placed = lab.files[user, path]
+    assert "double(3)" not in json.dumps(placed) and "return 2 * x" not in json.dumps(placed)
+    answer_cell = next(c for c in placed["cells"]
+                       if c["metadata"].get("nbgrader", {}).get("grade_id") == "answer-task")
+    answer_cell["source"] = "def double(x):\n    return x * 2\n"          # the candidate's work
+    for item, answer in right_answers(service, attempt_id).items():
+        if not item.startswith("t-code"):
+            save(alice, token, attempt_id, item, answer)
+    submitted = alice.post(f"/exams/attempts/{attempt_id}/submit", data={"csrf_token": token})
+    assert submitted.status_code == 302
+    pending = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "Part B is being graded" in pending and 'http-equiv="refresh"' in pending
+    assert credentials(service) == []
+    grade_queued(service)
+    shown = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "Passed" in shown and 'id="scaled">1000<' in shown
+    [credential] = credentials(service)
+    actions = [action for action, _ in events(service, attempt_id)]
+    assert actions[:2] == ["start", "place"] and "collect" in actions and "grade-queued" in actions
+    assert actions.count("grade") == 1 and actions.count("issue") == 1
+    grade = next(detail for action, detail in events(service, attempt_id) if action == "grade")
+    assert list(grade["tasks"].values()) == [{"points": 2.0, "maximum": 2.0}]
+    assert credential.source == f"exam:t-practical:{attempt_id}"
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.usefixtures("sandbox_users")
+def test_an_untouched_task_fails_part_b_even_with_part_a_right(lab_service, hub):  # noqa: F811
+    """The stub scores 0 by verdict: Part B under its minimum, not passed, no certificate."""
+    service, lab = lab_service
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice, exam="t-practical")
+    for item, answer in right_answers(service, attempt_id).items():
+        if not item.startswith("t-code"):
+            save(alice, token, attempt_id, item, answer)
+    alice.post(f"/exams/attempts/{attempt_id}/submit", data={"csrf_token": token})
+    grade_queued(service)
+    shown = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+    assert "Not passed" in shown and credentials(service) == []
+
+
+def test_a_candidate_without_a_running_lab_is_told_and_can_place_again(lab_service, hub):  # noqa: F811
+    service, lab = lab_service
+    lab.running.clear()
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice, exam="t-practical")
+    page = alice.get(f"/exams/attempts/{attempt_id}").get_data(as_text=True)
+    assert "JupyterLab is not running" in page and lab.files == {}
+    lab.running.add("alice")
+    again = alice.post(f"/exams/attempts/{attempt_id}/tasks/place", data={"csrf_token": token})
+    assert again.status_code == 302 and len(lab.files) == 1
+    actions = [action for action, _ in events(service, attempt_id)]
+    assert actions == ["start", "place-failed", "place"]
