@@ -149,25 +149,55 @@ def close_command(home: Path | None, bank_dir: Path, catalog_dir: Path) -> None:
     """Submit and score every attempt whose time is up, with the answers saved before it.
 
     The service does this at the first request after a deadline; run this from cron
-    so results are final when nobody opens a page. Certificates of passes are issued
-    when the candidate opens the result page.
+    so results are final when nobody opens a page. Part B tasks are queued for the
+    grading service with the notebooks collected before the deadline, and attempts
+    whose tasks are graded are decided. Certificates of passes are issued when the
+    candidate opens the result page.
     """
     from datetime import UTC, datetime
 
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
     from exams import attempts
+    from exams.db import open_engine
+    from exams.models import SCORED, Attempt
+    from exams.part_b import PartB, has_tasks
+    from qcampus import settings as settings_mod
     from qcampus.database import write_session
+    from submissions.db import open_engine as open_submissions
+    from submissions.exchange.store import Store
 
     items = bank.require(bank_dir)
     exams, found = catalog.load(catalog_dir)
     if found:
         raise BankError("\n".join(found))
-    engine = _deployment_engine(home)
+    settings = settings_mod.load(home)
+    engine = open_engine(settings.exams_database_url)
+    submissions = open_submissions(settings.submissions_database_url)
+    part_b = PartB(settings, engine, None, Store.for_deployment(settings), submissions)
+    moment = datetime.now(UTC)
     try:
         with write_session(engine) as session:
-            closed = attempts.close_expired(session, exams, items, datetime.now(UTC))
+            closed = attempts.close_expired(session, exams, items, moment)
+        with Session(engine) as session:
+            scored = session.scalars(select(Attempt).where(Attempt.state == SCORED,
+                                                           Attempt.passed.is_(None))).all()
+        decided = []
+        for attempt in scored:
+            exam = exams[attempt.exam]
+            if has_tasks(exam):
+                # Graded from the notebooks collected before the deadline.
+                part_b.queue(attempt.id, exam, items, moment)
+                if part_b.finish(attempt.id, exam, items, moment):
+                    decided.append(attempt.id)
     finally:
         engine.dispose()
+        submissions.dispose()
     click.echo(f"closed {len(closed)} attempt(s): {', '.join(map(str, closed)) or 'none was due'}")
+    if decided:
+        click.echo(f"decided {len(decided)} attempt(s) whose Part B is graded: "
+                   f"{', '.join(map(str, decided))}")
 
 
 @exam.command("export")
