@@ -224,3 +224,30 @@ def export_command(exam_id: str, home: Path | None, out: Path) -> None:
                    encoding="utf-8")
     out.chmod(0o600)  # candidates' names and answers
     click.echo(f"wrote {len(rows)} attempt(s) to {out}")
+
+
+@exam.command("prepare")
+@click.argument("exam_ids", nargs=-1)
+@home_option
+@bank_option
+@catalog_option
+def prepare_command(exam_ids: tuple[str, ...], home: Path | None, bank_dir: Path,
+                    catalog_dir: Path) -> None:
+    """Make the Part B tasks of EXAM_IDS (default: every exam) before candidates start.
+
+    Otherwise the first start that draws a task makes it (nbgrader, the answer key,
+    the exchange's release), which takes the candidate seconds to a minute.
+    """
+    from exams import tasks
+    from qcampus import settings as settings_mod
+
+    items = bank.require(bank_dir)
+    exams, found = catalog.load(catalog_dir)
+    unknown = sorted(set(exam_ids) - set(exams))
+    if found or unknown:
+        raise BankError("\n".join(found) or f"Unknown exam(s) {', '.join(unknown)}; exams: "
+                        f"{', '.join(sorted(exams))}.")
+    pools = {item_id for exam_id in (exam_ids or sorted(exams)) for part in exams[exam_id].parts
+             for pool in part.tasks for item_id in pool}
+    made = tasks.prepare(settings_mod.load(home), [items[i] for i in sorted(pools)])
+    click.echo(f"{len(pools)} task(s); made now: {', '.join(made) or 'none, all were ready'}")

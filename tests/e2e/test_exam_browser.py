@@ -44,8 +44,8 @@ print(json.dumps(keys))
 """
 
 
-def answer(page: Page, item: str, kind: str, key) -> None:
-    """Give *key* to *item* the way a candidate does: click, choose or type."""
+def answer(page: Page, item: str, kind: str, key, saved: str = "保存済み") -> None:
+    """Give *key* to *item* the way a candidate does: click, choose or type; wait until *saved*."""
     field = page.locator(f'fieldset[data-item="{item}"]')
     name = f"answer-{item}"
     if kind == "single":
@@ -62,7 +62,7 @@ def answer(page: Page, item: str, kind: str, key) -> None:
     elif kind == "matching":
         for left, right in key.items():
             field.locator(f'select[name="{name}-{left}"]').select_option(right)
-    field.locator(".status:text-is('保存済み')").wait_for(timeout=30_000)
+    field.locator(f".status:text-is('{saved}')").wait_for(timeout=30_000)
 
 
 def test_a_candidate_sits_part_a_in_the_browser_and_is_certified(running_hub):

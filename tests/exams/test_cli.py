@@ -86,3 +86,31 @@ def test_close_scores_attempts_whose_time_is_up_and_export_feeds_analyze(tmp_pat
     assert out.stat().st_mode & 0o777 == 0o600
     none = CliRunner().invoke(exam_cli, ["export", "other", "--home", str(home), "--out", str(out)])
     assert none.exit_code == 31 and "no scored attempts" in none.output
+
+
+def test_prepare_makes_the_part_b_tasks_once(tmp_path, small_bank):
+    """`prepare` makes every task of the exams' pools before anyone starts; then nothing again."""
+    from qcampus import settings as settings_module
+    from submissions.exchange import deployment as exchange_deployment
+    from tests.exams.conftest import CODE
+
+    exports = [{"answer": "double-3", "expression": "double(3)", "check": "number"}]
+    for suffix in ("", "-2", "-3"):
+        write_item(small_bank, {**CODE, "id": f"t-code{suffix}",
+                                "code": {**CODE["code"], "exports": exports}})
+    practical = exam_data(id="t-practical")
+    practical["parts"].append({"id": "B", "kind": "tasks", "title": {"en": "Practice", "ja": "実技"},
+                               "minutes": 30, "tasks": [{"pool": ["t-code", "t-code-2", "t-code-3"]}]})
+    write_exam(tmp_path / "catalog", practical)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / settings_module.SETTINGS_FILE).write_text(settings_module.dump(settings_module.merge({})))
+    exchange_deployment.init(settings_module.load(home, {}))
+    places = ["--bank", str(small_bank), "--catalog", str(tmp_path / "catalog"), "--home", str(home)]
+    made = CliRunner().invoke(exam, ["prepare", "t-practical", *places])
+    assert made.exit_code == 0, made.output
+    assert "3 task(s); made now: t-code, t-code-2, t-code-3" in made.output
+    again = CliRunner().invoke(exam, ["prepare", *places])
+    assert "made now: none, all were ready" in again.output
+    unknown = CliRunner().invoke(exam, ["prepare", "nope", *places])
+    assert unknown.exit_code == 31 and "Unknown exam(s) nope" in unknown.output
