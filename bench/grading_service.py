@@ -66,6 +66,8 @@ from tests.e2e import conftest as e2e  # noqa: E402
 POLL_SECONDS = 0.5
 #: Seconds any one submission may take to get its feedback before the benchmark fails.
 PATIENCE = 1800.0
+#: Seconds per submission an exam closing may take before the benchmark fails.
+CLOSING_SECONDS_PER_SUBMISSION = 15.0
 #: Requests in flight at once when the exam closes.
 POSTERS = 32
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -256,13 +258,16 @@ def exam_closing(campus: Campus, count: int) -> dict:
     with ThreadPoolExecutor(max_workers=POSTERS) as pool:
         ids = list(pool.map(campus.submit, campus.names[:count], notebooks))
     posted = time.perf_counter() - start
-    deadline = time.monotonic() + PATIENCE
+    # A closing of 500 on one worker of a loaded machine takes well over half an hour.
+    patience = max(PATIENCE, CLOSING_SECONDS_PER_SUBMISSION * count)
+    deadline = time.monotonic() + patience
     while True:
         jobs = campus.jobs(ids)
         if len(jobs) == count and all(job.state in FINAL for job in jobs):
             break
         if time.monotonic() > deadline:
-            raise RuntimeError(f"not all {count} submissions graded after {PATIENCE:.0f} s")
+            graded = sum(job.state in FINAL for job in jobs)
+            raise RuntimeError(f"only {graded} of {count} submissions graded after {patience:.0f} s")
         LOADS.append(os.getloadavg()[0])
         time.sleep(POLL_SECONDS)
     last = max(aware(job.finished_at) for job in jobs)

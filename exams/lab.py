@@ -3,7 +3,7 @@
 The qcampus service calls the candidate's own Jupyter server with the service's
 hub token (``$JUPYTERHUB_API_TOKEN``), whose role holds only
 ``read:servers!group=learners`` (to find the server) and
-``access:servers!group=learners`` (to reach it): it cannot start anyone's
+``access:servers`` (to reach it): it cannot start anyone's
 server. The hub's REST API says where the server is and whether it is ready;
 the contents API (``PUT``/``GET /api/contents/<path>``) writes and reads the
 notebooks. What comes back from a candidate's server is the candidate's: its

@@ -63,10 +63,12 @@ CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:se
 # The qcampus service signs users in with HubOAuth, which reads the signed-in user's
 # name and groups with the user's token (JupyterHub's "identify" scopes). Its own token
 # only places an exam's Part B notebooks into a learner's running server and collects
-# them (exams.lab, through the Jupyter server REST API): it finds the server's URL and
-# reaches it, for learners only; it cannot start, stop or create anyone's server.
-SERVICE_SCOPES: list[str] = [f"read:servers!group={GROUPS['learner']}",
-                             f"access:servers!group={GROUPS['learner']}"]
+# them (exams.lab, through the Jupyter server REST API): it may find the server of a
+# learner only, and reach servers; it cannot start, stop or create anyone's server.
+# `access:servers` is unfiltered because a single-user server cannot resolve a group
+# filter (jupyterhub.services.auth.check_scopes: "except for groups -> user") and
+# refuses `access:servers!group=learners` with 403; the service runs as root in any case.
+SERVICE_SCOPES: list[str] = [f"read:servers!group={GROUPS['learner']}", "access:servers"]
 # `qcampus roster add/remove` updates a running hub as this service (hub_config.enrolment):
 # create and delete users, see and stop their servers. Group membership is added per
 # managed group (`groups!group=...`). Neither admin:servers, tokens, access:servers nor

@@ -125,7 +125,9 @@ def verdict_outputs(verdict: Mapping[str, Any]) -> list[NotebookNode]:
             lines.append(head)
             lines.extend("  " + line for lang in ("en", "ja")
                          for line in item["feedback"][lang].splitlines())
-    score = verdict["score"]
+    # Shares of a cell's points (twenty of 0.05) add up to a hair over or under the cell's
+    # points in floating point; nbgrader refuses credit over the maximum, so round it away.
+    score = round(float(verdict["score"]), 9)
     return [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
             nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
                                    execution_count=None)]

@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import sync_playwright
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
-from exams.models import Attempt
+from exams.models import Attempt, Event
 from hub_config.spawner import system_username
 from tests.e2e.conftest import VENV, HubUser, remove_system_user
 from tests.e2e.test_browser import CHROMIUM_ARGS
@@ -91,15 +91,35 @@ engine.dispose()
 
 
 def write_answer_cell(page, url: str, solution: str) -> None:
-    """Open the task notebook in JupyterLab, replace its answer cell by *solution*, save it."""
+    """Open the task notebook in JupyterLab, replace its answer cell by *solution*, save it.
+
+    The answer cell is the third (prompt, setup, answer): reached with the keyboard from
+    the first cell, as JupyterLab's windowed notebook renders cells only near the view.
+    """
     page.goto(url)
-    cells = page.locator(".jp-Notebook .jp-Cell")
-    cells.nth(3).wait_for(timeout=180_000)
-    editor = cells.nth(2).locator(".cm-content")
-    editor.click()
-    page.keyboard.press("Control+a")
-    page.keyboard.press("Delete")
+    cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    try:
+        cells.first.wait_for(timeout=180_000)
+        cells.first.click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.locator(".jp-Cell.jp-mod-selected .cm-editor.cm-focused").wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path="/tmp/qcampus-exam-task.png")
+        raise
+    editor = page.locator(".jp-Cell.jp-mod-selected .cm-content")
+    for _ in range(20):  # until the editor really is empty (focus may still be arriving)
+        page.keyboard.press("Control+a")
+        page.keyboard.press("Delete")
+        if not editor.inner_text().strip():
+            break
+        page.wait_for_timeout(500)
     page.keyboard.insert_text(solution)
+    written = editor.inner_text()
+    assert solution.strip().splitlines()[0] in written and "NotImplementedError" not in written, written
+    page.keyboard.press("Escape")
     page.keyboard.press("Control+s")
     page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')",
                            timeout=60_000)
@@ -131,6 +151,9 @@ def test_a_practitioner_exam_with_part_b_in_jupyterlab_ends_at_the_deadline_cert
             attempt_id = int(exam_page.rstrip("/").rsplit("/", 1)[1])
             with Session(engine) as session:
                 seed = session.get(Attempt, attempt_id).seed
+                placed = session.scalars(select(Event).where(Event.attempt_id == attempt_id,
+                                                             Event.action.like("place%"))).all()
+                assert [e.action for e in placed] == ["place"], [(e.action, e.detail) for e in placed]
             form = json.loads(subprocess.run([sys.executable, "-c", FORM, EXAM, str(seed)],
                                              capture_output=True, text=True, check=True).stdout)
             assert len(form["B"]) == 2
@@ -152,12 +175,17 @@ def test_a_practitioner_exam_with_part_b_in_jupyterlab_ends_at_the_deadline_cert
             page.reload()
             page.wait_for_url("**/result", timeout=120_000)      # the countdown, then the server
             assert "Time is up" in page.inner_text("main")
-            page.wait_for_selector("#verdict:has-text('Passed')", timeout=600_000)
-            assert page.inner_text("#scaled") == "1000"
+            page.wait_for_selector("#verdict.verdict-valid, #verdict.verdict-bad", timeout=600_000)
             with Session(engine) as session:
                 attempt = session.get(Attempt, attempt_id)
+                log = [(e.action, e.detail) for e in session.scalars(
+                    select(Event).where(Event.attempt_id == attempt_id).order_by(Event.id))
+                    if e.action != "save"]
                 assert attempt.submitted_by == "deadline"
+                assert attempt.passed, "\n".join([json.dumps(attempt.result.get("tasks"))]
+                                                  + [f"{a} {json.dumps(d)[:300]}" for a, d in log])
                 assert attempt.result["parts"]["B"]["points"] == attempt.result["parts"]["B"]["maximum"]
+            assert page.inner_text("#scaled") == "1000"
 
             credential = re.search(r"/verify/([0-9a-f-]{36})",
                                    page.locator("#certificate a").first.get_attribute("href")).group(1)

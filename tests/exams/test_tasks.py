@@ -94,3 +94,34 @@ def test_the_grading_service_scores_a_task_by_verdict_whatever_the_kernel_does(d
     for name, (_, expected) in ANSWERS.items():
         outcome = pipeline.grade(deployment, jobs[name])
         assert (outcome.state, outcome.score, outcome.max_score) == ("graded", expected, 2.0), name
+
+
+def _bank_code_items():
+    items = bank.require()
+    return sorted((i for i in items.values() if i.type == "code"), key=lambda i: i.id)
+
+
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.usefixtures("sandbox_users")
+def test_every_bank_task_scores_its_reference_full_and_its_stub_nothing(deployment, engine):  # noqa: F811
+    """Each code item of the real bank, graded as the grading service grades a candidate's task."""
+    from submissions.grading import pipeline, queue
+
+    code = _bank_code_items()
+    tasks.prepare(deployment, code)
+    store = Store.for_deployment(deployment)
+    wrong = []
+    for item in code:
+        released = tasks.released_notebook(deployment, item)
+        for student, answer, expected in (("reference", item.code["solution"], float(item.points)),
+                                          ("stub", item.code["stub"], 0.0)):
+            with write_session(engine) as session:
+                notebook = tasks.submission_notebook(released, answer)
+                submission = store.submit(session, tasks.COURSE, item.id, student,
+                                          {tasks.notebook_name(item): notebook})
+                job = queue.enqueue(session, submission)
+            outcome = pipeline.grade(deployment, job)
+            if (outcome.state, outcome.score) != ("graded", expected):
+                wrong.append(f"{item.id} {student}: {outcome.state} {outcome.score} {outcome.reason[:300]}")
+    assert wrong == []

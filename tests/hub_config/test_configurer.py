@@ -253,7 +253,7 @@ def test_services_have_explicit_filtered_roles(hub_config):
     assert roles["qcampus-service"] == {
         "name": "qcampus-service",
         "description": "Identify users; place and collect exam tasks in learners' servers.",
-        "scopes": ["read:servers!group=learners", "access:servers!group=learners"],
+        "scopes": ["read:servers!group=learners", "access:servers"],
         "services": ["qcampus"]}
     culler = hub_config.JupyterHub.services[0]
     assert "--timeout=3600" in culler["command"]

@@ -63,6 +63,18 @@ def test_verdict_outputs_give_nbgrader_the_verdicts_score(answer, score):
         assert any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
+@pytest.mark.parametrize("shares", [20, 7, 3])
+def test_a_cell_split_into_many_shares_scores_exactly_its_points(shares):
+    """1/20 twenty times is 1.0000000000000002 in floating point; nbgrader would refuse it."""
+    items = [key_item(f"n{i}", "number", i, 1 / shares, cell="test_all") for i in range(shares)]
+    answers = {f"n{i}": {"type": "json", "value": i} for i in range(shares)}
+    cell = new_code_cell("", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "grade_id": "test_all",
+        "points": 1, "schema_version": 3}})
+    cell.outputs = verdict_outputs(decide({"items": items}, answers))
+    assert determine_grade(cell)[0] == 1.0
+
+
 def _exporting_course(root) -> Course:
     """A course whose test cell only exports square(3); the key says it must be 9."""
     notebook = source_notebook()
