@@ -38,6 +38,15 @@ def _form_posts(app, credential_uuid: str) -> list[tuple[str, dict]]:
         # Staff pages other packages add to the service (the grading queue).
         "grading.regrade_one": {},
         "grading.regrade_assignment": {"pair": "foundations/first-circuits"},
+        # The exam pages (a candidate's attempt, the examiners' actions).
+        "exams.start": {"language": "en"},
+        "exams.save_answer": {"item": "t", "answer": "a"},
+        "exams.submit": {},
+        "exams.place": {},
+        "exams.collect": {},
+        "exams.certificate": {},
+        "exams.extend": {"minutes": "10", "reason": "forged"},
+        "exams.void": {"reason": "forged"},
     }
     posts = []
     with app.test_request_context():
