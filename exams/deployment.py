@@ -42,14 +42,14 @@ def status_checks(settings: Settings):
 
     url = settings.exams_database_url
     checks = []
+    path = sqlite_file(url)
+    if path is not None and path.exists():
+        # Candidates' answers: no learner may read another's (looked at before opening it).
+        checks += [Check("error", "exams database", exposure.describe())
+                   for exposure in inspect_tree(path, f"chmod 600 {path}")]
     try:
         open_engine(url).dispose()
         checks.append(Check("ok", "exams database", describe(url)))
-        path = sqlite_file(url)
-        if path is not None:
-            # Candidates' answers: no learner may read another's.
-            checks += [Check("error", "exams database", exposure.describe())
-                       for exposure in inspect_tree(path, f"chmod 600 {path}")]
     except SQLAlchemyError as exc:
         checks.append(Check("error", "exams database",
                             f"{describe(url)} cannot be opened ({type(exc).__name__}): check "
