@@ -59,7 +59,7 @@ PAGE_SIZE = 100
 
 TEXT = {
     "en": {"exams": "Exams", "start": "Start the exam", "language": "Language",
-           "minutes": "minutes", "items": "items", "cut": "Pass mark", "scale": "of",
+           "minutes": "minutes", "items": "items", "cut": "Pass mark",
            "remaining": "Time left", "submit": "Submit my answers", "saved": "saved",
            "not_open": "Part B places tasks in your JupyterLab, which needs the service to run "
                        "under JupyterHub; this exam cannot be sat here.",
@@ -81,7 +81,7 @@ TEXT = {
            "issue_again": "Issue my certificate", "ended": "Time is up: your saved answers were scored.",
            "back": "All exams", "score": "Scaled score", "other": "日本語"},
     "ja": {"exams": "検定", "start": "受験を開始する", "language": "言語", "minutes": "分",
-           "items": "問", "cut": "合格点", "scale": "点中", "remaining": "残り時間",
+           "items": "問", "cut": "合格点", "remaining": "残り時間",
            "submit": "解答を提出する", "saved": "保存済み",
            "not_open": "Part B は JupyterLab に課題を配置するため、サービスが JupyterHub の下で"
                        "動作している必要があります。ここではこの検定を受験できません。",

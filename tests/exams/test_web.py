@@ -291,6 +291,8 @@ def test_examiners_watch_extend_and_void_with_reasons_and_learners_cannot(servic
 def test_an_exam_with_a_part_b_cannot_be_started_without_the_hub(service, hub):  # noqa: F811
     alice = signed_in(service, hub, "alice")
     listing = alice.get("/exams/").get_data(as_text=True)
+    assert "10 minutes, 2 items" in " ".join(listing.split()) and "Pass mark: 600 / 1000" in listing
+    assert "built-in method" not in listing
     assert "Part B places tasks in your JupyterLab, which needs the service to run under JupyterHub" \
         in listing
     token = csrf_of(alice, "/exams/")
