@@ -62,6 +62,7 @@ print(json.dumps(found))
 MORE_ATTEMPTS = """
 import random, sys
 from datetime import UTC, datetime
+from pathlib import Path
 from exams import attempts, bank, catalog, forms
 from exams.db import open_engine
 from qcampus import settings
@@ -69,7 +70,7 @@ from qcampus.database import write_session
 exam_id, home = sys.argv[1], sys.argv[2]
 items = bank.require()
 exam = catalog.load()[0][exam_id]
-engine = open_engine(settings.load(home).exams_database_url)
+engine = open_engine(settings.load(Path(home)).exams_database_url)
 rng = random.Random(3)
 for n in range(9):
     now = datetime.now(UTC)
@@ -96,8 +97,11 @@ def write_answer_cell(page, url: str, solution: str) -> None:
     The answer cell is the third (prompt, setup, answer): reached with the keyboard from
     the first cell, as JupyterLab's windowed notebook renders cells only near the view.
     """
-    page.goto(url)
-    cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    # ?reset: a fresh workspace holding this notebook alone (JupyterLab would otherwise
+    # restore the task opened before, and keystrokes could land in it).
+    page.goto(f"{url}?reset")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    cells = panel.locator(".jp-Notebook .jp-Cell")
     try:
         cells.first.wait_for(timeout=180_000)
         cells.first.click()
@@ -105,11 +109,11 @@ def write_answer_cell(page, url: str, solution: str) -> None:
         page.keyboard.press("ArrowDown")
         page.keyboard.press("ArrowDown")
         page.keyboard.press("Enter")
-        page.locator(".jp-Cell.jp-mod-selected .cm-editor.cm-focused").wait_for(timeout=60_000)
+        panel.locator(".jp-Cell.jp-mod-selected .cm-editor.cm-focused").wait_for(timeout=60_000)
     except Exception:
         page.screenshot(path="/tmp/qcampus-exam-task.png")
         raise
-    editor = page.locator(".jp-Cell.jp-mod-selected .cm-content")
+    editor = panel.locator(".jp-Cell.jp-mod-selected .cm-content")
     for _ in range(20):  # until the editor really is empty (focus may still be arriving)
         page.keyboard.press("Control+a")
         page.keyboard.press("Delete")
@@ -117,6 +121,8 @@ def write_answer_cell(page, url: str, solution: str) -> None:
             break
         page.wait_for_timeout(500)
     page.keyboard.insert_text(solution)
+    title = page.locator(".lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel").inner_text()
+    assert url.rsplit("/", 1)[1] == title, (url, title)
     written = editor.inner_text()
     assert solution.strip().splitlines()[0] in written and "NotImplementedError" not in written, written
     page.keyboard.press("Escape")
@@ -189,19 +195,29 @@ def test_a_practitioner_exam_with_part_b_in_jupyterlab_ends_at_the_deadline_cert
 
             credential = re.search(r"/verify/([0-9a-f-]{36})",
                                    page.locator("#certificate a").first.get_attribute("href")).group(1)
-            jwt = page.request.get(f"{service}/my/{credential}/credential.jwt")
-            assert jwt.ok
-            (tmp_path / "credential.jwt").write_bytes(jwt.body())
+            # Fetched by the page itself: Chromium resolves *.localhost, Playwright's client does not.
+            jwt = page.evaluate("url => fetch(url).then(r => r.ok ? r.text() : '')",
+                                f"{service}/my/{credential}/credential.jwt")
+            assert jwt.count(".") == 2, jwt[:200]
+            (tmp_path / "credential.jwt").write_text(jwt)
+            for purpose in ("revocation", "suspension"):   # the signed lists, for offline checking
+                listed = page.evaluate("url => fetch(url).then(r => r.ok ? r.text() : '')",
+                                       f"{service}/status/{purpose}")
+                assert listed, purpose
+                (tmp_path / f"{purpose}.jwt").write_text(listed)
         finally:
             browser.close()
 
     verified = subprocess.run([str(VENV / "bin" / "qcampus"), "cert", "verify",
-                               str(tmp_path / "credential.jwt"), "--home", str(dep.settings.home)],
+                               str(tmp_path / "credential.jwt"), "--home", str(dep.settings.home),
+                               "--status-list", str(tmp_path / "revocation.jwt"),
+                               "--status-list", str(tmp_path / "suspension.jwt")],
                               env=dep.environ, capture_output=True, text=True, timeout=120)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
-    subprocess.run([sys.executable, "-c", MORE_ATTEMPTS, EXAM, str(dep.settings.home)],
-                   check=True, env=dep.environ, timeout=300)
+    more = subprocess.run([sys.executable, "-c", MORE_ATTEMPTS, EXAM, str(dep.settings.home)],
+                          env=dep.environ, timeout=300, capture_output=True, text=True)
+    assert more.returncode == 0, more.stderr[-2000:]
     examiner = people.name("e")
     cohort = tmp_path / "staff.csv"
     cohort.write_text(f"username,role,tracks\n{examiner},examiner,\n", encoding="utf-8")
