@@ -302,6 +302,12 @@ def place_tasks(attempt_id: int) -> None:
         flash(exc.format_message())
 
 
+def read_own(user: dict, attempt_id: int) -> Attempt:
+    """Return the candidate's attempt as it is now (see :func:`own_attempt`)."""
+    with Session(delivery().engine) as session:
+        return own_attempt(session, user, attempt_id)
+
+
 def own_attempt(session: Session, user: dict, attempt_id: int) -> Attempt:
     """Return the candidate's attempt; someone else's is answered as if it did not exist."""
     attempt = session.get(Attempt, attempt_id)
@@ -382,10 +388,8 @@ def save_answer(user: dict, attempt_id: int):
 @signed_in
 def place(user: dict, attempt_id: int):
     """Place the Part B notebooks (again) into the candidate's JupyterLab."""
-    with Session(delivery().engine) as session:
-        found = own_attempt(session, user, attempt_id)
-        if found.state != ACTIVE:
-            return redirect(url_for("exams.result", attempt_id=attempt_id))
+    if read_own(user, attempt_id).state != ACTIVE:
+        return redirect(url_for("exams.result", attempt_id=attempt_id))
     place_tasks(attempt_id)
     return redirect(url_for("exams.attempt", attempt_id=attempt_id))
 
@@ -395,8 +399,7 @@ def place(user: dict, attempt_id: int):
 def collect(user: dict, attempt_id: int):
     """Collect the Part B answer cells now (the page does it every two minutes)."""
     exams, items = delivery().content()
-    with Session(delivery().engine) as session:
-        found = own_attempt(session, user, attempt_id)
+    found = read_own(user, attempt_id)
     if found.state != ACTIVE:
         abort(409, "This attempt has ended. / この受験は終了しています。")
     problems = delivery().part_b().collect(found, exams[found.exam], items, now())
@@ -442,8 +445,7 @@ def submit(user: dict, attempt_id: int):
     """Save what the form holds (while time remains), then end the attempt and score it."""
     exams, items = delivery().content()
     moment = now()
-    with Session(delivery().engine) as session:
-        found = own_attempt(session, user, attempt_id)
+    found = read_own(user, attempt_id)
     exam = exams[found.exam]
     if has_tasks(exam) and found.state == ACTIVE:
         delivery().part_b().collect(found, exam, items, moment)
@@ -468,10 +470,9 @@ def submit(user: dict, attempt_id: int):
 def result(user: dict, attempt_id: int):
     """Show the score per part and per competency, and the certificate of a pass."""
     exams, _ = delivery().content()
-    with Session(delivery().engine) as session:
-        found = own_attempt(session, user, attempt_id)
-        if found.state == ACTIVE:
-            return redirect(url_for("exams.attempt", attempt_id=attempt_id))
+    found = read_own(user, attempt_id)
+    if found.state == ACTIVE:
+        return redirect(url_for("exams.attempt", attempt_id=attempt_id))
     progress = finish_grading(found)
     with Session(delivery().engine) as session:
         found = own_attempt(session, user, attempt_id)
@@ -489,8 +490,7 @@ def result(user: dict, attempt_id: int):
 @signed_in
 def certificate(user: dict, attempt_id: int):
     """Ask again for the certificate of a pass (when issuing failed the first time)."""
-    with Session(delivery().engine) as session:
-        own_attempt(session, user, attempt_id)
+    read_own(user, attempt_id)
     if certify(attempt_id) is None:
         flash("The certificate could not be issued now; the examiners are told. Try again later. / "
               "証明書を発行できませんでした。しばらくしてから再度お試しください。")
@@ -691,11 +691,9 @@ def init_app(app: Flask) -> None:
     configuration replace the deployment's database, the checkout's bank and catalog and
     the client of candidates' servers (tests).
     """
-    settings = app.config.get("QCAMPUS_SETTINGS")
-    if settings is None:
-        from qcampus import settings as settings_mod
+    from qcampus.settings import for_app
 
-        settings = settings_mod.load(app.config.get("QCAMPUS_HOME"))
+    settings = for_app(app.config)
     engine = app.config.get("EXAMS_ENGINE")
     if engine is None:
         from exams.db import open_engine

@@ -366,6 +366,13 @@ def load(home: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     return Settings(home=home, values=values)
 
 
+def for_app(config: Mapping[str, Any]) -> Settings:
+    """Return the settings a web app's configuration names: ``QCAMPUS_SETTINGS`` as given,
+    else those of the deployment in ``QCAMPUS_HOME`` (default: :func:`default_home`)."""
+    given = config.get("QCAMPUS_SETTINGS")
+    return given if given is not None else load(config.get("QCAMPUS_HOME"))
+
+
 def dump(values: Mapping[str, Mapping[str, Any]]) -> str:
     """Render settings as the YAML text ``qcampus init`` writes."""
     header = (

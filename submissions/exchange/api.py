@@ -359,11 +359,9 @@ def _http_error(exc: HTTPException):
 
 def init_app(app: Flask) -> None:
     """Add the exchange to the qcampus service *app* (entry point ``qcampus.web``)."""
-    settings = app.config.get("QCAMPUS_SETTINGS")
-    if settings is None:
-        from qcampus import settings as settings_mod
+    from qcampus.settings import for_app
 
-        settings = settings_mod.load(app.config.get("QCAMPUS_HOME"))
+    settings = for_app(app.config)
     engine = app.config.get("SUBMISSIONS_ENGINE")
     if engine is None:
         from submissions.db import open_engine
