@@ -27,21 +27,32 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 
 EXAM = "quantum-literacy"
 
-#: Prints the keys of an attempt's Part A as the page's fields take them (a child interpreter:
-#: a generated key may simulate, and no simulator runs in the test process).
-KEYS = """
+#: Prints an attempt's form: Part A's keys as the page's fields take them and Part B's
+#: reference solutions (a child interpreter: a generated key may simulate, and no simulator
+#: runs in the test process).
+FORM = """
 import json, sys
 from exams import bank, catalog, forms
 exam_id, seed = sys.argv[1], int(sys.argv[2])
 items = bank.require()
 exam = catalog.load()[0][exam_id]
-keys = {}
+found = {"A": {}, "B": {}}
 for slot in forms.draw(exam, items, seed):
     item = items[slot.item]
+    if slot.part == "B":
+        found["B"][slot.item] = item.code["solution"]
+        continue
     key = bank.key_for(item, slot.seed)
-    keys[slot.item] = {"type": item.type, "key": repr(key["value"]) if item.type == "numeric" else key}
-print(json.dumps(keys))
+    found["A"][slot.item] = {"type": item.type,
+                             "key": repr(key["value"]) if item.type == "numeric" else key}
+print(json.dumps(found))
 """
+
+
+def form_of(exam: str, seed: int) -> dict:
+    """Return the form drawn with *seed*: {"A": keys by item, "B": solutions by task}."""
+    return json.loads(subprocess.run([sys.executable, "-c", FORM, exam, str(seed)],
+                                     capture_output=True, text=True, check=True).stdout)
 
 
 def answer(page: Page, item: str, kind: str, key, saved: str = "保存済み") -> None:
@@ -97,8 +108,7 @@ def test_a_candidate_sits_part_a_in_the_browser_and_is_certified(running_hub):
                 assert attempt.candidate == name and attempt.language == "ja"
                 seed = attempt.seed
             engine.dispose()
-            keys = json.loads(subprocess.run([sys.executable, "-c", KEYS, EXAM, str(seed)],
-                                             capture_output=True, text=True, check=True).stdout)
+            keys = form_of(EXAM, seed)["A"]
             shown = page.locator("fieldset.item").count()
             assert shown == len(keys) == 40
             for item, entry in keys.items():

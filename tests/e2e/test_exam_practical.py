@@ -33,30 +33,11 @@ from exams.models import Attempt, Event
 from hub_config.spawner import system_username
 from tests.e2e.conftest import VENV, HubUser, remove_system_user
 from tests.e2e.test_browser import CHROMIUM_ARGS
-from tests.e2e.test_exam_browser import answer
+from tests.e2e.test_exam_browser import answer, form_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.browser]
 
 EXAM = "quantum-programming-practitioner"
-
-#: Prints Part A's keys as the page's fields take them and Part B's reference solutions.
-FORM = """
-import json, sys
-from exams import bank, catalog, forms
-exam_id, seed = sys.argv[1], int(sys.argv[2])
-items = bank.require()
-exam = catalog.load()[0][exam_id]
-found = {"A": {}, "B": {}}
-for slot in forms.draw(exam, items, seed):
-    item = items[slot.item]
-    if slot.part == "B":
-        found["B"][slot.item] = item.code["solution"]
-        continue
-    key = bank.key_for(item, slot.seed)
-    found["A"][slot.item] = {"type": item.type,
-                             "key": repr(key["value"]) if item.type == "numeric" else key}
-print(json.dumps(found))
-"""
 
 #: Scores nine more attempts of other candidates (random answers), for the analysis report.
 MORE_ATTEMPTS = """
@@ -160,8 +141,7 @@ def test_a_practitioner_exam_with_part_b_in_jupyterlab_ends_at_the_deadline_cert
                 placed = session.scalars(select(Event).where(Event.attempt_id == attempt_id,
                                                              Event.action.like("place%"))).all()
                 assert [e.action for e in placed] == ["place"], [(e.action, e.detail) for e in placed]
-            form = json.loads(subprocess.run([sys.executable, "-c", FORM, EXAM, str(seed)],
-                                             capture_output=True, text=True, check=True).stdout)
+            form = form_of(EXAM, seed)
             assert len(form["B"]) == 2
 
             links = {row.get_attribute("data-task"): row.locator("a").get_attribute("href")
