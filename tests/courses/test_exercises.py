@@ -5,6 +5,13 @@ kinds of submission are graded by the fast grader (``qcampus grade``: sandboxed,
 parallel, writing nbgrader's own gradebook rows) — the reference solution, the
 untouched release, and every mistake listed in
 ``courses/<track>/wrong-answers/<assignment>.yaml`` — and the gradebook is read.
+
+Mistakes are graded several to a notebook when they replace different solution
+cells and the test cells they fail are disjoint (:func:`_packed`): each test cell
+then scores 0 if a mistake names it and full marks if none does, so every
+mistake is still proved to cost exactly its own test cells, in a third of the
+notebook runs. A mistake whose effect reached another mistake's test cells would
+make that cell's score disagree with the lists, and the test fails.
 That the fast grader gives stock ``nbgrader autograde``'s grades on these
 assignments is proved by ``tests/grader/autograde/test_courses.py``.
 
@@ -63,6 +70,37 @@ def _replace_solution(nb, grade_id: str, source: str):
 def _wrong_answers(track: str, assignment: str) -> list[dict]:
     path = COURSES / track / "wrong-answers" / f"{assignment}.yaml"
     return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def _packed(wrong: list[dict]) -> list[list[int]]:
+    """Group the indices of *wrong* so that one notebook can carry each group's mistakes.
+
+    A group never replaces a cell twice and never lists a failing test cell twice;
+    the first group that fits takes each mistake, in the file's order.
+    """
+    groups: list[tuple[list[int], set[str], set[str]]] = []
+    for index, mistake in enumerate(wrong):
+        fails = set(mistake["fails"])
+        for members, cells, failing in groups:
+            if mistake["cell"] not in cells and not fails & failing:
+                members.append(index)
+                cells.add(mistake["cell"])
+                failing |= fails
+                break
+        else:
+            groups.append(([index], {mistake["cell"]}, fails))
+    return [members for members, _, _ in groups]
+
+
+def test_packing_keeps_mistakes_apart_that_share_a_cell_or_a_failing_test():
+    wrong = [
+        {"cell": "a", "fails": ["test-a"]},
+        {"cell": "a", "fails": ["test-a"]},
+        {"cell": "b", "fails": ["test-b", "test-a"]},
+        {"cell": "b", "fails": ["test-b"]},
+        {"cell": "c", "fails": ["test-c"]},
+    ]
+    assert _packed(wrong) == [[0, 3, 4], [1], [2]]
 
 
 def _scores(course: Path, assignment: str, student: str) -> dict[str, tuple[float, float]]:
@@ -126,19 +164,18 @@ def test_reference_full_marks_and_mistakes_lose_points(track, assignment, tmp_pa
     submit("reference", {p.name: nbformat.read(course / "source" / assignment / p.name, 4)
                          for p in released})
     submit("blank", {p.name: nbformat.read(p, 4) for p in released})
-    for index, mistake in enumerate(wrong):
+    groups = _packed(wrong)
+    for number, members in enumerate(groups):
         notebooks = {}
         for p in released:
-            nb = nbformat.read(p, 4)
+            # Start from the reference so only the named exercises are wrong.
+            nb = nbformat.read(course / "source" / assignment / p.name, 4)
             ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
-            if mistake["cell"] in ids:
-                # Start from the reference so only the named exercise is wrong.
-                nb = nbformat.read(course / "source" / assignment / p.name, 4)
-                _replace_solution(nb, mistake["cell"], mistake["source"])
-            else:
-                nb = nbformat.read(course / "source" / assignment / p.name, 4)
+            for index in members:
+                if wrong[index]["cell"] in ids:
+                    _replace_solution(nb, wrong[index]["cell"], wrong[index]["source"])
             notebooks[p.name] = nb
-        submit(f"wrong-{index}", notebooks)
+        submit(f"wrong-{number}", notebooks)
 
     for notebook in [course / "source" / assignment / p.name for p in released] + released:
         assert _validated(notebook) == {}, f"nbgrader validate {notebook.name}"
@@ -157,11 +194,14 @@ def test_reference_full_marks_and_mistakes_lose_points(track, assignment, tmp_pa
     kept = {grade_id: f"{score:g}/{top:g}" for grade_id, (score, top) in blank.items()
             if score != 0}
     assert not kept, f"the untouched release scores points: {kept}"
-    for index, mistake in enumerate(wrong):
-        student = f"wrong-{index}"
+    for number, members in enumerate(groups):
+        student = f"wrong-{number}"
+        failing = {grade_id: wrong[index]["mistake"] for index in members
+                   for grade_id in wrong[index]["fails"]}
+        together = "; ".join(wrong[index]["mistake"] for index in members)
         for grade_id, (score, top) in _scores(course, assignment, student).items():
-            if grade_id in mistake["fails"]:
-                assert score == 0, f"{mistake['mistake']}: {grade_id} kept {score:g}/{top:g}"
+            if grade_id in failing:
+                assert score == 0, f"{failing[grade_id]}: {grade_id} kept {score:g}/{top:g}"
             else:
-                assert score == top, (f"{mistake['mistake']}: {grade_id} lost points "
+                assert score == top, (f"{grade_id} lost points to one of: {together} "
                                       f"{_summary_row(graded.output, student)}")
