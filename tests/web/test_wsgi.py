@@ -51,7 +51,7 @@ def servers(deployment, deployment_store):
         for _ in range(2):
             port = _free_port()
             process = subprocess.Popen(
-                [sys.executable, "-m", "certificates", "--bind", f"127.0.0.1:{port}",
+                [sys.executable, "-m", "web", "--bind", f"127.0.0.1:{port}",
                  "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             started.append((process, f"http://127.0.0.1:{port}"))
             _wait(f"http://127.0.0.1:{port}/", process)
