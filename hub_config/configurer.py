@@ -340,7 +340,7 @@ def update_roles(c, cfg: Mapping[str, Any]) -> None:
 
 
 def update_services(c, cfg: Mapping[str, Any]) -> None:
-    """Run the idle culler, the roster token's service and, unless turned off, the certificates service."""
+    """Run the idle culler, the roster token's service and, unless turned off, the qcampus web service."""
     hub, venv = cfg["hub"], Path(cfg["hub"]["venv"])
     services: list[dict[str, Any]] = [{
         "name": "idle-culler",
