@@ -208,13 +208,11 @@ def init_app(app: Flask) -> None:
     """Attach the hub authenticator and register the OAuth callback.
 
     Pages other packages add (entry points ``qcampus.web``) guard themselves with
-    ``app.extensions["qcampus_staff_required"]`` (staff) or ``qcampus_authenticated``
-    (any signed-in user) and list themselves in the staff pages' navigation by
-    appending ``(endpoint, label)`` to ``qcampus_staff_links``.
+    :func:`staff_required` (staff) or :func:`authenticated` (any signed-in user)
+    and list themselves in the staff pages' navigation by appending
+    ``(endpoint, label)`` to ``app.extensions["qcampus_staff_links"]``.
     """
     app.extensions["qcampus_hub_auth"] = build_hub_auth(app)
-    app.extensions["qcampus_staff_required"] = staff_required
-    app.extensions["qcampus_authenticated"] = authenticated
     app.extensions.setdefault("qcampus_staff_links", [])
     app.context_processor(lambda: {"staff_links": app.extensions["qcampus_staff_links"]})
     app.register_blueprint(bp)
