@@ -50,6 +50,7 @@ from exams.models import ACTIVE, SCORED, Answer, Attempt, Event
 from exams.part_b import GRACE, PartB, has_tasks, task_slots
 from qcampus.database import write_session
 from web.hub import authenticated
+from web.language import page_language
 
 bp = Blueprint("exams", __name__, url_prefix="/exams", template_folder="templates",
                static_folder="static")
@@ -175,14 +176,6 @@ def _attempt_error(exc: attempts.AttemptError):
     abort(exc.status, exc.format_message())
 
 
-def language() -> str:
-    """Return the page language: ``?lang=`` if offered, else the browser's preference."""
-    chosen = request.args.get("lang", "")
-    if chosen in attempts.LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(attempts.LANGUAGES, default="en")
-
-
 @bp.before_request
 def close_due_attempts() -> None:
     """Submit every attempt whose time is up before any exam page is shown or changed."""
@@ -237,7 +230,7 @@ def finish_grading(attempt: Attempt) -> dict[str, dict[str, Any]]:
 @authenticated
 def index(user: dict):
     """List the exams and the candidate's own attempts."""
-    lang = language()
+    lang = page_language()
     exams, _ = delivery().content()
     with Session(delivery().engine) as session:
         mine = session.scalars(select(Attempt).where(Attempt.candidate == user["name"])
@@ -468,7 +461,7 @@ def result(user: dict, attempt_id: int):
     if issued is None and found.passed and found.state == SCORED:
         # Closed by `qcampus exam close`, or issuing failed before: issue now (once).
         issued = certify(attempt_id)
-    lang = language() if request.args.get("lang") else found.language
+    lang = page_language() if request.args.get("lang") else found.language
     return render_template("exams/result.html", user=user, lang=lang, text=TEXT[lang],
                            exam=exams[found.exam], attempt=found, issued=issued,
                            names=competency_names(lang), progress=progress)

@@ -173,7 +173,7 @@ GENERIC_MESSAGES = {
 def wants_json() -> bool:
     """Tell whether the client of this request reads JSON rather than HTML."""
     # A 404 or 405 is raised before routing names a blueprint, so the path decides.
-    if request.blueprint == "api" or request.path.startswith("/api/"):
+    if request.path.startswith("/api/"):
         return True
     if request.is_json:
         return True  # a client that sends JSON (the exam page's autosave) reads JSON
