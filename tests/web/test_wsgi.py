@@ -41,7 +41,7 @@ def _wait(url: str, process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def servers(deployment, deployment_store):
-    """Start two single-worker servers (`python -m certificates`) on one deployment."""
+    """Start two single-worker servers (`python -m web`) on one deployment."""
     env = dict(os.environ, QCAMPUS_HOME=str(deployment.home),
                QCAMPUS_SERVICE_RATELIMIT_VERIFY="6 per minute",
                QCAMPUS_SERVICE_RATELIMIT_KEY_PREFIX=f"qcampus-test-{uuid.uuid4().hex}")
