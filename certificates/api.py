@@ -24,7 +24,7 @@ from certificates.verify import run_verification
 from web.hub import ask_hub, hub_auth
 from web.security import checked_text, csrf_exempt, log_field, rate_limited
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 #: The JupyterHub scope that lets a token issue credentials.
 ISSUE_SCOPE = "custom:certificates:issue"
