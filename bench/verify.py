@@ -26,7 +26,7 @@ The load comes from ``wrk`` (Debian package ``wrk``) when it is on PATH, else
 from Python threads with one ``requests.Session`` each (slower: on a small
 machine the client then competes with the server for the CPU).
 
-The server runs as ``python -m certificates`` runs the service: one gunicorn
+The server runs as ``python -m web`` runs the service: one gunicorn
 ``sync`` worker per core, one request at a time each (``--workers``,
 ``--threads``, ``--worker-class`` and ``--keep-alive`` change that, for both
 endpoints alike). Besides throughput and latency the table gives the server's
@@ -82,8 +82,8 @@ def bench_app():
     """Return the certificates service plus ``POST /bench/bare``, for gunicorn."""
     from flask import jsonify, request
 
-    from certificates import create_app
-    from certificates.security import csrf_exempt
+    from web import create_app
+    from web.security import csrf_exempt
 
     app = create_app(bench_config(Path(os.environ[HOME_ENV])))
 
@@ -103,9 +103,9 @@ def bench_app():
 
 
 def served_app():
-    """Return :func:`bench_app` as gunicorn serves it: set up like :mod:`certificates.wsgi`."""
+    """Return :func:`bench_app` as gunicorn serves it: set up like :mod:`web.wsgi`."""
     app = bench_app()
-    gc.freeze()  # as certificates.wsgi does: the app's own objects stay out of full collections
+    gc.freeze()  # as web.wsgi does: the app's own objects stay out of full collections
     return app
 
 
@@ -118,9 +118,10 @@ def prepare(home: Path, credentials: int, issue_count: int) -> tuple[list[str], 
     ``max(credentials, issue_count)`` credentials are issued; the first
     *issue_count* are timed.
     """
-    from certificates import create_app, issuance
     from certificates import deployment as cert_deployment
+    from certificates import issuance
     from qcampus import settings as settings_module
+    from web import create_app
 
     home.mkdir(parents=True)
     values = settings_module.merge({"certificates": {"public_url": "http://127.0.0.1"}})
@@ -493,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issue", type=int, default=10_000,
                         help="credentials to issue and time (0 to skip)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    # One thread per worker (sync), as `python -m certificates` serves; see docs/benchmarks.md.
+    # One thread per worker (sync), as `python -m web` serves; see docs/benchmarks.md.
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--worker-class", choices=("gthread", "sync"), default=None,
                         help="default: gthread with more than one thread, else sync")

@@ -19,12 +19,12 @@ from certificates.errors import (
     CredentialNotFound,
     IssuanceError,
 )
-from certificates.hub import staff_required
 from certificates.models import REASON_CATEGORIES, AuditRecord, Credential
-from certificates.security import checked_text, log_field
 from certificates.status import change_status as change_credential_status
+from web.hub import staff_required
+from web.security import checked_text, log_field
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 PAGE_SIZE = 50
 

@@ -19,10 +19,10 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from certificates import ISSUER_TOKEN_FILE, issuance
 from certificates.errors import IdempotencyConflict
-from certificates.hub import ask_hub, hub_auth
 from certificates.issuance import IssueRequest
-from certificates.security import checked_text, csrf_exempt, log_field, rate_limited
 from certificates.verify import run_verification
+from web.hub import ask_hub, hub_auth
+from web.security import checked_text, csrf_exempt, log_field, rate_limited
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

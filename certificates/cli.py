@@ -40,7 +40,7 @@ def key_store(home: Path) -> KeyStore:
 
 def issuer_id(home: Path) -> str:
     """Return the issuer id of the deployment in *home* (its certificates public URL)."""
-    from certificates import default_config
+    from certificates.web import default_config
 
     return default_config(home)["PUBLIC_URL"]
 
@@ -156,9 +156,9 @@ def verify(home: Path, file: str, keys_file: str | None, status_lists: tuple[str
 
 def _service_issuer(home: Path):
     """Return the issuer of the deployment in *home*, on its certificates database."""
-    from certificates import default_config
     from certificates.db import make_engine
     from certificates.issuance import Issuer
+    from certificates.web import default_config
 
     config = default_config(home)
     return Issuer.from_config(config, make_engine(config["DATABASE_URL"]))
@@ -233,8 +233,8 @@ def revoke(home: Path, credential_id: str, reason: str, category: str, suspend: 
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 def backup(home: Path, destination: Path) -> None:
     """Copy the certificates database to DESTINATION safely while the service runs."""
-    from certificates import default_config
     from certificates.db import backup as backup_database
+    from certificates.web import default_config
 
     backup_database(default_config(home)["DATABASE_URL"], destination)
     click.echo(f"Backed up to {destination} (integrity check ok).")
@@ -244,10 +244,11 @@ def backup(home: Path, destination: Path) -> None:
 @home_option
 def check(home: Path) -> None:
     """Check the certificate database: audit hash chain, status lists, SQLite integrity."""
-    from certificates import audit, default_config
+    from certificates import audit
     from certificates.db import make_engine, write_session
     from certificates.errors import CertificateError
     from certificates.status import check_consistency
+    from certificates.web import default_config
 
     engine = make_engine(default_config(home)["DATABASE_URL"])
     try:

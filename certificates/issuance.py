@@ -119,7 +119,7 @@ class Issuer:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], engine: Engine,
                     catalogue: Catalogue | None = None) -> Issuer:
-        """Build the issuer a service configuration (:func:`certificates.default_config`) names."""
+        """Build the issuer a service configuration (:func:`certificates.web.default_config`) names."""
         from certificates import achievements
 
         return cls(engine=engine, keystore=KeyStore(config["KEYS_DIR"]),

@@ -38,11 +38,12 @@ from sqlalchemy import select
 
 from certificates import achievements, db, issuance, pdf
 from certificates import credential as credential_mod
-from certificates.hub import authenticated
 from certificates.models import Credential, utcnow
-from certificates.security import checked_text
+from web.hub import authenticated
+from web.language import other_language, page_language
+from web.security import checked_text
 
-bp = Blueprint("learner", __name__, url_prefix="/my")
+bp = Blueprint("learner", __name__, url_prefix="/my", template_folder="templates")
 
 #: VC-JOSE-COSE media type of a VC-JWT.
 JWT_MEDIA_TYPE = "application/vc+jwt"
@@ -130,14 +131,6 @@ TEXT: dict[str, dict[str, str]] = {
         "language": "English",
     },
 }
-
-
-def page_language() -> str:
-    """Return the page language: ``?lang=`` if supported, else the browser's preference."""
-    chosen = request.args.get("lang", "")
-    if chosen in pdf.LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(pdf.LANGUAGES, default="en")
 
 
 def catalogue() -> achievements.Catalogue:
@@ -231,7 +224,7 @@ def index(user: dict):
     found = catalogue()
     entries = [(row, found.get(row.achievement_id)) for row in rows]
     return render_template("learner/index.html", entries=entries, lang=lang,
-                           text=TEXT[lang], other=_other(lang), standing=standing)
+                           text=TEXT[lang], other=other_language(lang), standing=standing)
 
 
 @bp.get("/<credential_uuid>")
@@ -245,7 +238,7 @@ def detail(user: dict, credential_uuid: str):
     return render_template("learner/detail.html", row=row,
                            achievement=catalogue().get(row.achievement_id),
                            url=url, qr=qr_data_uri(url), lang=lang, text=TEXT[lang],
-                           other=_other(lang),
+                           other=other_language(lang),
                            signed_name=credential_mod.shown_name(document),
                            standing=standing(row))
 
@@ -303,8 +296,3 @@ def choose_name(user: dict, credential_uuid: str):
         stored.display_name = name
     current_app.logger.info("learner changed the shown name of %s (shown: %s)", row.id, show)
     return redirect(url_for("learner.detail", credential_uuid=row.uuid, lang=page_language()))
-
-
-def _other(lang: str) -> str:
-    """Return the other page language, for the language switch."""
-    return "ja" if lang == "en" else "en"

@@ -180,35 +180,4 @@ class IdempotencyKey(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class EndedSession(Model):
-    """A hub token whose browser session signed out here; a replayed cookie holding it is refused."""
-
-    __tablename__ = "ended_sessions"
-
-    #: SHA-256 (hex) of the hub token; the token itself is never stored.
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class ServiceSession(Model):
-    """A browser's session with the service, kept here; its cookie holds only a random id.
-
-    The hub token, the CSRF token and the OAuth state never leave the server,
-    so a page that reads or steals the cookie learns nothing it could use
-    elsewhere, and signing out ends the id for good.
-    """
-
-    __tablename__ = "service_sessions"
-
-    #: SHA-256 (hex) of the id in the cookie; the id itself is never stored.
-    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: The session's values as JSON (hub token, CSRF token, OAuth state and PKCE verifier).
-    data: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: Refused from this moment; expired rows are deleted when new sessions begin.
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    #: When the browser signed out; the id is refused from then on.
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
 Index("ix_credentials_achievement_issued", Credential.achievement_id, Credential.issued_at)

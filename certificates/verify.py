@@ -16,9 +16,9 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from certificates import credential, db, envelope, issuance, pdf, status, verdict_cache, verification
 from certificates.errors import MalformedCredential, UnknownKey
 from certificates.models import PURPOSES, REASON_CATEGORIES, utcnow
-from certificates.security import rate_limited
+from web.security import rate_limited
 
-bp = Blueprint("verify", __name__)
+bp = Blueprint("verify", __name__, template_folder="templates")
 
 #: The outcome headline of each verdict, in English and Japanese.
 HEADLINES = {

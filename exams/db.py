@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from qcampus.database import NAMING_CONVENTION, alembic_config, make_engine
+from qcampus.database import NAMING_CONVENTION, open_migrated
 
 
 class Base(DeclarativeBase):
@@ -28,12 +28,4 @@ VERSION_TABLE = "exams_alembic_version"
 
 def open_engine(url: str) -> Engine:
     """Return an engine on *url* with the exams schema migrated to the newest revision."""
-    from alembic import command
-
-    engine = make_engine(url)
-    try:
-        command.upgrade(alembic_config(MIGRATIONS, url, engine), "head")
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
+    return open_migrated(MIGRATIONS, url)

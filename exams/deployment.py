@@ -7,14 +7,8 @@ and whether the bank and catalog the service delivers from are usable.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
 from exams.db import open_engine
-from qcampus.database import describe
-from qcampus.permissions import inspect_tree
+from qcampus.database import sqlite_file
 from qcampus.settings import Settings
 
 
@@ -27,33 +21,13 @@ def init(settings: Settings) -> None:
         path.chmod(0o600)
 
 
-def sqlite_file(url: str) -> Path | None:
-    """Return the file of a SQLite *url*, or None for another database."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    return Path(parsed.database)
-
-
 def status_checks(settings: Settings):
     """Report the attempts database and how many exams the catalog offers (``qcampus status``)."""
     from exams import bank, catalog
-    from qcampus.status import Check
+    from qcampus.status import Check, component_database_checks
 
-    url = settings.exams_database_url
-    checks = []
-    path = sqlite_file(url)
-    if path is not None and path.exists():
-        # Candidates' answers: no learner may read another's (looked at before opening it).
-        checks += [Check("error", "exams database", exposure.describe())
-                   for exposure in inspect_tree(path, f"chmod 600 {path}")]
-    try:
-        open_engine(url).dispose()
-        checks.append(Check("ok", "exams database", describe(url)))
-    except SQLAlchemyError as exc:
-        checks.append(Check("error", "exams database",
-                            f"{describe(url)} cannot be opened ({type(exc).__name__}): check "
-                            "exams.database_url, then run `qcampus init`."))
+    # Candidates' answers: no learner may read another's.
+    checks = component_database_checks("exams", settings.exams_database_url, open_engine)
     items, found = bank.load()
     exams, more = catalog.load()
     if found or more:

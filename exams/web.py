@@ -1,7 +1,7 @@
 """The exam pages of the qcampus service: candidates sit Part A, examiners watch and act.
 
 Added to the service through the ``qcampus.web`` entry point. Candidates sign in
-through the hub (the service's ``qcampus_authenticated`` guard); examiners are
+through the hub (:func:`web.hub.authenticated`); examiners are
 the hub group ``examiners``. Everything is decided on the server: the form is
 drawn once from the attempt's recorded seed, the deadline is the server's clock
 (the page's countdown only shows it), answers are saved one by one as the
@@ -49,6 +49,8 @@ from exams.lab import Lab, task_path
 from exams.models import ACTIVE, SCORED, Answer, Attempt, Event
 from exams.part_b import GRACE, PartB, has_tasks, task_slots
 from qcampus.database import write_session
+from web.hub import authenticated
+from web.language import page_language
 
 bp = Blueprint("exams", __name__, url_prefix="/exams", template_folder="templates",
                static_folder="static")
@@ -149,28 +151,15 @@ def now() -> datetime:
 # --- guards ----------------------------------------------------------------------------
 
 
-def signed_in(view):
-    """Run *view* with the signed-in hub user first, through the service's own guard."""
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        guard = current_app.extensions.get("qcampus_authenticated")
-        if guard is None:
-            abort(503, "Exams need the hub sign-in of the qcampus service. / "
-                       "検定には JupyterHub へのログインが必要です。")
-        return guard(view)(*args, **kwargs)
-
-    return guarded
-
-
 def examiner(view):
-    """Like :func:`signed_in`, and refuse everyone outside the examiners group with 403."""
+    """Like :func:`web.hub.authenticated`, and refuse everyone outside the examiners group with 403."""
     @wraps(view)
     def checked(user: dict, *args, **kwargs):
         if EXAMINERS_GROUP not in (user.get("groups") or ()):
             abort(403, "This page is for examiners. / このページは試験官専用です。")
         return view(user, *args, **kwargs)
 
-    return signed_in(checked)
+    return authenticated(checked)
 
 
 @bp.errorhandler(ExamError)
@@ -185,14 +174,6 @@ def unusable_content(exc: ExamError):
 
 def _attempt_error(exc: attempts.AttemptError):
     abort(exc.status, exc.format_message())
-
-
-def language() -> str:
-    """Return the page language: ``?lang=`` if offered, else the browser's preference."""
-    chosen = request.args.get("lang", "")
-    if chosen in attempts.LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(attempts.LANGUAGES, default="en")
 
 
 @bp.before_request
@@ -246,10 +227,10 @@ def finish_grading(attempt: Attempt) -> dict[str, dict[str, Any]]:
 
 
 @bp.get("/")
-@signed_in
+@authenticated
 def index(user: dict):
     """List the exams and the candidate's own attempts."""
-    lang = language()
+    lang = page_language()
     exams, _ = delivery().content()
     with Session(delivery().engine) as session:
         mine = session.scalars(select(Attempt).where(Attempt.candidate == user["name"])
@@ -265,7 +246,7 @@ def open_for_candidates(exam: Exam) -> bool:
 
 
 @bp.post("/<exam_id>/start")
-@signed_in
+@authenticated
 def start(user: dict, exam_id: str):
     """Start the candidate's attempt, or return to the active one (never a new form)."""
     exams, _ = delivery().content()
@@ -323,7 +304,7 @@ def part_a(exam: Exam, items: dict[str, Item], attempt: Attempt) -> list[dict[st
 
 
 @bp.get("/attempts/<int:attempt_id>")
-@signed_in
+@authenticated
 def attempt(user: dict, attempt_id: int):
     """Show the form with what the candidate saved and the time the server still gives."""
     exams, items = delivery().content()
@@ -365,7 +346,7 @@ def task_rows(exam: Exam, items: dict[str, Item], attempt: Attempt,
 
 
 @bp.post("/attempts/<int:attempt_id>/answers")
-@signed_in
+@authenticated
 def save_answer(user: dict, attempt_id: int):
     """Save one answer (JSON ``{"item": id, "answer": value}``) as the candidate gives it."""
     body = request.get_json(silent=True)
@@ -385,7 +366,7 @@ def save_answer(user: dict, attempt_id: int):
 
 
 @bp.post("/attempts/<int:attempt_id>/tasks/place")
-@signed_in
+@authenticated
 def place(user: dict, attempt_id: int):
     """Place the Part B notebooks (again) into the candidate's JupyterLab."""
     if read_own(user, attempt_id).state != ACTIVE:
@@ -395,7 +376,7 @@ def place(user: dict, attempt_id: int):
 
 
 @bp.post("/attempts/<int:attempt_id>/tasks/collect")
-@signed_in
+@authenticated
 def collect(user: dict, attempt_id: int):
     """Collect the Part B answer cells now (the page does it every two minutes)."""
     exams, items = delivery().content()
@@ -440,7 +421,7 @@ def answers_from_form(shown: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")
-@signed_in
+@authenticated
 def submit(user: dict, attempt_id: int):
     """Save what the form holds (while time remains), then end the attempt and score it."""
     exams, items = delivery().content()
@@ -466,7 +447,7 @@ def submit(user: dict, attempt_id: int):
 
 
 @bp.get("/attempts/<int:attempt_id>/result")
-@signed_in
+@authenticated
 def result(user: dict, attempt_id: int):
     """Show the score per part and per competency, and the certificate of a pass."""
     exams, _ = delivery().content()
@@ -480,14 +461,14 @@ def result(user: dict, attempt_id: int):
     if issued is None and found.passed and found.state == SCORED:
         # Closed by `qcampus exam close`, or issuing failed before: issue now (once).
         issued = certify(attempt_id)
-    lang = language() if request.args.get("lang") else found.language
+    lang = page_language() if request.args.get("lang") else found.language
     return render_template("exams/result.html", user=user, lang=lang, text=TEXT[lang],
                            exam=exams[found.exam], attempt=found, issued=issued,
                            names=competency_names(lang), progress=progress)
 
 
 @bp.post("/attempts/<int:attempt_id>/certificate")
-@signed_in
+@authenticated
 def certificate(user: dict, attempt_id: int):
     """Ask again for the certificate of a pass (when issuing failed the first time)."""
     read_own(user, attempt_id)

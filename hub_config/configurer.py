@@ -340,7 +340,7 @@ def update_roles(c, cfg: Mapping[str, Any]) -> None:
 
 
 def update_services(c, cfg: Mapping[str, Any]) -> None:
-    """Run the idle culler, the roster token's service and, unless turned off, the certificates service."""
+    """Run the idle culler, the roster token's service and, unless turned off, the qcampus web service."""
     hub, venv = cfg["hub"], Path(cfg["hub"]["venv"])
     services: list[dict[str, Any]] = [{
         "name": "idle-culler",
@@ -353,7 +353,7 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
         services.append({
             "name": SERVICE_NAME,
             "url": f"http://127.0.0.1:{hub['certificates_port']}",
-            "command": [str(venv / "bin" / "python"), "-m", "certificates"],
+            "command": [str(venv / "bin" / "python"), "-m", "web"],
             # It reads the deployment's settings itself, with the same overrides as the hub.
             "environment": {**cfg["internal"]["service_environment"],
                             "QCAMPUS_HOME": cfg["paths"]["home"]},
@@ -364,7 +364,7 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
         # password, not a shared one on TCP that every local user can reach.
         services.append({
             "name": "qcampus-redis",
-            "command": [str(venv / "bin" / "python"), "-m", "certificates.ratelimit_store"],
+            "command": [str(venv / "bin" / "python"), "-m", "web.ratelimit_store"],
             "environment": {**cfg["internal"]["service_environment"],
                             "QCAMPUS_HOME": cfg["paths"]["home"]},
         })

@@ -112,6 +112,7 @@ def write_session(engine: Engine) -> Iterator[Session]:
 #: Schemas of the components that are not courses, on the ``database.url`` server.
 HUB_SCHEMA, SUBMISSIONS_SCHEMA, CERTIFICATES_SCHEMA = "hub", "submissions", "certificates"
 EXAMS_SCHEMA = "exams"
+WEB_SCHEMA = "web"
 GRADEBOOK_PREFIX = "gradebook_"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -146,7 +147,7 @@ def component_urls(settings: Settings) -> dict[str, str]:
     """Return the database URL of each component of the deployment in *settings*."""
     found = {"hub": settings.hub_database_url, "submissions": settings.submissions_database_url,
              "certificates": settings.certificates_database_url,
-             "exams": settings.exams_database_url}
+             "exams": settings.exams_database_url, "web": settings.web_database_url}
     for course in course_ids(settings):
         found[f"gradebook {course}"] = settings.gradebook_url(course)
     return found
@@ -170,6 +171,8 @@ def schemas_on_server(settings: Settings) -> list[str]:
         names.append(CERTIFICATES_SCHEMA)
     if not settings["exams"]["database_url"]:
         names.append(EXAMS_SCHEMA)
+    if not settings["web"]["database_url"]:
+        names.append(WEB_SCHEMA)
     return names
 
 
@@ -229,6 +232,28 @@ def run_alembic_environment(target_metadata, version_table: str = "alembic_versi
     finally:
         if given is None:
             engine.dispose()
+
+
+def open_migrated(migrations: Path, url: str) -> Engine:
+    """Return an engine on *url* with the Alembic migrations in *migrations* run to the newest revision."""
+    from alembic import command
+
+    engine = make_engine(url)
+    try:
+        command.upgrade(alembic_config(migrations, url, engine), "head")
+    except BaseException:
+        # A server without the schema (before `qcampus init`) leaves no connection behind.
+        engine.dispose()
+        raise
+    return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite *url*, or None for another database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
 
 
 def alembic_config(script_location: Path, url: str, engine: Engine | None = None):

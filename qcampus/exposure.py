@@ -35,12 +35,12 @@ if TYPE_CHECKING:
 
 STATUS_HOOKS = "qcampus.status"
 #: The project's packages: the hub imports them as root, learners' kernels import grader.
-PACKAGES = ("qcampus", "hub_config", "grader", "certificates", "submissions", "exams")
+PACKAGES = ("qcampus", "hub_config", "grader", "certificates", "submissions", "exams", "web")
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 #: Settings that may hold a database password (a URL with one is for root alone to read).
 DATABASE_URLS = (("database", "url"), ("database", "instructors_url"),
                  ("certificates", "database_url"), ("submissions", "database_url"),
-                 ("exams", "database_url"))
+                 ("exams", "database_url"), ("web", "database_url"))
 
 
 def _check(level: str, subject: str, message: str) -> Check:

@@ -32,6 +32,7 @@ from qcampus.database import (
     EXAMS_SCHEMA,
     HUB_SCHEMA,
     SUBMISSIONS_SCHEMA,
+    WEB_SCHEMA,
     gradebook_schema,
     schema_url,
 )
@@ -317,6 +318,20 @@ class Settings:
     def exams_database_url(self) -> str:
         return (self["exams"]["database_url"] or self.schema_url(EXAMS_SCHEMA)
                 or f"sqlite:///{self.home / 'exams.sqlite'}")
+
+    @property
+    def web_database_url(self) -> str:
+        return (self["web"]["database_url"] or self.schema_url(WEB_SCHEMA)
+                or f"sqlite:///{self.home / 'web.sqlite'}")
+
+    @property
+    def public_url(self) -> str:
+        """Return the address learners and verifiers use for the qcampus service (no trailing slash).
+
+        ``certificates.public_url``, or by default the URL JupyterHub serves the
+        service at: its own origin with subdomains.
+        """
+        return (self["certificates"]["public_url"] or self.service_url("qcampus")).rstrip("/")
 
     def gradebook_url(self, track: str) -> str:
         """Return the URL of *track*'s nbgrader gradebook (nbgrader's own file by default)."""

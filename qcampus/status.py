@@ -122,6 +122,35 @@ def database_checks(settings: Settings) -> list[Check]:
     return found
 
 
+def component_database_checks(component: str, url: str, open_engine) -> list[Check]:
+    """Check one component's database: a SQLite file learners cannot read, that opens and migrates.
+
+    Args:
+        component: The package whose ``<component>.database_url`` names the database.
+        url: Its URL.
+        open_engine: Opens (and migrates) the database at a URL, returning its engine.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from qcampus.permissions import inspect_tree
+
+    subject = f"{component} database"
+    found = []
+    path = database.sqlite_file(url)
+    if path is not None and path.exists():
+        # Looked at before opening it: opening would not tell who else can read it.
+        found += [Check("error", subject, problem.describe())
+                  for problem in inspect_tree(path, f"chmod 600 {path}")]
+    try:
+        open_engine(url).dispose()
+        found.append(Check("ok", subject, database.describe(url)))
+    except SQLAlchemyError as exc:
+        found.append(Check("error", subject,
+                           f"{database.describe(url)} cannot be opened ({type(exc).__name__}): "
+                           f"check {component}.database_url, then run `qcampus init`."))
+    return found
+
+
 @click.command("status")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="QCAMPUS_HOME",
               default="var", show_default=True)

@@ -10,6 +10,19 @@ from contextlib import contextmanager
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
+def table_names(url: str) -> set[str]:
+    """Return the names of the tables in the database (or schema) at *url*."""
+    from sqlalchemy import inspect
+
+    from qcampus.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def postgres_schema(prefix: str = "t") -> Iterator[str]:
     """Yield the URL of a fresh schema on :data:`PG_SERVER`; drop it and everything in it after."""

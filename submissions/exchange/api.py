@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, request
@@ -30,6 +28,7 @@ from qcampus.database import write_session
 from submissions.errors import NotFound, RefusedSubmission
 from submissions.exchange.models import Submission
 from submissions.exchange.store import Store
+from web.security import csrf_exempt
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange/api")
 
@@ -109,19 +108,6 @@ def instructor(course: str) -> Caller:
     return who
 
 
-def token_authenticated(view: Callable) -> Callable:
-    """Mark *view* as authenticated by bearer token: cookies never act here, so no CSRF token.
-
-    ``_qcampus_csrf_exempt`` is the marker the service's CSRF check honours.
-    """
-    @wraps(view)
-    def decorated(*args, **kwargs):
-        return view(*args, **kwargs)
-
-    decorated._qcampus_csrf_exempt = True  # type: ignore[attr-defined]
-    return decorated
-
-
 def _files_from_request() -> dict[str, bytes]:
     body = request.get_json(silent=True)
     files = body.get("files") if isinstance(body, dict) else None
@@ -164,7 +150,7 @@ def _submission(session: Session, submission_id: int) -> tuple[Submission, Calle
 
 
 @bp.get("/courses/<course>/assignments")
-@token_authenticated
+@csrf_exempt
 def list_released(course: str):
     """List the assignments of *course* that can be fetched."""
     caller(course)
@@ -177,7 +163,7 @@ def list_released(course: str):
 
 
 @bp.get("/courses/<course>/assignments/<assignment>/release")
-@token_authenticated
+@csrf_exempt
 def fetch_release(course: str, assignment: str):
     """Return the released notebooks of *assignment*."""
     caller(course)
@@ -190,7 +176,7 @@ def fetch_release(course: str, assignment: str):
 
 
 @bp.post("/courses/<course>/assignments/<assignment>/submissions")
-@token_authenticated
+@csrf_exempt
 def submit(course: str, assignment: str):
     """Record the caller's submission of *assignment*, timed by the service's clock."""
     who = caller(course)
@@ -220,7 +206,7 @@ def _enqueue(session: Session, submission: Submission) -> list[int]:
 
 
 @bp.get("/courses/<course>/submissions")
-@token_authenticated
+@csrf_exempt
 def list_submissions(course: str):
     """List submissions: a learner's own, or every one for an instructor."""
     who = caller(course)
@@ -234,7 +220,7 @@ def list_submissions(course: str):
 
 
 @bp.get("/submissions/<int:submission_id>/files")
-@token_authenticated
+@csrf_exempt
 def fetch_submission(submission_id: int):
     """Return a submission's notebooks to its learner or the course's instructors."""
     with Session(exchange().engine) as session:
@@ -244,7 +230,7 @@ def fetch_submission(submission_id: int):
 
 
 @bp.get("/submissions/<int:submission_id>/feedback")
-@token_authenticated
+@csrf_exempt
 def fetch_feedback(submission_id: int):
     """Return the released feedback pages of a submission."""
     with Session(exchange().engine) as session:
@@ -257,7 +243,7 @@ def fetch_feedback(submission_id: int):
 
 
 @bp.post("/courses/<course>/assignments/<assignment>/release")
-@token_authenticated
+@csrf_exempt
 def release(course: str, assignment: str):
     """Release (a new version of) *assignment*'s notebooks."""
     who = instructor(course)
@@ -269,7 +255,7 @@ def release(course: str, assignment: str):
 
 
 @bp.delete("/courses/<course>/assignments/<assignment>/release")
-@token_authenticated
+@csrf_exempt
 def withdraw(course: str, assignment: str):
     """Stop offering *assignment* for fetching (submissions and feedback stay)."""
     instructor(course)
@@ -279,7 +265,7 @@ def withdraw(course: str, assignment: str):
 
 
 @bp.post("/submissions/<int:submission_id>/feedback")
-@token_authenticated
+@csrf_exempt
 def release_feedback(submission_id: int):
     """Release feedback pages (``<notebook>.html``) of a submission to its learner."""
     files = _files_from_request()
@@ -298,7 +284,7 @@ def release_feedback(submission_id: int):
 
 
 @bp.post("/courses/<course>/assignments/<assignment>/grading")
-@token_authenticated
+@csrf_exempt
 def request_grading(course: str, assignment: str):
     """Queue the newest submission of one learner (or of every learner) for grading again.
 

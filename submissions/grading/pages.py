@@ -1,16 +1,13 @@
 """The instructors' view of grading in the qcampus service: the queue, each job, regrades.
 
 Added to the service through the ``qcampus.web`` entry point; staff sign in
-through the hub as for the certificate pages (the service's
-``qcampus_staff_required`` guard). Each job shows its state (queued, grading,
-graded, failed with the reason, timed out, superseded), its score and the
-library versions it was computed with. Regrading one submission or every
+through the hub as for every staff page (:func:`web.hub.staff_required`). Each
+job shows its state (queued, grading, graded, failed with the reason, timed out,
+superseded), its score and the library versions it was computed with. Regrading one submission or every
 newest submission of an assignment is a POST with the form's CSRF token.
 """
 
 from __future__ import annotations
-
-from functools import wraps
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -19,22 +16,11 @@ from sqlalchemy.orm import Session
 from qcampus.database import write_session
 from submissions.grading import queue
 from submissions.grading.models import STATES, GradingJob
+from web.hub import staff_required
 
 bp = Blueprint("grading", __name__, url_prefix="/grading", template_folder="templates")
 
 PAGE_SIZE = 100
-
-
-def staff(view):
-    """Let only staff in, with the service's own guard (the signed-in user is the first argument)."""
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        guard = current_app.extensions.get("qcampus_staff_required")
-        if guard is None:
-            abort(503, "Staff pages need the hub sign-in of the qcampus service.")
-        return guard(view)(*args, **kwargs)
-
-    return guarded
 
 
 def _exchange():
@@ -50,7 +36,7 @@ def _checked(name: str, value: str | None, allowed=None) -> str | None:
 
 
 @bp.get("/")
-@staff
+@staff_required
 def index(user: dict):
     """Show the queue's length, the jobs (filtered) and the regrade forms."""
     state = _checked("state", request.args.get("state"), STATES)
@@ -74,7 +60,7 @@ def index(user: dict):
 
 
 @bp.post("/jobs/<int:job_id>/regrade")
-@staff
+@staff_required
 def regrade_one(user: dict, job_id: int):
     """Queue one job's submission for grading again."""
     ex = _exchange()
@@ -90,7 +76,7 @@ def regrade_one(user: dict, job_id: int):
 
 
 @bp.post("/regrade")
-@staff
+@staff_required
 def regrade_assignment(user: dict):
     """Queue every learner's newest submission of one assignment for grading again."""
     course, _, assignment = request.form.get("pair", "").partition("/")

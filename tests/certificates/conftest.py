@@ -16,8 +16,8 @@ Fixtures of the web service and its database:
 - ``database_url``: a migrated, empty certificates database; SQLite, and
   PostgreSQL (marked ``postgres``, one schema per test) when parametrised
   indirectly with ``"postgresql"``.
-- ``deployment``: the settings of a deployment prepared by the certificates
-  init hook on ``database_url`` (keys, secrets, status lists).
+- ``deployment``: the settings of a deployment prepared by the certificates and
+  web init hooks on ``database_url`` (keys, secrets, status lists, sessions tables).
 - ``service_issuer``: the :class:`~certificates.issuance.Issuer` of that deployment.
 - ``issue_credential``: issues a credential through ``service_issuer``.
 - ``deployment_store``: the deployment's own rate-limit store (``redis-server``
@@ -185,16 +185,20 @@ BOTH_DATABASES = pytest.mark.parametrize(
 
 @pytest.fixture
 def deployment(tmp_path: Path, database_url: str) -> Settings:
-    """Return the settings of a deployment the certificates init hook prepared."""
+    """Return the settings of a deployment the certificates and web init hooks prepared."""
     from certificates import deployment as cert_deployment
+    from web import deployment as web_deployment
 
     home = tmp_path / "home"
     home.mkdir()
+    # The web service's sessions share the database (each package has its own version table).
     values = settings_module.merge({"certificates": {"database_url": database_url,
-                                                     "public_url": SERVICE_URL}})
+                                                     "public_url": SERVICE_URL},
+                                    "web": {"database_url": database_url}})
     (home / settings_module.SETTINGS_FILE).write_text(settings_module.dump(values))
     settings = settings_module.load(home, {})
     cert_deployment.init(settings)
+    web_deployment.init(settings)
     return settings
 
 
@@ -225,7 +229,7 @@ def issue_credential(service_issuer) -> Callable[..., issuance.Issued]:
 
 def start_store(paths) -> subprocess.Popen:
     """Start ``redis-server`` as the deployment's rate-limit store at *paths*; wait for its socket."""
-    from certificates import ratelimit_store
+    from web import ratelimit_store
 
     server_binary = shutil.which("redis-server")
     if server_binary is None:
@@ -244,7 +248,7 @@ def start_store(paths) -> subprocess.Popen:
 @pytest.fixture
 def deployment_store(deployment: Settings):
     """Yield the paths of the prepared deployment's rate-limit store, running."""
-    from certificates.ratelimit_store import StorePaths
+    from web.ratelimit_store import StorePaths
 
     paths = StorePaths.of(deployment.home, deployment.secrets)
     server = start_store(paths)
@@ -330,7 +334,7 @@ def hub() -> FakeHub:
 @pytest.fixture
 def app(deployment: Settings, hub: FakeHub):
     """Return the service on the prepared deployment, rate limits kept in memory."""
-    from certificates import create_app
+    from web import create_app
 
     service = create_app({
         "TESTING": True,
@@ -341,6 +345,7 @@ def app(deployment: Settings, hub: FakeHub):
     })
     yield service
     service.extensions["qcampus_engine"].dispose()
+    service.extensions["qcampus_web_engine"].dispose()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ class LiveService:
 
     def session_cookie(self, name: str, groups: tuple[str, ...] = ()) -> dict[str, str]:
         """Return the session cookie of a new hub user *name*, as the OAuth callback would set it."""
-        from certificates.sessions import ServerSession
+        from web.sessions import ServerSession
 
         token = self.hub.add_user(name, groups)
         session = ServerSession()
@@ -53,9 +53,9 @@ class LiveService:
 @pytest.fixture
 def live_service(tmp_path: Path) -> Iterator[LiveService]:
     """Yield the service on a free loopback port; its public URL is that address."""
-    from certificates import create_app
     from certificates import deployment as cert_deployment
     from qcampus import settings as settings_module
+    from web import create_app
 
     def not_ready(environ, start_response):
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])

@@ -1,4 +1,4 @@
-"""The certificates step of ``qcampus init``: database, status lists, keys and secrets."""
+"""The certificates step of ``qcampus init``: database, status lists, keys and the issuer token."""
 
 from __future__ import annotations
 
@@ -32,9 +32,8 @@ def test_qcampus_init_runs_the_certificates_hook(qcampus_home):
     assert {(row.purpose, row.size) for row in lists} == {("revocation", 131_072),
                                                          ("suspension", 131_072)}
     assert KeyStore(settings.secrets / "issuer-keys").active()
-    for name in ("certificates-session-key", "certificates-issuer-token"):
-        mode = stat.S_IMODE((settings.secrets / name).stat().st_mode)
-        assert mode == 0o600, name
+    mode = stat.S_IMODE((settings.secrets / "certificates-issuer-token").stat().st_mode)
+    assert mode == 0o600
 
 
 def test_init_again_changes_nothing(qcampus_home):
@@ -46,20 +45,3 @@ def test_init_again_changes_nothing(qcampus_home):
     qcampus_deployment.init(qcampus_home, {}, hooks=[cert_deployment.init])
     assert KeyStore(settings.secrets / "issuer-keys").active().kid == kid
     assert (settings.secrets / "certificates-issuer-token").read_text() == token
-
-
-def test_status_names_a_rate_limit_store_open_to_learners(qcampus_home):
-    """`qcampus status` reports the store's directory when others can enter it, and ok when closed."""
-    from certificates.ratelimit_store import StorePaths
-    from qcampus import exposure
-
-    loaded = settings_module.load(qcampus_home, {})
-    directory = StorePaths.of(loaded.home, loaded.secrets).directory
-    directory.mkdir(parents=True)
-    directory.chmod(0o755)
-    # Through the qcampus.status entry point, as `qcampus status` runs it.
-    found = [c for c in exposure.run_hooks(loaded) if c.subject == "rate-limit store"]
-    assert [c.level for c in found] == ["error"]
-    assert str(directory) in found[0].message and "chmod -R go-rwx" in found[0].message
-    directory.chmod(0o700)
-    assert [c.level for c in cert_deployment.status_checks(loaded)] == ["ok"]

@@ -22,6 +22,29 @@ def _tables(url: str) -> set[str]:
 
 
 @BOTH_DATABASES
+def test_sessions_move_out_of_the_certificates_database(database_url):
+    """0005 drops the sessions tables of an existing database and keeps its credentials' tables."""
+    from sqlalchemy import text
+
+    db.downgrade(database_url, "0004")
+    assert {"service_sessions", "ended_sessions"} <= _tables(database_url)
+    engine = db.make_engine(database_url)
+    try:
+        with db.write_session(engine) as session:
+            session.execute(text(
+                "INSERT INTO service_sessions (id_hash, data, created_at, expires_at) "
+                "VALUES ('x', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            session.execute(text(
+                "INSERT INTO ended_sessions (token_hash, ended_at) VALUES ('y', CURRENT_TIMESTAMP)"))
+    finally:
+        engine.dispose()
+    db.upgrade(database_url)
+    assert _tables(database_url) == set(Model.metadata.tables)
+    db.downgrade(database_url, "0004")
+    assert {"service_sessions", "ended_sessions"} <= _tables(database_url)
+
+
+@BOTH_DATABASES
 def test_upgrade_downgrade_upgrade_leaves_no_diff(database_url, tmp_path):
     """Upgrade → downgrade → upgrade works and `alembic check` finds no model change."""
     url = database_url

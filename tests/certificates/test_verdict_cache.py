@@ -210,7 +210,7 @@ def test_a_cache_of_size_zero_keeps_nothing(keystore, issue, status_source):
 
 def test_the_service_cache_size_is_configurable(deployment, hub):
     """The app's cache has VERDICT_CACHE_SIZE entries at most."""
-    from certificates import create_app
+    from web import create_app
 
     service = create_app({"TESTING": True, "QCAMPUS_HOME": deployment.home,
                           "RATELIMIT_STORAGE_URI": "memory://", "HUB_AUTH": hub,
@@ -219,3 +219,4 @@ def test_the_service_cache_size_is_configurable(deployment, hub):
         assert service.extensions["qcampus_verdicts"].size == 0
     finally:
         service.extensions["qcampus_engine"].dispose()
+        service.extensions["qcampus_web_engine"].dispose()

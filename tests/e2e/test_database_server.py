@@ -39,7 +39,7 @@ def _is_sqlite(path) -> bool:
 
 
 def test_every_component_keeps_its_records_where_the_settings_say(running_hub):
-    """Hub users, the gradebook (formgrader's too), exchange releases and certificate migrations."""
+    """Hub users, the gradebook (formgrader's too), exchange releases, certificate and web migrations."""
     dep = running_hub.dep
     wait_for_service(f"{dep.service_url}/")
     # Formgrader, in the instructor's own server, opens the track's gradebook: with
@@ -54,11 +54,13 @@ def test_every_component_keeps_its_records_where_the_settings_say(running_hub):
     expected = {"hub": ("hub", "SELECT name FROM users"),
                 "submissions": ("submissions", "SELECT assignment FROM exchange_releases"),
                 "certificates": ("certificates", "SELECT version_num FROM alembic_version"),
+                "web": ("web", "SELECT version_num FROM web_alembic_version"),
                 f"gradebook {track}": (f"gradebook_{track}", "SELECT name FROM assignment")}
     found = {component: _rows(urls[component], query) for component, (_, query) in expected.items()}
     assert set(dep.people.all) <= set(found["hub"][1])
     assert found["submissions"][1] == [assignment]
     assert len(found["certificates"][1]) == 1
+    assert len(found["web"][1]) == 1
     assert found[f"gradebook {track}"][1] == [assignment]
     # Each in its own schema: JupyterHub, nbgrader and Alembic all name a table alembic_version.
     for component, (schema, _) in expected.items():
@@ -67,5 +69,5 @@ def test_every_component_keeps_its_records_where_the_settings_say(running_hub):
     if server:
         assert sqlite_files == [], sqlite_files
     else:
-        assert {"jupyterhub.sqlite", "submissions.sqlite", "certificates.sqlite",
+        assert {"jupyterhub.sqlite", "submissions.sqlite", "certificates.sqlite", "web.sqlite",
                 "gradebook.db"} <= set(sqlite_files)

@@ -180,7 +180,7 @@ def _service_master(dep) -> int:
             ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (FileNotFoundError, ProcessLookupError):
             continue
-        if ppid == hub and b"gunicorn" in argv and b"certificates.wsgi:app" in argv:
+        if ppid == hub and b"gunicorn" in argv and b"web.wsgi:app" in argv:
             return int(proc.name)
     raise AssertionError("the qcampus service's gunicorn master is not running under the hub")
 

@@ -37,7 +37,7 @@ from tests.grader.sandbox.conftest import sandbox_users  # noqa: F401  (a fixtur
 @pytest.fixture
 def service(deployment, hub, small_bank, tmp_path, database_url):  # noqa: F811
     """Return the qcampus service with a two-item exam and one with a Part B."""
-    from certificates import create_app
+    from web import create_app
 
     data = exam_data()
     data["parts"][0]["blueprint"][0]["items"] = 2
@@ -63,6 +63,7 @@ def service(deployment, hub, small_bank, tmp_path, database_url):  # noqa: F811
                       "EXAMS_CATALOG": tmp_path / "catalog"})
     yield app
     app.extensions["qcampus_engine"].dispose()
+    app.extensions["qcampus_web_engine"].dispose()
     engine.dispose()
 
 

@@ -263,7 +263,7 @@ def test_certificates_service_runs_by_default(hub_config, deployment_settings):
     """The qcampus service runs by default on loopback, reading the deployment's settings."""
     service = next(s for s in hub_config.JupyterHub.services if s["name"] == "qcampus")
     assert service["url"] == "http://127.0.0.1:10101"
-    assert service["command"][-2:] == ["-m", "certificates"]
+    assert service["command"][-2:] == ["-m", "web"]
     assert service["environment"]["QCAMPUS_HOME"] == str(deployment_settings.home)
     assert service["oauth_no_confirm"] is True
 
@@ -271,7 +271,7 @@ def test_certificates_service_runs_by_default(hub_config, deployment_settings):
 def test_rate_limit_store_runs_beside_the_certificates_service(hub_config, deployment_settings):
     """The service's Redis is a managed service of its own, with no URL, port or scope."""
     store = next(s for s in hub_config.JupyterHub.services if s["name"] == "qcampus-redis")
-    assert store["command"][-2:] == ["-m", "certificates.ratelimit_store"]
+    assert store["command"][-2:] == ["-m", "web.ratelimit_store"]
     assert store["environment"]["QCAMPUS_HOME"] == str(deployment_settings.home)
     assert "url" not in store and not any("6379" in part for part in store["command"])
     roles = {r["name"]: r for r in hub_config.JupyterHub.load_roles}

@@ -38,19 +38,21 @@ def test_gradebook_schemas_are_per_track():
 
 
 def test_every_component_uses_the_one_server(tmp_path):
-    """With database.url, hub, submissions, certificates, exams and each gradebook get their own schema."""
+    """With database.url, the hub, submissions, certificates, exams, web and each gradebook get a schema."""
     (tmp_path / "courses" / "foundations").mkdir(parents=True)
     loaded = _load(tmp_path, database__url=SERVER)
     urls = database.component_urls(loaded)
-    assert set(urls) == {"hub", "submissions", "certificates", "exams", "gradebook foundations"}
+    assert set(urls) == {"hub", "submissions", "certificates", "exams", "web",
+                         "gradebook foundations"}
     schemas = {name: create_engine(url).url.query["options"] for name, url in urls.items()}
     assert schemas == {"hub": "-csearch_path=hub", "submissions": "-csearch_path=submissions",
                        "certificates": "-csearch_path=certificates", "exams": "-csearch_path=exams",
+                       "web": "-csearch_path=web",
                        "gradebook foundations": "-csearch_path=gradebook_foundations"}
     assert all(url.startswith("postgresql+psycopg://qcampus:s3cret@db.example.org")
                for url in urls.values())
     assert database.schemas_on_server(loaded) == ["hub", "gradebook_foundations", "submissions",
-                                                  "certificates", "exams"]
+                                                  "certificates", "exams", "web"]
 
 
 def test_without_database_url_every_component_keeps_its_sqlite_file(tmp_path):
@@ -62,18 +64,21 @@ def test_without_database_url_every_component_keeps_its_sqlite_file(tmp_path):
     assert loaded.submissions_database_url == f"sqlite:///{tmp_path / 'submissions.sqlite'}"
     assert loaded.exams_database_url == f"sqlite:///{tmp_path / 'exams.sqlite'}"
     assert loaded.certificates_database_url == f"sqlite:///{tmp_path / 'certificates.sqlite'}"
+    assert loaded.web_database_url == f"sqlite:///{tmp_path / 'web.sqlite'}"
     assert database.schemas_on_server(loaded) == []
 
 
 def test_component_urls_win_over_database_url(tmp_path):
-    """certificates, submissions and exams database_url keep their component elsewhere."""
+    """certificates, submissions, exams and web database_url keep their component elsewhere."""
     own = "postgresql+psycopg://certs@other:5432/certs"
     loaded = _load(tmp_path, database__url=SERVER, certificates__database_url=own,
                    submissions__database_url="sqlite:////srv/submissions.sqlite",
-                   exams__database_url="sqlite:////srv/exams.sqlite")
+                   exams__database_url="sqlite:////srv/exams.sqlite",
+                   web__database_url="sqlite:////srv/web.sqlite")
     assert loaded.certificates_database_url == own
     assert loaded.submissions_database_url == "sqlite:////srv/submissions.sqlite"
     assert loaded.exams_database_url == "sqlite:////srv/exams.sqlite"
+    assert loaded.web_database_url == "sqlite:////srv/web.sqlite"
     assert database.schemas_on_server(loaded) == ["hub"]
 
 

@@ -22,6 +22,7 @@ def test_sqlite_files_are_listed_by_component(qcampus_home, tmp_path, monkeypatc
     _code, lines = _status(qcampus_home, {})
     assert f"ok    database hub: {qcampus_home / 'hub' / 'jupyterhub.sqlite'}" in lines
     assert f"ok    database certificates: {qcampus_home / 'certificates.sqlite'}" in lines
+    assert f"ok    database web: {qcampus_home / 'web.sqlite'}" in lines
     gradebooks = [line for line in lines if "database gradebook" in line]
     assert gradebooks and all(line.endswith("/gradebook.db") for line in gradebooks)
 

@@ -33,7 +33,7 @@ def hub() -> FakeHub:
 @pytest.fixture
 def app(deployment, engine, hub):
     """Return the qcampus service with only the exchange added, on the deployment's database."""
-    from certificates import create_app
+    from web import create_app
 
     return create_app({
         "TESTING": True, "QCAMPUS_HOME": deployment.home, "HUB_AUTH": hub,
@@ -185,7 +185,7 @@ def test_submissions_are_never_overwritten(call, released, notebook, engine):
 @pytest.fixture
 def graded_call(deployment, engine, hub, tokens):
     """Like ``call``, on a service whose submissions are queued for the grading service."""
-    from certificates import create_app
+    from web import create_app
 
     client = create_app({
         "TESTING": True, "QCAMPUS_HOME": deployment.home, "HUB_AUTH": hub,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from certificates import create_app, ratelimit_store
-from certificates.ratelimit_store import StorePaths
 from tests.certificates.conftest import as_user, start_store
+from web import create_app, ratelimit_store
+from web.ratelimit_store import StorePaths
 
 needs_redis = pytest.mark.skipif(shutil.which("redis-server") is None,
                                  reason="redis-server is not installed (scripts/bootstrap)")
@@ -103,6 +103,7 @@ def test_workers_share_counters_through_the_store(deployment, deployment_store, 
     for app in apps:
         assert app.extensions["qcampus_limiter"].storage.check()
         app.extensions["qcampus_engine"].dispose()
+        app.extensions["qcampus_web_engine"].dispose()
 
 
 def _down_app(deployment, hub, **config):
@@ -126,6 +127,7 @@ def test_verification_answers_while_the_store_is_down(deployment, hub, issue_cre
     url = f"/verify/{issued.credential_id.removeprefix('urn:uuid:')}"
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
     app.extensions["qcampus_engine"].dispose()
+    app.extensions["qcampus_web_engine"].dispose()
 
 
 def test_oauth_callback_answers_while_the_store_is_down(deployment, hub):
@@ -142,6 +144,7 @@ def test_oauth_callback_answers_while_the_store_is_down(deployment, hub):
     assert client.get("/oauth_callback").status_code == 400
     assert client.get("/oauth_callback").status_code == 429
     app.extensions["qcampus_engine"].dispose()
+    app.extensions["qcampus_web_engine"].dispose()
 
 
 @needs_redis
@@ -158,3 +161,4 @@ def test_a_store_that_stops_is_not_a_500(deployment, hub, issue_credential):
     assert client.post("/api/v1/verify", data=issued.token).status_code == 200
     assert client.get("/oauth_callback").status_code == 400
     app.extensions["qcampus_engine"].dispose()
+    app.extensions["qcampus_web_engine"].dispose()

@@ -3,7 +3,7 @@
 The service runs as a JupyterHub-managed service; a browser that opens a
 logged-in page is sent to the hub's OAuth authorisation page and comes back to
 ``oauth_callback``. The OAuth state and the PKCE verifier live in the
-server-side session (:mod:`certificates.sessions`), not in process memory, so
+server-side session (:mod:`web.sessions`), not in process memory, so
 any worker can finish a login that another began. The session holds only the
 hub token, never sent to the browser; the user model is asked
 of the hub (and cached by ``HubOAuth``) on each request, so a token the hub
@@ -24,12 +24,13 @@ from functools import wraps
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request, session
 
-from certificates import db
-from certificates.models import EndedSession, utcnow
-from certificates.security import log_field, rate_limited, safe_next
-from certificates.sessions import current_session
+from qcampus.database import write_session
+from web import db, home_url
+from web.models import EndedSession, utcnow
+from web.security import log_field, rate_limited, safe_next
+from web.sessions import current_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,7 +130,7 @@ def _login_redirect():
     session["oauth_verifier"] = verifier
     # script_root: below the hub's service prefix, the page's public path includes it.
     session["oauth_next"] = safe_next(request.script_root + request.full_path.rstrip("?"),
-                                      url_for("verify.index"))
+                                      home_url())
     query = urlencode({"state": state, "code_challenge": challenge,
                        "code_challenge_method": method})
     return redirect(f"{auth.login_url}&{query}")
@@ -187,7 +188,7 @@ def oauth_callback():
     session.clear()
     session["hub_token"] = token
     current_session().rotate()
-    return redirect(safe_next(next_url, url_for("verify.index")))
+    return redirect(safe_next(next_url, home_url()))
 
 
 @bp.post("/logout")
@@ -195,25 +196,23 @@ def logout():
     """End this session here: its hub token is refused from now on, even in a replayed cookie."""
     token = session.get("hub_token")
     if token:
-        with db.write_session(db.engine()) as write:
+        with write_session(db.engine()) as write:
             if write.get(EndedSession, _token_hash(token)) is None:
                 write.add(EndedSession(token_hash=_token_hash(token), ended_at=utcnow()))
     # The id is refused from now on, even if a copy of the cookie survives somewhere.
     current_session().end()
-    return redirect(url_for("verify.index"))
+    return redirect(home_url())
 
 
 def init_app(app: Flask) -> None:
     """Attach the hub authenticator and register the OAuth callback.
 
     Pages other packages add (entry points ``qcampus.web``) guard themselves with
-    ``app.extensions["qcampus_staff_required"]`` (staff) or ``qcampus_authenticated``
-    (any signed-in user) and list themselves in the staff pages' navigation by
-    appending ``(endpoint, label)`` to ``qcampus_staff_links``.
+    :func:`staff_required` (staff) or :func:`authenticated` (any signed-in user)
+    and list themselves in the staff pages' navigation by appending
+    ``(endpoint, label)`` to ``app.extensions["qcampus_staff_links"]``.
     """
     app.extensions["qcampus_hub_auth"] = build_hub_auth(app)
-    app.extensions["qcampus_staff_required"] = staff_required
-    app.extensions["qcampus_authenticated"] = authenticated
     app.extensions.setdefault("qcampus_staff_links", [])
     app.context_processor(lambda: {"staff_links": app.extensions["qcampus_staff_links"]})
     app.register_blueprint(bp)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from certificates import create_app
 from certificates.db import write_session
 from certificates.models import AuditRecord, Credential, StatusEvent, StatusList
-from certificates.security import safe_next
 from tests.certificates.conftest import csrf_of, signed_in
+from web import create_app
+from web.security import safe_next
 
 UUID = "00000000-0000-4000-8000-000000000000"
 

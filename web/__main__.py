@@ -1,4 +1,4 @@
-"""Run the certificates service with gunicorn: ``python -m certificates [--port N]``."""
+"""Run the qcampus web service with gunicorn: ``python -m web [--bind ADDRESS]``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import click
               help="Address to listen on (default 127.0.0.1:$JUPYTERHUB_SERVICE_URL port or 10101).")
 @click.option("--workers", default=2, show_default=True, help="Worker processes.")
 def main(bind: str | None, workers: int) -> None:
-    """Serve the certificates web service."""
+    """Serve the qcampus web service."""
     if bind is None:
         from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ def main(bind: str | None, workers: int) -> None:
         bind = f"127.0.0.1:{port or 10101}"
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", bind,
                               "--workers", str(workers), "--access-logfile", "-",
-                              "certificates.wsgi:app"])
+                              "web.wsgi:app"])
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ def init_app(app: Flask) -> Limiter:
     app.jinja_env.globals["csrf_token"] = csrf_token
     storage_uri = app.config["RATELIMIT_STORAGE_URI"]
     if storage_uri is None:
-        from certificates import ratelimit_store
+        from web import ratelimit_store
 
         storage_uri = ratelimit_store.storage_uri(ratelimit_store.StorePaths.of(
             app.config["QCAMPUS_HOME"], app.config["SECRETS_DIR"]))

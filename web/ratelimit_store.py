@@ -13,10 +13,10 @@ reachable by root only:
 - no persistence: the counters live for a minute, nothing is written to disk.
 
 JupyterHub starts it as the managed service ``qcampus-redis``
-(``python -m certificates.ratelimit_store``, see ``hub_config/configurer.py``);
-:func:`storage_uri` tells the certificates service how to reach it. If it is
+(``python -m web.ratelimit_store``, see ``hub_config/configurer.py``);
+:func:`storage_uri` tells the web service how to reach it. If it is
 down the service counts in process memory and logs a warning (see
-:mod:`certificates.security`).
+:mod:`web.security`).
 """
 
 from __future__ import annotations
@@ -28,16 +28,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from certificates.errors import CertificateError
+from web.errors import RateLimitStoreError
 
 STORE_DIR = "redis"
 PASSWORD_FILE = "redis-password"
 SOCKET = "redis.sock"
 CONFIG = "redis.conf"
-
-
-class RateLimitStoreError(CertificateError):
-    """The rate-limit store cannot be prepared safely."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ class StorePaths:
 
 def password(paths: StorePaths) -> str:
     """Return the store's password, creating it (0600) on first use."""
-    from certificates import read_or_create_secret
+    from qcampus.permissions import read_or_create_secret
 
     return read_or_create_secret(paths.password_file)
 
@@ -94,7 +90,7 @@ def _private_directory(directory: Path) -> None:
 def config_text(paths: StorePaths, secret: str) -> str:
     """Return the Redis configuration of the store."""
     return "\n".join([
-        "# Written by certificates.ratelimit_store at every start; edits are lost.",
+        "# Written by web.ratelimit_store at every start; edits are lost.",
         "port 0",
         f"unixsocket {paths.socket}",
         "unixsocketperm 700",

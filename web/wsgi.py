@@ -1,4 +1,4 @@
-"""The WSGI entry point: ``gunicorn certificates.wsgi:app``.
+"""The WSGI entry point: ``gunicorn web.wsgi:app``.
 
 The deployment is ``$QCAMPUS_HOME`` (default ``./var``); under JupyterHub the
 hub sets ``JUPYTERHUB_SERVICE_PREFIX`` and ``JUPYTERHUB_API_TOKEN``.
@@ -6,7 +6,7 @@ hub sets ``JUPYTERHUB_SERVICE_PREFIX`` and ``JUPYTERHUB_API_TOKEN``.
 
 import gc
 
-from certificates import create_app
+from web import create_app
 
 app = create_app()
 # What exists now (modules, the app, its engine, catalogue and keys) lives as long as

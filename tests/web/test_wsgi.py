@@ -41,7 +41,7 @@ def _wait(url: str, process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def servers(deployment, deployment_store):
-    """Start two single-worker servers (`python -m certificates`) on one deployment."""
+    """Start two single-worker servers (`python -m web`) on one deployment."""
     env = dict(os.environ, QCAMPUS_HOME=str(deployment.home),
                QCAMPUS_SERVICE_RATELIMIT_VERIFY="6 per minute",
                QCAMPUS_SERVICE_RATELIMIT_KEY_PREFIX=f"qcampus-test-{uuid.uuid4().hex}")
@@ -51,7 +51,7 @@ def servers(deployment, deployment_store):
         for _ in range(2):
             port = _free_port()
             process = subprocess.Popen(
-                [sys.executable, "-m", "certificates", "--bind", f"127.0.0.1:{port}",
+                [sys.executable, "-m", "web", "--bind", f"127.0.0.1:{port}",
                  "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             started.append((process, f"http://127.0.0.1:{port}"))
             _wait(f"http://127.0.0.1:{port}/", process)

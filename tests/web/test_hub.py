@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from certificates.db import write_session
-from certificates.models import ServiceSession, utcnow
+from qcampus.database import write_session
 from tests.certificates.conftest import BOTH_DATABASES, csrf_of
+from web.models import WebSession, utcnow
 
 
 def _start_login(client, path: str = "/admin/audit?sort=oldest") -> dict[str, str]:
@@ -156,18 +156,18 @@ def test_session_cookie_holds_no_token(client, hub):
 
 @BOTH_DATABASES
 def test_session_lives_server_side(app, client, hub):
-    """The hub token is kept in the service's database, under the hash of the cookie's id."""
+    """The hub token is kept in the web database, under the hash of the cookie's id."""
     token, _ = _sign_in(client, hub)
     value = client.get_cookie("qcampus-certificates").value
-    with Session(app.extensions["qcampus_engine"]) as db:
-        row = db.get(ServiceSession, hashlib.sha256(value.encode()).hexdigest())
+    with Session(app.extensions["qcampus_web_engine"]) as db:
+        row = db.get(WebSession, hashlib.sha256(value.encode()).hexdigest())
         assert row is not None and json.loads(row.data)["hub_token"] == token
-        assert db.scalar(select(ServiceSession).where(ServiceSession.id_hash == value)) is None
+        assert db.scalar(select(WebSession).where(WebSession.id_hash == value)) is None
 
 
 def test_session_cookie_flags(deployment, hub, monkeypatch):
     """The cookie is scoped to the service: its path, HttpOnly, Lax, no Domain, Secure on TLS."""
-    from certificates import create_app
+    from web import create_app
 
     app = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://",
                       "SERVICE_PREFIX": "/services/qcampus/", "HUB_AUTH": hub})
@@ -182,6 +182,7 @@ def test_session_cookie_flags(deployment, hub, monkeypatch):
     expires = parsedate_to_datetime(attributes["expires"])
     assert expires <= datetime.now(UTC) + timedelta(hours=8, minutes=1)
     app.extensions["qcampus_engine"].dispose()
+    app.extensions["qcampus_web_engine"].dispose()
 
     monkeypatch.setenv("QCAMPUS_CERTIFICATES__PUBLIC_URL",
                        "https://campus.example.org/services/qcampus")
@@ -193,6 +194,7 @@ def test_session_cookie_flags(deployment, hub, monkeypatch):
     assert cookie.startswith("__Secure-qcampus-certificates=") and "; Secure" in cookie
     assert "Path=/services/qcampus;" in cookie and "Domain" not in cookie
     secure.extensions["qcampus_engine"].dispose()
+    secure.extensions["qcampus_web_engine"].dispose()
 
 
 def test_sign_in_issues_a_fresh_session_id(client, hub):
@@ -218,8 +220,8 @@ def test_copied_session_id_stops_working_after_sign_out(app, client, hub):
     thief.set_cookie("qcampus-certificates", copied)
     assert thief.get("/admin/").status_code == 401
     assert thief.post("/admin/issue", data={"csrf_token": csrf}).status_code in (400, 401)
-    with Session(app.extensions["qcampus_engine"]) as db:
-        row = db.get(ServiceSession, hashlib.sha256(copied.encode()).hexdigest())
+    with Session(app.extensions["qcampus_web_engine"]) as db:
+        row = db.get(WebSession, hashlib.sha256(copied.encode()).hexdigest())
         assert row.ended_at is not None and row.data == "{}"
 
 
@@ -227,32 +229,32 @@ def test_session_expires(app, client, hub):
     """A session past its lifetime is refused like a signed-out one."""
     _sign_in(client, hub)
     assert client.get("/admin/").status_code == 200
-    with write_session(app.extensions["qcampus_engine"]) as db:
-        db.execute(update(ServiceSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    with write_session(app.extensions["qcampus_web_engine"]) as db:
+        db.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert client.get("/admin/").status_code == 401
 
 
 def test_visitor_sessions_end_sooner_and_expired_rows_are_deleted(app, client, hub):
     """A visitor's session lasts an hour, a signed-in one eight; expired rows do not pile up."""
-    engine = app.extensions["qcampus_engine"]
+    engine = app.extensions["qcampus_web_engine"]
     csrf_of(client)
     with Session(engine) as db:
-        (visitor,) = db.scalars(select(ServiceSession)).all()
+        (visitor,) = db.scalars(select(WebSession)).all()
         assert visitor.expires_at - visitor.created_at == timedelta(hours=1)
     with write_session(engine) as db:
-        db.execute(update(ServiceSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     _sign_in(app.test_client(), hub)
     with Session(engine) as db:
-        assert db.get(ServiceSession, visitor.id_hash) is None
-        (signed_in,) = db.scalars(select(ServiceSession)
-                                  .where(ServiceSession.ended_at.is_(None))).all()
+        assert db.get(WebSession, visitor.id_hash) is None
+        (signed_in,) = db.scalars(select(WebSession)
+                                  .where(WebSession.ended_at.is_(None))).all()
         assert signed_in.expires_at - signed_in.created_at == timedelta(hours=8)
 
 
 def test_public_url_follows_the_hub_origin(tmp_path):
     """With subdomains the default public URL is the service's own origin JupyterHub serves."""
-    from certificates import default_config
     from qcampus import settings as settings_module
+    from web import default_config
 
     home = tmp_path / "home"
     home.mkdir()
@@ -286,7 +288,7 @@ def test_factory_builds_hub_oauth_from_the_hub_environment(deployment, monkeypat
     """Run as a hub service, the app uses JupyterHub's HubOAuth with the service's scope."""
     from jupyterhub.services.auth import HubOAuth
 
-    from certificates import create_app
+    from web import create_app
 
     for name, value in {
         "JUPYTERHUB_API_TOKEN": "service-token",
@@ -310,7 +312,7 @@ def test_factory_builds_hub_oauth_from_the_hub_environment(deployment, monkeypat
 
 def test_login_below_the_service_prefix_returns_there(deployment, hub):
     """Under /services/qcampus/ the login comes back to the prefixed page."""
-    from certificates import create_app
+    from web import create_app
 
     app = create_app({"QCAMPUS_HOME": deployment.home, "RATELIMIT_STORAGE_URI": "memory://",
                       "SERVICE_PREFIX": "/services/qcampus/", "HUB_AUTH": hub})
@@ -322,3 +324,4 @@ def test_login_below_the_service_prefix_returns_there(deployment, hub):
     assert done.headers["Location"] == "/services/qcampus/admin/audit"
     assert client.get("/services/qcampus/admin/audit").status_code == 200
     app.extensions["qcampus_engine"].dispose()
+    app.extensions["qcampus_web_engine"].dispose()

@@ -12,9 +12,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from certificates import create_app
-from certificates.forwarding import peer_uid
 from tests.certificates.conftest import as_user
+from web import create_app
+from web.forwarding import peer_uid
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def live_url(deployment, hub) -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=10)
     app.extensions["qcampus_engine"].dispose()
+    app.extensions["qcampus_web_engine"].dispose()
 
 
 def _curl(user, url: str, forwarded_for: str) -> str:

@@ -1,11 +1,11 @@
-"""Browser sessions kept in the service's database; the cookie carries only a random id.
+"""Browser sessions kept in the web service's database; the cookie carries only a random id.
 
 Flask's default session is a signed cookie: readable by anything that gets
 the cookie, valid until the key changes, impossible to end on the server. A
-certificate service must not hand a staff member's hub token to whichever page
+service that issues certificates must not hand a staff member's hub token to whichever page
 can read the cookie, so :class:`ServerSessionInterface` keeps every value
 (hub token, CSRF token, OAuth state and PKCE verifier) in the
-``service_sessions`` table and puts only a 256-bit random id in the cookie,
+``web_sessions`` table and puts only a 256-bit random id in the cookie,
 stored as its SHA-256.
 
 - The id changes at sign-in (:meth:`ServerSession.rotate`), so an id planted or
@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 from werkzeug.wrappers import Request, Response
 
-from certificates.db import write_session
-from certificates.models import ServiceSession, utcnow
+from qcampus.database import write_session
+from web.models import WebSession, utcnow
 
 #: Longest session id accepted from a cookie (ours are 43 characters).
 MAX_ID_LENGTH = 64
@@ -84,10 +84,10 @@ class ServerSession(CallbackDict, SessionMixin):
 
 
 class ServerSessionInterface(SessionInterface):
-    """Flask's session interface over the ``service_sessions`` table."""
+    """Flask's session interface over the ``web_sessions`` table."""
 
     def _engine(self, app: Flask):
-        return app.extensions["qcampus_engine"]
+        return app.extensions["qcampus_web_engine"]
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         """Load the session the request's cookie names, or start an empty one."""
@@ -97,7 +97,7 @@ class ServerSessionInterface(SessionInterface):
         if len(sid) > MAX_ID_LENGTH:
             return ServerSession(stale=True)
         with Session(self._engine(app)) as db:
-            row = db.get(ServiceSession, _id_hash(sid))
+            row = db.get(WebSession, _id_hash(sid))
         if row is None:
             # Forged, or purged after it expired: nothing to refuse, a new session begins.
             return ServerSession(stale=True)
@@ -119,8 +119,8 @@ class ServerSessionInterface(SessionInterface):
         if session._end:
             if session.sid is not None:
                 with write_session(self._engine(app)) as db:
-                    db.execute(update(ServiceSession)
-                               .where(ServiceSession.id_hash == _id_hash(session.sid))
+                    db.execute(update(WebSession)
+                               .where(WebSession.id_hash == _id_hash(session.sid))
                                .values(ended_at=utcnow(), data="{}"))
             self._delete_cookie(app, response)
             return
@@ -136,26 +136,26 @@ class ServerSessionInterface(SessionInterface):
         now = utcnow()
         with write_session(self._engine(app)) as db:
             if session.sid is not None and not session._rotate:
-                kept = db.execute(update(ServiceSession).where(
-                    ServiceSession.id_hash == _id_hash(session.sid),
-                    ServiceSession.ended_at.is_(None)).values(data=data))
+                kept = db.execute(update(WebSession).where(
+                    WebSession.id_hash == _id_hash(session.sid),
+                    WebSession.ended_at.is_(None)).values(data=data))
                 if kept.rowcount:
                     return  # the cookie already names this id
                 # Signed out by another request meanwhile: the values are not revived.
                 self._delete_cookie(app, response)
                 return
             if session.sid is not None:
-                db.execute(update(ServiceSession)
-                           .where(ServiceSession.id_hash == _id_hash(session.sid))
+                db.execute(update(WebSession)
+                           .where(WebSession.id_hash == _id_hash(session.sid))
                            .values(ended_at=now, data="{}"))
-            db.execute(delete(ServiceSession).where(ServiceSession.expires_at < now))
+            db.execute(delete(WebSession).where(WebSession.expires_at < now))
             session.sid = secrets.token_urlsafe(32)
             lifetime = app.permanent_session_lifetime
             if "hub_token" not in session:
                 # A visitor's form token needs little time, and anyone can make such rows.
                 lifetime = min(lifetime, app.config.get("ANONYMOUS_SESSION_LIFETIME", lifetime))
             session.expires_at = now + lifetime
-            db.add(ServiceSession(id_hash=_id_hash(session.sid), data=data, created_at=now,
+            db.add(WebSession(id_hash=_id_hash(session.sid), data=data, created_at=now,
                                   expires_at=session.expires_at))
         response.set_cookie(
             self.get_cookie_name(app), session.sid, expires=session.expires_at,

@@ -5,21 +5,23 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from certificates import create_app, default_config, security
 from tests.certificates.conftest import csrf_of
+from web import create_app, default_config, security
 
 FIFTY_MB = 50 * 1024 * 1024
 
 
 def test_default_configuration_comes_from_the_deployment(deployment):
-    """Without overrides the app uses the deployment's database and its own Redis for rate limits."""
+    """Without overrides the app uses the deployment's web database and its own Redis for rate limits."""
     config = default_config(deployment.home)
-    assert config["DATABASE_URL"] == deployment.certificates_database_url
-    # None: the deployment's own store (certificates.ratelimit_store), never a shared TCP Redis.
+    assert config["WEB_DATABASE_URL"] == deployment.web_database_url
+    assert config["PUBLIC_URL"] == deployment.public_url
+    # None: the deployment's own store (web.ratelimit_store), never a shared TCP Redis.
     assert config["RATELIMIT_STORAGE_URI"] is None
     assert config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
     assert config["MAX_CONTENT_LENGTH"] == 1024 * 1024
-    assert config["KEYS_DIR"] == deployment.secrets / "issuer-keys"
+    # Keys of the plugins are theirs to add (web imports none of them).
+    assert "DATABASE_URL" not in config and "KEYS_DIR" not in config
 
 
 def test_app_built_without_overrides_uses_redis(deployment, deployment_store, monkeypatch):
