@@ -1,6 +1,7 @@
 """Every course assignment's reference solution scores full marks with stock nbgrader autograde.
 
-Stock nbgrader grades the reference solution of every assignment; the first
+Stock nbgrader grades the reference solution of every assignment (two assignments
+at a time: each autograde uses one core); the first
 assignment of each track (each track uses its own libraries: Qiskit and Aer,
 dimod and dwave-samplers, cryptography, plain Python) is also graded by
 ``qcampus grade`` with its untouched release and the first :data:`MISTAKES`
@@ -18,6 +19,8 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -68,18 +71,27 @@ def _grades(course_root: Path, assignment: str) -> dict:
                 for nb in s.notebooks for g in nb.grades}
 
 
-@pytest.mark.parametrize("folder", ASSIGNMENTS, ids=lambda p: f"{p.parents[1].name}/{p.name}")
-def test_course_assignment_scores_match_stock(folder, tmp_path, sandbox_users):
-    """Stock gives the reference full marks; sampled: the release and wrong answers too, as ours."""
+@dataclass
+class Course:
+    """One assignment generated and submitted, then autograded by stock nbgrader in a copy."""
+
+    ours: Path
+    stock: Path
+    submissions: int
+    autograde: subprocess.CompletedProcess
+
+
+def _prepare_and_autograde(folder: Path, where: Path) -> Course:
+    """Generate *folder*'s assignment, submit its answer sets, autograde a copy with stock nbgrader."""
     assignment = folder.name
-    sampled = folder in SAMPLED
-    root = tmp_path / "ours"
+    root = where / "ours"
     shutil.copytree(folder, root / "source" / assignment)
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'demo'\n")
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment],
                    cwd=root, env=nbgrader_env(), check=True, capture_output=True)
-    answers = [{}] + answer_sets(folder)[:1 + MISTAKES] if sampled else answer_sets(folder)[:1]
+    answers = [{}] + answer_sets(folder)[:1 + MISTAKES] if folder in SAMPLED \
+        else answer_sets(folder)[:1]
     for notebook in (root / "release" / assignment).glob("*.ipynb"):
         for i, chosen in enumerate(answers):
             released = nbformat.read(notebook, 4)
@@ -90,18 +102,39 @@ def test_course_assignment_scores_match_stock(folder, tmp_path, sandbox_users):
             target = root / "submitted" / f"learner{i:02d}" / assignment
             target.mkdir(parents=True, exist_ok=True)
             nbformat.write(released, target / notebook.name)
-    stock = tmp_path / "stock"
+    stock = where / "stock"
     shutil.copytree(root, stock)
-    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment], cwd=stock,
-                   env=nbgrader_env(), check=True, capture_output=True)
-    theirs = _grades(stock, assignment)
+    autograde = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment],
+                               cwd=stock, env=nbgrader_env(), capture_output=True, text=True,
+                               check=False)
+    return Course(root, stock, len(answers), autograde)
+
+
+@pytest.fixture(scope="module")
+def stock_courses(tmp_path_factory) -> dict[Path, Course]:
+    """Every assignment autograded by stock nbgrader, two at a time (it uses one core each)."""
+    where = tmp_path_factory.mktemp("stock-courses")
+    with ThreadPoolExecutor(2) as pool:
+        done = pool.map(lambda pair: _prepare_and_autograde(pair[1], where / str(pair[0])),
+                        enumerate(ASSIGNMENTS))
+        return dict(zip(ASSIGNMENTS, done, strict=True))
+
+
+@pytest.mark.parametrize("folder", ASSIGNMENTS, ids=lambda p: f"{p.parents[1].name}/{p.name}")
+def test_course_assignment_scores_match_stock(folder, stock_courses, sandbox_users):
+    """Stock gives the reference full marks; sampled: the release and wrong answers too, as ours."""
+    assignment = folder.name
+    sampled = folder in SAMPLED
+    course = stock_courses[folder]
+    assert course.autograde.returncode == 0, course.autograde.stdout + course.autograde.stderr
+    theirs = _grades(course.stock, assignment)
     reference = "learner01" if sampled else "learner00"
     lost = {name: score for (student, name), score in theirs.items()
             if student == reference and score[0] != score[1]}
     assert not lost and any(student == reference for student, _ in theirs), lost
-    assert len({student for student, _ in theirs}) == len(answers)
+    assert len({student for student, _ in theirs}) == course.submissions
     if not sampled:
         return
-    result = CliRunner().invoke(grade, [assignment, "--course-dir", str(root)])
+    result = CliRunner().invoke(grade, [assignment, "--course-dir", str(course.ours)])
     assert result.exit_code == 0, result.output
-    assert _grades(root, assignment) == theirs
+    assert _grades(course.ours, assignment) == theirs
