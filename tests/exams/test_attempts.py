@@ -213,3 +213,23 @@ def test_the_migration_creates_what_the_models_describe(engine):
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     # Alembic's own version table is not a model.
     assert [d for d in diff if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)] == []
+
+
+def test_looking_for_attempts_due_reads_only_active_attempts_through_their_index(engine):
+    """Every exam page counts the active attempts whose deadline has passed: the partial unique
+    index on active attempts serves that query, so it never reads the finished ones."""
+    from sqlalchemy import func, select
+
+    from exams.models import ACTIVE, Attempt
+
+    query = select(func.count()).select_from(Attempt).where(Attempt.state == ACTIVE,
+                                                             Attempt.deadline <= NOW)
+    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}"))
+        else:  # with no rows PostgreSQL would scan: ask what it can use, not what it prefers
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+    assert "uq_exam_attempts_one_active" in plan, plan
