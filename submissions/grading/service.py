@@ -60,8 +60,11 @@ class Stop:
 
 def prewarm() -> None:
     """Import the grading stack once, so every job forked from this worker starts warm."""
-    from grader.sandbox.zygote import DEFAULT_PRELOAD
+    from grader.sandbox.zygote import DEFAULT_PRELOAD, single_threaded_native_pools
 
+    # NumPy's BLAS and Aer's OpenMP size their thread pools when imported, here: one
+    # thread each, or every sandbox forked from this worker inherits a pool per core.
+    single_threaded_native_pools()
     # nbgrader's apps and HTML export: feedback pages are made in a child forked from here.
     for name in [*DEFAULT_PRELOAD, "grader.autograde.worker", "nbgrader.converters",
                  "nbgrader.apps.nbgraderapp", "nbconvert.exporters.html"]:

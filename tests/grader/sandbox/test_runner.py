@@ -349,3 +349,20 @@ def test_modules_outside_the_preload_import_under_a_private_umask(sandbox_users)
         os.umask(old)
     assert run.cells[0].outputs == [{"output_type": "stream", "name": "stdout", "text": "imported\n"}]
 
+
+
+def test_figures_draw_with_the_preloaded_pyplot_on_agg(sandbox_users):
+    """Lessons draw with pyplot: preloaded in the zygote, it draws on Agg, with no cache to build."""
+    from grader.sandbox.runner import Sandbox
+
+    with Sandbox(LIMITS, slot=SLOT + 1, preload=("numpy", "matplotlib.pyplot")) as box:
+        run = box.run(["import sys\nprint('matplotlib' in sys.modules)",
+                       "import io\nimport matplotlib\nimport matplotlib.pyplot as plt\n"
+                       "fig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])\nax.set_title('Bloch')\n"
+                       "buffer = io.BytesIO()\nfig.savefig(buffer, format='png')\n"
+                       "print(matplotlib.get_backend(), buffer.getvalue()[:4])"])
+    assert run.status == OK, run
+    assert text_of(run.cells[0]).strip() == "True"
+    # No "Matplotlib created a temporary cache directory" (nor any other) warning on stderr.
+    assert run.cells[1].outputs == [{"output_type": "stream", "name": "stdout",
+                                     "text": "agg b'\\x89PNG'\n"}], run.cells[1].outputs
