@@ -295,13 +295,22 @@ def _run(demo: bool, home: Path) -> None:
         # Files the release just wrote go to the instructors' group like the rest.
         deployment.run_hooks(settings)
     hub = launch(settings)
-    click.echo(f"qcampus is running at {hub.url}  (log: {hub.log}; Ctrl-C stops it)")
-    if demo:
-        click.echo(demo_mod.summary(hub.settings, created))
     try:
+        say(f"qcampus is running at {hub.url}  (log: {hub.log}; Ctrl-C stops it)")
+        if demo:
+            say(demo_mod.summary(hub.settings, created))
         code = hub.proc.wait()
         raise ServiceError(f"JupyterHub stopped unexpectedly (exit code {code}); see {hub.log}.")
     except KeyboardInterrupt:
-        click.echo("Stopping qcampus ...")
+        say("Stopping qcampus ...")
         hub.stop()
-        click.echo("Stopped. Users, enrolments and submissions are kept; `qcampus up` starts again.")
+        say("Stopped. Users, enrolments and submissions are kept; `qcampus up` starts again.")
+    except BaseException:
+        hub.stop()  # the proxy and the services too, whatever ended the wait
+        raise
+
+
+def say(text: str) -> None:
+    """Print *text*; a terminal or pipe whose reader has gone must not leave the hub running."""
+    with contextlib.suppress(OSError):
+        click.echo(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -100,3 +101,58 @@ def test_status_reports_a_stopped_hub_and_how_to_start_it(tmp_path):
     loaded = settings.load(tmp_path / "home", {})
     [hub] = [c for c in launcher.status_checks(loaded) if c.subject == "hub"]
     assert hub.level == "ok" and "not running" in hub.message and "qcampus up" in hub.message
+
+
+class _Process:
+    def __init__(self, ends):
+        self.ends = ends
+
+    def wait(self):
+        raise self.ends
+
+
+class _Hub:
+    url, log, settings = "http://localhost:8000/", "jupyterhub.log", None
+
+    def __init__(self, ends):
+        self.proc = _Process(ends)
+        self.stopped = 0
+
+    def stop(self):
+        self.stopped += 1
+
+
+@pytest.fixture
+def started(tmp_path, monkeypatch):
+    """Run `qcampus up`'s body with a stand-in hub whose wait ends as the test says."""
+    monkeypatch.setattr(launcher, "preflight", lambda loaded: None)
+    monkeypatch.setattr(launcher.deployment, "init", lambda home: None)
+    monkeypatch.setattr(launcher.settings_mod, "load", lambda home: None)
+
+    def run(ends, echo=None):
+        hub = _Hub(ends)
+        monkeypatch.setattr(launcher, "launch", lambda loaded: hub)
+        if echo is not None:
+            monkeypatch.setattr(launcher.click, "echo", echo)
+        return hub
+
+    return run
+
+
+def test_ctrl_c_stops_the_hub_even_when_nobody_reads_the_output(started):
+    """`qcampus up | tee log` with tee gone: printing fails, the hub must stop all the same."""
+
+    def closed_pipe(text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    hub = started(KeyboardInterrupt(), echo=closed_pipe)
+    launcher._run(False, Path("var"))
+    assert hub.stopped == 1
+
+
+@pytest.mark.parametrize("ends", [ServiceError("the hub exited"), RuntimeError("unexpected")])
+def test_whatever_ends_the_wait_stops_the_proxy_and_services(started, ends):
+    hub = started(ends)
+    with pytest.raises(type(ends)):
+        launcher._run(False, Path("var"))
+    assert hub.stopped == 1
