@@ -4,28 +4,40 @@ Run as root from the repository root::
 
     /opt/qcampus/venv/bin/python bench/exam.py [--candidates 500] [--window 60] [--posters 32]
         [--seed 0] [--quick]
+    /opt/qcampus/venv/bin/python bench/exam.py --exam quantum-programming-practitioner \
+        [--candidates 500] [--live 100] [--wave 20] [--workers 2] ...
 
 It creates a throw-away deployment under /var/tmp (``qcampus init``, a roster of
 candidates) and starts it with ``qcampus up`` on free ports, as the end-to-end
-tests do. Every candidate signs in at the hub (the login form, without starting
-a server) and at the qcampus service (hub OAuth), starts the Quantum Literacy
-exam and saves an answer to each of its 40 items (right with probability 0.7,
-seeded), as the page's autosave does. Then the exam closes: every candidate
-submits at a seeded random moment within ``--window`` seconds (``--posters``
-requests in flight at most). Measured:
+tests do. Every candidate signs in at the hub (the login form) and at the
+qcampus service (hub OAuth), starts the exam and saves an answer to each Part A
+item (right with probability 0.7, seeded), as the page's autosave does. Then
+the exam closes: every candidate submits at a seeded random moment within
+``--window`` seconds (``--posters`` requests in flight at most). Measured:
 
 - each submit's latency (p50, p90, max), and the time from the first submit
-  until every attempt is scored and every pass has its certificate (signed Open
-  Badges 3.0 credential, recorded as issued);
+  until every attempt is decided and every pass has its certificate (signed
+  Open Badges 3.0 credential, recorded as issued);
 - side by side, the same submits to a bare Flask endpoint under the same
-  gunicorn (two sync workers, as the service runs): it reads the 40 answers,
-  scores them against keys held in memory and inserts one SQLite row, nothing
-  else (no sign-in, form redrawn from a seed, audit log or credential). The
-  ratio is the price of what the service does on top.
+  gunicorn (two sync workers, as the service runs): it reads the Part A
+  answers, scores them against keys held in memory and inserts one SQLite row,
+  nothing else (no sign-in, form redrawn from a seed, audit log, Part B or
+  credential). The ratio is the price of what the service does on top.
 
-Part B is not part of this run: 500 JupyterLab servers do not fit this machine
-(2 cores, 24 GiB). A closing's Part B is grading work for the grading service,
-timed by ``bench/grading_service.py`` (its exam closing).
+An exam with Part B (a practitioner exam) adds, for every candidate, a real
+JupyterLab server started through the hub's REST API (by an admin, ``--wave``
+at a time) before the candidate starts, so the service places the Part B task
+notebooks into it; the candidate writes each answer cell (the reference
+solution with probability 0.7, else the stub left as it is) through the
+Jupyter contents API with its own token, and the page's periodic collection
+saves it. A JupyterLab server takes about 130 MB here, so only the last
+``--live`` candidates keep theirs running into the closing, where submitting
+collects from it once more; the others stopped theirs after their last
+collection (submitting then records that the server could not be reached and
+grades the notebooks collected before). After submitting, each candidate's
+result page reloads every 10 s (as the page does) until the attempt is decided:
+its Part B tasks are graded by the grading service (``--workers`` workers) in
+the sandbox against the answer keys.
 """
 
 from __future__ import annotations
@@ -53,18 +65,28 @@ import requests  # noqa: E402
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from exams import catalog  # noqa: E402
+from exams.lab import task_path  # noqa: E402
 from exams.models import SCORED, Attempt, Event  # noqa: E402
+from exams.part_b import has_tasks  # noqa: E402
+from hub_config.spawner import system_username  # noqa: E402
 from qcampus import deployment, roster, settings  # noqa: E402
+from qcampus.activation import Activations  # noqa: E402
 from tests.e2e import conftest as e2e  # noqa: E402
 
 EXAM = "quantum-literacy"
+#: The nbgrader id of a task notebook's answer cell (exams.tasks.ANSWER_CELL).
+ANSWER_CELL = "answer-task"
+#: Seconds between two loads of a result page that waits for Part B (its meta refresh).
+RESULT_REFRESH = 10.0
 #: Seconds the benchmark waits for every result and certificate before it fails.
 PATIENCE = 1800.0
 #: Share of items a candidate answers right.
 RIGHT = 0.7
 
-#: Prints, for each attempt (id, seed), its Part A items with a right and a wrong answer (a child
-#: interpreter: a generated key may simulate, and this process is only a client).
+#: Prints, for each attempt (id, seed), its Part A items with a right and a wrong answer and its
+#: Part B tasks with the reference solution (a child interpreter: a generated key may simulate,
+#: and this process is only a client).
 KEYS = """
 import json, sys
 from exams import bank, catalog, forms
@@ -73,15 +95,18 @@ exam = catalog.load()[0][sys.argv[1]]
 found = {}
 for line in sys.stdin:
     attempt, seed = map(int, line.split())
-    rows = []
+    rows, tasks = [], {}
     for slot in forms.draw(exam, items, seed):
         item = items[slot.item]
+        if slot.part != "A":
+            tasks[slot.item] = item.code["solution"]
+            continue
         key = bank.key_for(item, slot.seed)
         right = key["value"] if item.type == "numeric" else key
         wrong = {"numeric": -12345.0, "single": "none", "multiple": ["none"],
                  "ordering": ["none"], "matching": {"none": "none"}}[item.type]
         rows.append([slot.item, right, wrong])
-    found[attempt] = rows
+    found[attempt] = {"A": rows, "B": tasks}
 print(json.dumps(found))
 """
 
@@ -97,7 +122,7 @@ app = Flask(__name__)
 def submit():
     body = request.get_json()
     keys = KEYS[str(body["attempt"])]
-    score = sum(1 for item, right, _ in keys if body["answers"].get(item) == right)
+    score = sum(1 for item, right, _ in keys["A"] if body["answers"].get(item) == right)
     with sqlite3.connect(DB, timeout=30) as db:
         db.execute("INSERT INTO results (attempt, score) VALUES (?, ?)", (body["attempt"], score))
     return jsonify(score=score)
@@ -115,13 +140,18 @@ def progress(line: str) -> None:
 
 
 class Candidate:
-    """One candidate's browser-like sessions with the hub and the qcampus service."""
+    """One candidate's browser-like sessions with the hub, the qcampus service and their JupyterLab."""
 
-    def __init__(self, hub: str, service: str, name: str):
+    def __init__(self, hub: str, service: str, name: str, exam: str):
         self.user = e2e.HubUser(hub, name)
         self.service = service
+        self.exam = exam
         self.attempt = 0
         self.csrf = ""
+        #: The candidate's hub API token (Part B: it reaches their own server only).
+        self.token = ""
+        #: Part B: whether the candidate wrote the reference solution into each task.
+        self.written: dict[str, bool] = {}
 
     def sign_in(self) -> None:
         """Log in at the hub without starting a server, then at the service through hub OAuth."""
@@ -137,7 +167,7 @@ class Candidate:
         self.csrf = _hidden(page.text)
 
     def start(self) -> None:
-        answer = self.user.session.post(f"{self.service}/exams/{EXAM}/start", timeout=60,
+        answer = self.user.session.post(f"{self.service}/exams/{self.exam}/start", timeout=120,
                                         data={"csrf_token": self.csrf, "language": "en"},
                                         allow_redirects=False)
         if answer.status_code != 302:
@@ -153,6 +183,34 @@ class Candidate:
             raise RuntimeError(f"save of {self.user.name}: {answer.status_code} {answer.text[:200]}")
         return time.perf_counter() - began
 
+    def write_task(self, item: str, code: str | None) -> None:
+        """Write *code* into the answer cell of a placed task notebook (None: leave the stub)."""
+        url = self.user.url(f"api/contents/{task_path(self.exam, self.attempt, item)}")
+        headers = {"Authorization": f"token {self.token}"}
+        answer = requests.get(url, params={"type": "notebook", "content": "1"}, headers=headers,
+                              timeout=60)
+        if answer.status_code != 200:
+            raise RuntimeError(f"task {item} of {self.user.name} not placed: {answer.status_code} "
+                               f"{answer.text[:200]}")
+        notebook = answer.json()["content"]
+        if code is not None:
+            [cell] = [c for c in notebook["cells"]
+                      if c["metadata"].get("nbgrader", {}).get("grade_id") == ANSWER_CELL]
+            cell["source"] = code
+        answer = requests.put(url, json={"type": "notebook", "format": "json", "content": notebook},
+                              headers=headers, timeout=60)
+        if answer.status_code != 200:
+            raise RuntimeError(f"saving {item} of {self.user.name}: {answer.status_code} "
+                               f"{answer.text[:200]}")
+
+    def collect(self) -> None:
+        """Ask the service to collect the Part B notebooks now, as the page does every two minutes."""
+        answer = self.user.session.post(
+            f"{self.service}/exams/attempts/{self.attempt}/tasks/collect", json={}, timeout=120,
+            headers={"X-CSRF-Token": self.csrf})
+        if answer.status_code != 200 or not answer.json().get("collected"):
+            raise RuntimeError(f"collect of {self.user.name}: {answer.status_code} {answer.text[:300]}")
+
     def submit(self) -> float:
         began = time.perf_counter()
         answer = self.user.session.post(f"{self.service}/exams/attempts/{self.attempt}/submit",
@@ -161,6 +219,13 @@ class Candidate:
         if answer.status_code != 302:
             raise RuntimeError(f"submit of {self.user.name}: {answer.status_code} {answer.text[:200]}")
         return time.perf_counter() - began
+
+    def view_result(self) -> None:
+        """Load the result page, as the open page reloads itself while Part B is graded."""
+        answer = self.user.session.get(f"{self.service}/exams/attempts/{self.attempt}/result",
+                                       timeout=120)
+        if answer.status_code != 200:
+            raise RuntimeError(f"result of {self.user.name}: {answer.status_code} {answer.text[:200]}")
 
 
 def _hidden(html: str) -> str:
@@ -199,14 +264,17 @@ def closing(moments: list[float], posters: int, send) -> tuple[list[float], floa
 
 
 class Campus:
-    """A throw-away deployment with *count* candidates, started by ``qcampus up``."""
+    """A throw-away deployment with *count* candidates (and an admin), started by ``qcampus up``."""
 
-    def __init__(self, root: Path, count: int):
+    def __init__(self, root: Path, count: int, workers: int):
         self.tag = uuid.uuid4().hex[:5]
         self.names = [f"qce{self.tag}{i:03d}" for i in range(count)]
+        self.admin = f"qce{self.tag}adm"
         port = e2e.free_port_block(4)
         self.environ = {**os.environ, "QCAMPUS_HUB__PORT": str(port),
                         "QCAMPUS_HUB__CERTIFICATES_PORT": str(port + 3),
+                        "QCAMPUS_HUB__ADMIN_USERS": self.admin,
+                        "QCAMPUS_GRADING__WORKERS": str(workers),
                         "QCAMPUS_COURSES__SOURCE": str(e2e.courses_source(root)),
                         # Every candidate signs in from 127.0.0.1, as an exam room behind one
                         # address does: the service's 20 sign-ins a minute per address would
@@ -215,26 +283,100 @@ class Campus:
         home = root / "home"
         deployment.init(home, self.environ)
         self.settings = settings.load(home, self.environ)
-        roster.enrol(home, [roster.Member(name, "learner", ()) for name in self.names])
+        roster.enrol(home, [roster.Member(self.admin, "instructor", ())]
+                     + [roster.Member(name, "learner", ()) for name in self.names])
         deployment.run_hooks(self.settings)
+        self.code = Activations(self.settings.hub_dir).issue([self.admin], 1)[self.admin][0]
         self.dep = e2e.Deployment(self.settings, self.environ, e2e.People(self.tag))
         self.hub = e2e.HubProcess(self.dep)
         e2e.wait_for_service(f"{self.dep.service_url}/")
+        self.admin_headers: dict[str, str] = {}
 
-    def counts(self) -> tuple[int, int, int]:
-        """Return how many attempts are scored, passed, and have their certificate issued."""
+    @property
+    def hub_api(self) -> str:
+        return f"{self.dep.url}/hub/api"
+
+    def create_tokens(self, people: list[Candidate]) -> None:
+        """Activate the admin, then give each candidate an API token as an admin does, over REST."""
+        password = uuid.uuid4().hex
+        e2e.HubUser(self.dep.url, self.admin).activate(self.code, password).raise_for_status()
+        answer = requests.post(f"{self.hub_api}/users/{self.admin}/tokens", timeout=60, json={
+            "auth": {"username": self.admin, "password": password}, "note": "benchmark admin"})
+        answer.raise_for_status()
+        self.admin_headers = {"Authorization": f"token {answer.json()['token']}"}
+        for candidate in people:
+            answer = requests.post(f"{self.hub_api}/users/{candidate.user.name}/tokens",
+                                   headers=self.admin_headers, timeout=60,
+                                   json={"note": "exam benchmark", "expires_in": 86400})
+            answer.raise_for_status()
+            candidate.token = answer.json()["token"]
+
+    def _server(self, name: str) -> dict | None:
+        answer = requests.get(f"{self.hub_api}/users/{name}", headers=self.admin_headers, timeout=60)
+        answer.raise_for_status()
+        return (answer.json().get("servers") or {}).get("")
+
+    def start_servers(self, names: list[str]) -> None:
+        """Start the JupyterLab servers of *names* through the hub's REST API; wait until ready."""
+        for name in names:
+            answer = requests.post(f"{self.hub_api}/users/{name}/server",
+                                   headers=self.admin_headers, timeout=120)
+            if answer.status_code not in (201, 202):
+                raise RuntimeError(f"server of {name}: {answer.status_code} {answer.text[:200]}")
+        self._wait(names, lambda server: bool(server and server.get("ready")), "start")
+
+    def stop_servers(self, names: list[str]) -> None:
+        """Stop the servers of *names* as a candidate or the culler does; wait until stopped."""
+        for name in names:
+            answer = requests.delete(f"{self.hub_api}/users/{name}/server",
+                                     headers=self.admin_headers, timeout=120)
+            if answer.status_code not in (202, 204):
+                raise RuntimeError(f"stop of {name}: {answer.status_code} {answer.text[:200]}")
+        self._wait(names, lambda server: server is None, "stop")
+
+    def _wait(self, names: list[str], done, what: str) -> None:
+        deadline = time.monotonic() + 600
+        waiting = list(names)
+        while waiting:
+            waiting = [name for name in waiting if not done(self._server(name))]
+            if waiting and time.monotonic() > deadline:
+                raise RuntimeError(f"servers did not {what}: {', '.join(waiting)}")
+            if waiting:
+                time.sleep(0.5)
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """Return how many attempts are scored, decided, passed, and have their certificate issued.
+
+        An attempt with Part B is scored at submit and decided once its tasks are graded.
+        """
         engine = create_engine(self.settings.exams_database_url)
         try:
             with Session(engine) as session:
                 scored = session.scalar(select(func.count()).select_from(Attempt)
                                         .where(Attempt.state == SCORED))
+                decided = session.scalar(select(func.count()).select_from(Attempt)
+                                         .where(Attempt.state == SCORED, Attempt.passed.is_not(None)))
                 passed = session.scalar(select(func.count()).select_from(Attempt)
                                         .where(Attempt.state == SCORED, Attempt.passed.is_(True)))
                 issued = session.scalar(select(func.count(func.distinct(Event.attempt_id)))
                                         .where(Event.action == "issue"))
         finally:
             engine.dispose()
-        return scored, passed, issued
+        return scored, decided, passed, issued
+
+    def undecided(self) -> set[int]:
+        """Return the ids of the attempts whose result is not decided yet."""
+        engine = create_engine(self.settings.exams_database_url)
+        try:
+            with Session(engine) as session:
+                return set(session.scalars(select(Attempt.id).where(Attempt.passed.is_(None))))
+        finally:
+            engine.dispose()
+
+    def remove_users(self) -> None:
+        """Delete the system users the candidates' servers were started as."""
+        for name in [self.admin, *self.names]:
+            e2e.remove_system_user(system_username(name))
 
 
 def bare_server(root: Path, keys: dict) -> tuple[subprocess.Popen, str]:
@@ -265,69 +407,206 @@ def bare_server(root: Path, keys: dict) -> tuple[subprocess.Popen, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exam", default=EXAM, help="The exam's id in the catalog.")
     parser.add_argument("--candidates", type=int, default=500)
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--posters", type=int, default=32)
+    parser.add_argument("--live", type=int, default=100,
+                        help="Part B: candidates whose JupyterLab still runs at the closing.")
+    parser.add_argument("--wave", type=int, default=20,
+                        help="Part B: servers started (and stopped) together.")
+    parser.add_argument("--workers", type=int, default=2, help="grading.workers (Part B).")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="5 candidates within 5 s.")
+    parser.add_argument("--quick", action="store_true",
+                        help="5 candidates within 5 s (Part B: waves of 3, 2 servers live).")
     args = parser.parse_args(argv)
     if args.quick:
-        args.candidates, args.window = 5, 5.0
+        args.candidates, args.window, args.wave, args.live = 5, 5.0, 3, 2
     e2e.behave_like_a_browser_on_localhost()
+    exam = catalog.load()[0][args.exam]
+    part_b = has_tasks(exam)
     root = Path(tempfile.mkdtemp(prefix="qcampus-exam-bench-", dir="/var/tmp"))
     os.chmod(root, 0o755)
     campus = bare = None
     try:
-        campus = Campus(root, args.candidates)
+        campus = Campus(root, args.candidates, args.workers)
         service = campus.dep.service_url
-        people = [Candidate(campus.dep.url, service, name) for name in campus.names]
+        people = [Candidate(campus.dep.url, service, name, args.exam) for name in campus.names]
         began = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda c: (c.sign_in(), c.start()), people))
-        progress(f"{len(people)} candidates signed in and started in "
-                 f"{time.perf_counter() - began:.0f} s")
-        keys_text = subprocess.run([sys.executable, "-c", KEYS, EXAM], check=True, text=True,
-                                   capture_output=True, env=campus.environ, input="".join(
-                                       f"{c.attempt} {_seed(campus, c.attempt)}\n" for c in people))
-        keys = json.loads(keys_text.stdout)
+            list(pool.map(Candidate.sign_in, people))
+        progress(f"{len(people)} candidates signed in in {time.perf_counter() - began:.0f} s")
         rng = random.Random(args.seed)
-        answers = {c.attempt: {item: (right if rng.random() < RIGHT else wrong)
-                               for item, right, wrong in keys[str(c.attempt)]} for c in people}
-        began = time.perf_counter()
-        with ThreadPoolExecutor(args.posters) as pool:
-            saves = [t for batch in pool.map(
-                lambda c: [c.save(item, value) for item, value in answers[c.attempt].items()], people)
-                for t in batch]
-        progress(f"{len(saves)} answers saved in {time.perf_counter() - began:.0f} s: p50 "
-                 f"{quantile(saves, 50) * 1000:.0f} ms, p90 {quantile(saves, 90) * 1000:.0f} ms")
+        if part_b:
+            keys, saves, sitting = sit_with_part_b(campus, people, args, rng)
+        else:
+            began = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(Candidate.start, people))
+            progress(f"{len(people)} candidates started in {time.perf_counter() - began:.0f} s")
+            keys = keys_of(campus, people)
+            answers = part_a_answers(people, keys, rng)
+            began = time.perf_counter()
+            with ThreadPoolExecutor(args.posters) as pool:
+                saves = [t for batch in pool.map(
+                    lambda c: [c.save(item, value) for item, value in answers[c.attempt].items()],
+                    people) for t in batch]
+            sitting = []
+            progress(f"{len(saves)} answers saved in {time.perf_counter() - began:.0f} s")
+        progress(f"answers saved: p50 {quantile(saves, 50) * 1000:.0f} ms, "
+                 f"p90 {quantile(saves, 90) * 1000:.0f} ms")
 
         moments = spread(len(people), args.window, args.seed)
         latencies, first = closing(moments, args.posters, lambda i: people[i].submit())
         last_submit = time.perf_counter()
+        progress(f"every candidate submitted {last_submit - first:.1f} s after the first")
+        viewed = 0.0
         while True:
-            scored, passed, issued = campus.counts()
-            if scored == len(people) and issued == passed:
+            scored, decided, passed, issued = campus.counts()
+            if decided == len(people) and issued == passed:
                 break
             if time.perf_counter() - first > PATIENCE:
-                raise RuntimeError(f"after {PATIENCE:.0f} s: {scored} scored, {passed} passed, "
-                                   f"{issued} certified")
+                raise RuntimeError(f"after {PATIENCE:.0f} s: {scored} scored, {decided} decided, "
+                                   f"{passed} passed, {issued} certified")
+            if part_b and time.perf_counter() - viewed >= RESULT_REFRESH:
+                viewed = time.perf_counter()
+                waiting = campus.undecided()
+                with ThreadPoolExecutor(args.posters) as pool:
+                    list(pool.map(Candidate.view_result,
+                                  [c for c in people if c.attempt in waiting]))
             time.sleep(0.5)
         done = time.perf_counter() - first
-        progress(f"qcampus: all {scored} results and {issued} certificates {done:.1f} s after the "
+        progress(f"qcampus: all {decided} results and {issued} certificates {done:.1f} s after the "
                  f"first submit ({time.perf_counter() - last_submit:.1f} s after the last)")
+        if part_b:
+            sitting.append(graded_tasks(campus))
+            sitting.append(check_tasks(campus, people))
 
+        answers = part_a_answers(people, keys, random.Random(args.seed))
         bare, url = bare_server(root, keys)
         bare_latencies, bare_first = closing(moments, args.posters, lambda i: _bare_submit(
             url, people[i].attempt, answers[people[i].attempt]))
         bare_done = time.perf_counter() - bare_first
-        print(report(args, latencies, done, bare_latencies, bare_done, scored, passed, issued))
+        print(report(args, latencies, done, bare_latencies, bare_done, decided, passed, issued,
+                     sitting))
     finally:
         if bare is not None:
             bare.terminate()
         if campus is not None:
             campus.hub.stop()
+            campus.remove_users()
         shutil.rmtree(root, ignore_errors=True)
     return 0
+
+
+def keys_of(campus: Campus, people: list[Candidate]) -> dict[str, dict]:
+    """Return each attempt's keys (Part A) and reference solutions (Part B), by attempt id."""
+    found = subprocess.run([sys.executable, "-c", KEYS, people[0].exam], check=True, text=True,
+                           capture_output=True, env=campus.environ, input="".join(
+                               f"{c.attempt} {_seed(campus, c.attempt)}\n" for c in people))
+    return json.loads(found.stdout)
+
+
+def part_a_answers(people: list[Candidate], keys: dict, rng: random.Random) -> dict[int, dict]:
+    """Return each attempt's Part A answers: right with probability RIGHT (seeded)."""
+    return {c.attempt: {item: (right if rng.random() < RIGHT else wrong)
+                        for item, right, wrong in keys[str(c.attempt)]["A"]} for c in people}
+
+
+def sit_with_part_b(campus: Campus, people: list[Candidate], args,
+                    rng: random.Random) -> tuple[dict, list[float], list[str]]:
+    """Sit the exam wave by wave with real JupyterLab servers; return keys, save times, a summary.
+
+    Each wave's servers start, its candidates start the exam (the service places
+    the tasks), write their Part B answers into their notebooks, save Part A and
+    have the page collect the notebooks; then the wave's servers stop, except
+    for the last ``args.live`` candidates, whose servers run into the closing.
+    """
+    campus.create_tokens(people)
+    keys: dict[str, dict] = {}
+    saves: list[float] = []
+    live_from = len(people) - args.live
+    began = time.perf_counter()
+    spawning = 0.0
+    for start in range(0, len(people), args.wave):
+        wave = people[start:start + args.wave]
+        spawned = time.perf_counter()
+        campus.start_servers([c.user.name for c in wave])
+        spawning += time.perf_counter() - spawned
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(Candidate.start, wave))
+        keys.update(keys_of(campus, wave))
+        answers = part_a_answers(wave, keys, rng)
+        solutions = {c.attempt: {item: (code if rng.random() < RIGHT else None)
+                                 for item, code in keys[str(c.attempt)]["B"].items()} for c in wave}
+
+        def sit(candidate: Candidate, answers=answers, solutions=solutions) -> list[float]:
+            for item, code in solutions[candidate.attempt].items():
+                candidate.write_task(item, code)
+                candidate.written[item] = code is not None
+            times = [candidate.save(item, value)
+                     for item, value in answers[candidate.attempt].items()]
+            candidate.collect()
+            return times
+
+        with ThreadPoolExecutor(8) as pool:
+            saves.extend(t for batch in pool.map(sit, wave) for t in batch)
+        stopping = [c.user.name for i, c in enumerate(wave, start) if i < live_from]
+        if stopping:
+            campus.stop_servers(stopping)
+        progress(f"{start + len(wave)} of {len(people)} candidates sat Part A and B "
+                 f"({time.perf_counter() - began:.0f} s)")
+    tasks = sum(len(keys[str(c.attempt)]["B"]) for c in people)
+    summary = [f"{len(people)} JupyterLab servers started through the hub's REST API, "
+               f"{args.wave} at a time, {args.live} of them running at the closing; "
+               f"{tasks} task notebooks placed, written and collected "
+               f"(sitting: {time.perf_counter() - began:.0f} s, of which servers starting "
+               f"{spawning:.0f} s)."]
+    return keys, saves, summary
+
+
+def check_tasks(campus: Campus, people: list[Candidate]) -> str:
+    """Check every task's points against what its candidate wrote; return a line saying so.
+
+    A task with the reference solution written must have full marks, a task left as
+    the stub none: the notebooks graded are the ones the candidates wrote.
+
+    Raises:
+        RuntimeError: a task scored otherwise.
+    """
+    engine = create_engine(campus.settings.exams_database_url)
+    try:
+        with Session(engine) as session:
+            results = dict(session.execute(select(Attempt.id, Attempt.result)).all())
+            failed = session.scalar(select(func.count()).select_from(Event)
+                                    .where(Event.action == "collect-failed"))
+    finally:
+        engine.dispose()
+    wrong = []
+    for candidate in people:
+        for item, written in candidate.written.items():
+            task = results[candidate.attempt]["tasks"][item]
+            expected = task["maximum"] if written else 0.0
+            if task["points"] != expected:
+                wrong.append(f"{candidate.user.name} {item}: {task['points']} (wrote the "
+                             f"{'solution' if written else 'stub'})")
+    if wrong:
+        raise RuntimeError("tasks scored otherwise than written:\n" + "\n".join(wrong))
+    tasks = sum(len(c.written) for c in people)
+    solved = sum(sum(c.written.values()) for c in people)
+    return (f"Every task scored as written: {solved} of {tasks} with the solution full marks, "
+            f"the others 0. Collections recorded as failed (the server was stopped): {failed}.")
+
+
+def graded_tasks(campus: Campus) -> str:
+    """Return a line on the grading service's jobs: how many, in which states, full marks."""
+    jobs = e2e.grading_jobs(campus.dep)
+    states: dict[str, int] = {}
+    for job in jobs:
+        states[job["state"]] = states.get(job["state"], 0) + 1
+    return (f"Grading service ({campus.environ['QCAMPUS_GRADING__WORKERS']} workers): "
+            f"{len(jobs)} task notebooks, " + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+            + ".")
 
 
 def _seed(campus: Campus, attempt_id: int) -> int:
@@ -351,13 +630,14 @@ def _bare_submit(url: str, attempt: int, answers: dict) -> float:
     return time.perf_counter() - began
 
 
-def report(args, latencies, done, bare_latencies, bare_done, scored, passed, issued) -> str:
+def report(args, latencies, done, bare_latencies, bare_done, decided, passed, issued,
+           sitting: list[str] = ()) -> str:
     row = lambda name, values, total: (  # noqa: E731
         f"| {name} | {quantile(values, 50) * 1000:.0f} ms | {quantile(values, 90) * 1000:.0f} ms | "
         f"{max(values) * 1000:.0f} ms | {total:.1f} s |")
-    lines = [f"{args.candidates} candidates submit within {args.window:g} s "
-             f"({args.posters} requests in flight at most); {scored} scored, {passed} passed, "
-             f"{issued} certified.", "",
+    lines = [f"{args.exam}: {args.candidates} candidates submit within {args.window:g} s "
+             f"({args.posters} requests in flight at most); {decided} decided, {passed} passed, "
+             f"{issued} certified.", *sitting, "",
              "| endpoint | submit p50 | p90 | max | first submit → every result (and certificate) |",
              "|---|---|---|---|---|",
              row("qcampus exam submit (score, audit, credential)", latencies, done),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import time
 
@@ -34,11 +35,11 @@ def test_closing_sends_each_submit_once_not_before_its_moment():
 
 
 def test_report_gives_percentiles_and_both_ratios():
-    args = argparse.Namespace(candidates=4, window=60.0, posters=32)
+    args = argparse.Namespace(exam="quantum-literacy", candidates=4, window=60.0, posters=32)
     text = bench.report(args, [0.1, 0.2, 0.3, 0.4], 12.0, [0.01, 0.02, 0.03, 0.04], 3.0,
-                        scored=4, passed=3, issued=3)
-    assert "4 candidates submit within 60 s (32 requests in flight at most); 4 scored, " \
-           "3 passed, 3 certified." in text
+                        decided=4, passed=3, issued=3, sitting=["Part B: a line."])
+    assert "quantum-literacy: 4 candidates submit within 60 s (32 requests in flight at most); " \
+           "4 decided, 3 passed, 3 certified.\nPart B: a line.\n" in text
     qcampus = re.search(r"\| qcampus exam submit .*\| (\d+) ms \| (\d+) ms \| (\d+) ms \| ([\d.]+) s \|",
                         text)
     assert qcampus.groups() == ("250", "370", "400", "12.0")
@@ -49,3 +50,18 @@ def test_report_gives_percentiles_and_both_ratios():
 @pytest.mark.parametrize(("values", "q", "expected"), [([5.0], 90, 5.0), ([0.0, 10.0], 50, 5.0)])
 def test_quantile(values, q, expected):
     assert bench.quantile(values, q) == pytest.approx(expected)
+
+
+def test_answer_cell_is_the_task_notebooks():
+    from exams import tasks
+
+    assert bench.ANSWER_CELL == tasks.ANSWER_CELL
+
+
+def test_part_a_answers_are_seeded_right_or_wrong():
+    people = [argparse.Namespace(attempt=n) for n in (1, 2)]
+    keys = {str(n): {"A": [[f"i{k}", "right", "wrong"] for k in range(20)], "B": {}} for n in (1, 2)}
+    answers = bench.part_a_answers(people, keys, random.Random(5))
+    assert answers == bench.part_a_answers(people, keys, random.Random(5))
+    given = [v for by_item in answers.values() for v in by_item.values()]
+    assert set(given) == {"right", "wrong"} and len(given) == 40
