@@ -77,10 +77,13 @@ def prewarm() -> None:
 def work(settings: Settings, lease_seconds: float, grade: Grade | None) -> None:
     """Claim and grade jobs until SIGTERM (run in a forked worker process)."""
     die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides on Ctrl-C
+    # While importing, the worker holds no job: SIGTERM ends it at once (a hub stopped just
+    # after it started waited seconds for the imports), not after them.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    prewarm()
     stop = Stop()
     stop.install(signal.SIGTERM)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides on Ctrl-C
-    prewarm()
     engine = queue.engine_for(settings)
     owner = owner_name()
     while not stop():
