@@ -272,7 +272,12 @@ def up(demo: bool, home: Path) -> None:
     """Start JupyterHub, the proxy and every managed service (Ctrl-C stops them)."""
     # Set before anything starts, so the hub and its children get default handlers
     # even when this process was started in the background with SIGINT ignored.
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stopping = [signal.SIGINT, signal.SIGTERM]
+    # A closed terminal stops the platform as Ctrl-C does (the hub, in its own session,
+    # would run on alone), unless `qcampus up` was started under nohup.
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        stopping.append(signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in stopping}
     try:
         _run(demo, home)
     finally:

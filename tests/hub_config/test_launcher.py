@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from pathlib import Path
 
@@ -156,3 +157,27 @@ def test_whatever_ends_the_wait_stops_the_proxy_and_services(started, ends):
     with pytest.raises(type(ends)):
         launcher._run(False, Path("var"))
     assert hub.stopped == 1
+
+
+class _Hangup(_Process):
+    def wait(self):
+        os.kill(os.getpid(), signal.SIGHUP)
+        raise AssertionError("SIGHUP did not interrupt the wait")
+
+
+@pytest.mark.parametrize("nohup", [False, True])
+def test_a_closed_terminal_stops_the_platform_unless_under_nohup(started, nohup):
+    hub = started(None)
+    hub.proc = _Hangup(None)
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN if nohup else signal.SIG_DFL)
+    try:
+        if nohup:  # ignored: the wait goes on (here it ends with an assertion of its own)
+            with pytest.raises(AssertionError, match="did not interrupt"):
+                launcher.up.callback(demo=False, home=Path("var"))
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        else:
+            launcher.up.callback(demo=False, home=Path("var"))
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL  # restored afterwards
+        assert hub.stopped == 1
+    finally:
+        signal.signal(signal.SIGHUP, previous)
