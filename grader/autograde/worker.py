@@ -11,9 +11,10 @@ import time
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook, InvalidEntry, MissingEntry
 from nbgrader.apps import AutogradeApp
 from nbgrader.converters import Autograde, NbGraderException
+from sqlalchemy.exc import SQLAlchemyError
 
 from grader.autograde import autograde_preprocessors, sanitize_preprocessors
 from grader.autograde.batch import (
@@ -76,6 +77,7 @@ def grade_one(app, course_dir: Path, assignment: str, student: str) -> dict:
         return outcome
     SandboxedExecute.outcomes.clear()
     app.coursedir.student_id = student
+    ensure_student(app.coursedir.db_url, app.coursedir.course_id, student)
     ignore = list(app.coursedir.ignore)
     # nbgrader's converter copies every file it does not ignore with shutil.copy, which
     # follows links; an exact, escaped path ignores just that entry of this submission.
@@ -113,6 +115,31 @@ def grade_one(app, course_dir: Path, assignment: str, student: str) -> dict:
         outcome["reason"] = reason_from(errors)
     outcome["seconds"] = time.monotonic() - start
     return outcome
+
+
+def ensure_student(db_url: str, course_id: str, student: str) -> None:
+    """Make the student's gradebook row before nbgrader's Autograde looks for it.
+
+    Two gradings of one learner in one course at the same moment (the two Part B
+    tasks of an exam attempt, on two grading workers) would both find no row and
+    both insert one; the second insert failed its whole grading ("UNIQUE constraint
+    failed: student.id"). Made here, a concurrent insert only means the row exists,
+    and Autograde then updates it. A database that is briefly busy is left to
+    Autograde's own attempts.
+    """
+    try:
+        with Gradebook(db_url, course_id) as gradebook:
+            try:
+                gradebook.find_student(student)
+                return
+            except MissingEntry:
+                pass
+            try:
+                gradebook.add_student(student)
+            except InvalidEntry:
+                gradebook.find_student(student)  # another grading made it a moment ago
+    except (MissingEntry, SQLAlchemyError):
+        pass  # Autograde creates the row itself and retries on a busy database
 
 
 def reason_from(errors: list[str]) -> str:
