@@ -470,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
                                    f"{passed} passed, {issued} certified")
             if part_b and time.perf_counter() - viewed >= RESULT_REFRESH:
                 viewed = time.perf_counter()
+                failed = [job for job in e2e.grading_jobs(campus.dep) if job["state"] == "failed"]
+                if failed:  # such an attempt is never decided: say why now, not after PATIENCE
+                    raise RuntimeError(f"{len(failed)} task notebooks failed to grade: " + "; ".join(
+                        f"{job['student']}: {job['reason']}" for job in failed[:5]))
                 waiting = campus.undecided()
                 with ThreadPoolExecutor(args.posters) as pool:
                     list(pool.map(Candidate.view_result,
