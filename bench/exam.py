@@ -318,21 +318,20 @@ class Campus:
 
     def start_servers(self, names: list[str]) -> None:
         """Start the JupyterLab servers of *names* through the hub's REST API; wait until ready."""
-        for name in names:
-            answer = requests.post(f"{self.hub_api}/users/{name}/server",
-                                   headers=self.admin_headers, timeout=120)
-            if answer.status_code not in (201, 202):
-                raise RuntimeError(f"server of {name}: {answer.status_code} {answer.text[:200]}")
-        self._wait(names, lambda server: bool(server and server.get("ready")), "start")
+        self._servers("POST", names, (201, 202), lambda server: bool(server and server.get("ready")))
 
     def stop_servers(self, names: list[str]) -> None:
         """Stop the servers of *names* as a candidate or the culler does; wait until stopped."""
+        self._servers("DELETE", names, (202, 204), lambda server: server is None)
+
+    def _servers(self, method: str, names: list[str], accepted: tuple[int, ...], done) -> None:
         for name in names:
-            answer = requests.delete(f"{self.hub_api}/users/{name}/server",
-                                     headers=self.admin_headers, timeout=120)
-            if answer.status_code not in (202, 204):
-                raise RuntimeError(f"stop of {name}: {answer.status_code} {answer.text[:200]}")
-        self._wait(names, lambda server: server is None, "stop")
+            answer = requests.request(method, f"{self.hub_api}/users/{name}/server",
+                                      headers=self.admin_headers, timeout=120)
+            if answer.status_code not in accepted:
+                raise RuntimeError(f"{method} server of {name}: {answer.status_code} "
+                                   f"{answer.text[:200]}")
+        self._wait(names, done, method)
 
     def _wait(self, names: list[str], done, what: str) -> None:
         deadline = time.monotonic() + 600
@@ -340,7 +339,7 @@ class Campus:
         while waiting:
             waiting = [name for name in waiting if not done(self._server(name))]
             if waiting and time.monotonic() > deadline:
-                raise RuntimeError(f"servers did not {what}: {', '.join(waiting)}")
+                raise RuntimeError(f"servers not done after {what}: {', '.join(waiting)}")
             if waiting:
                 time.sleep(0.5)
 
@@ -370,6 +369,16 @@ class Campus:
         try:
             with Session(engine) as session:
                 return set(session.scalars(select(Attempt.id).where(Attempt.passed.is_(None))))
+        finally:
+            engine.dispose()
+
+    def seeds(self, attempt_ids: list[int]) -> dict[int, int]:
+        """Return the form seed of each attempt."""
+        engine = create_engine(self.settings.exams_database_url)
+        try:
+            with Session(engine) as session:
+                return dict(session.execute(select(Attempt.id, Attempt.seed)
+                                            .where(Attempt.id.in_(attempt_ids))).all())
         finally:
             engine.dispose()
 
@@ -505,9 +514,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def keys_of(campus: Campus, people: list[Candidate]) -> dict[str, dict]:
     """Return each attempt's keys (Part A) and reference solutions (Part B), by attempt id."""
+    seeds = campus.seeds([c.attempt for c in people])
     found = subprocess.run([sys.executable, "-c", KEYS, people[0].exam], check=True, text=True,
                            capture_output=True, env=campus.environ, input="".join(
-                               f"{c.attempt} {_seed(campus, c.attempt)}\n" for c in people))
+                               f"{c.attempt} {seeds[c.attempt]}\n" for c in people))
     return json.loads(found.stdout)
 
 
@@ -611,15 +621,6 @@ def graded_tasks(campus: Campus) -> str:
     return (f"Grading service ({campus.environ['QCAMPUS_GRADING__WORKERS']} workers): "
             f"{len(jobs)} task notebooks, " + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
             + ".")
-
-
-def _seed(campus: Campus, attempt_id: int) -> int:
-    engine = create_engine(campus.settings.exams_database_url)
-    try:
-        with Session(engine) as session:
-            return session.get(Attempt, attempt_id).seed
-    finally:
-        engine.dispose()
 
 
 _BARE_SESSION = threading.local()
