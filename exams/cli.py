@@ -148,10 +148,10 @@ home_option = click.option("--home", type=click.Path(file_okay=False, path_type=
 def close_command(home: Path | None, bank_dir: Path, catalog_dir: Path) -> None:
     """Submit and score every attempt whose time is up, with the answers saved before it.
 
-    The service does this at the first request after a deadline; run this from cron
-    so results are final when nobody opens a page. Part B tasks are queued for the
-    grading service with the notebooks collected before the deadline, and attempts
-    whose tasks are graded are decided. Certificates of passes are issued when the
+    The running service does this itself every ``exams.close_every_seconds``; run this
+    when it is down. Part B tasks are queued for the grading service with the notebooks
+    collected before the deadline, and attempts whose tasks are graded are decided.
+    The certificates of passes are issued by the service's next sweep, or when the
     candidate opens the result page.
     """
     from datetime import UTC, datetime

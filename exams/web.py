@@ -7,8 +7,8 @@ drawn once from the attempt's recorded seed, the deadline is the server's clock
 (the page's countdown only shows it), answers are saved one by one as the
 candidate answers and scored on the server against keys that never leave it.
 An attempt whose time is up is submitted with what was saved by the first
-request that notices it, or by ``qcampus exam close``; a pass is certified then,
-or when the candidate opens the result.
+request that notices it, by the service's sweep (:mod:`exams.delivery`) or by
+``qcampus exam close``; a pass is certified then, or by the next sweep.
 
 A pass issues the exam's achievement through the service's issuance hook
 (``qcampus_issue``); the exam result is the credential's source, so a double
@@ -17,13 +17,7 @@ submit, a second tab or twenty submits at once give one credential.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -38,16 +32,27 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exams import attempts, bank, catalog, forms
+from exams import attempts, bank, forms
 from exams.bank import Item
 from exams.catalog import Exam
+from exams.delivery import (
+    Delivery,
+    Sweeper,
+    certify,
+    close_expired,
+    delivery,
+    due_count,
+    finish_grading,
+    issued_credential,
+    now,
+)
 from exams.errors import ExamError
 from exams.lab import Lab, task_path
 from exams.models import ACTIVE, SCORED, Answer, Attempt, Event
-from exams.part_b import GRACE, PartB, has_tasks, task_slots
+from exams.part_b import has_tasks, task_slots
 from qcampus.database import write_session
 from web.hub import authenticated
 from web.language import page_language
@@ -106,48 +111,6 @@ TEXT = {
 }
 
 
-@dataclass
-class Delivery:
-    """What the pages use: the attempts database, the bank and catalog read once, Part B's parts."""
-
-    engine: Engine
-    bank_path: Path | None = None
-    catalog_path: Path | None = None
-    issue_certificates: bool = True
-    settings: Any = None
-    lab: Lab | None = None
-    _content: tuple[dict[str, Exam], dict[str, Item]] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def part_b(self) -> PartB:
-        """Return Part B's machinery, with the exchange the service's submissions plugin opened."""
-        exchange = current_app.extensions.get("qcampus_exchange")
-        if exchange is None:
-            abort(503, "Part B needs the exchange of the qcampus service (the submissions package). "
-                       "/ Part B には提出機能が必要です。")
-        return PartB(self.settings, self.engine, self.lab, exchange.store, exchange.engine)
-
-    def content(self) -> tuple[dict[str, Exam], dict[str, Item]]:
-        """Return the exams and the bank's items, read on first use (errors say what to fix)."""
-        with self._lock:
-            if self._content is None:
-                items = bank.require(self.bank_path)
-                exams, found = catalog.load(self.catalog_path)
-                if found:
-                    raise ExamError("\n".join(found))
-                self._content = exams, items
-            return self._content
-
-
-def delivery() -> Delivery:
-    return current_app.extensions["qcampus_exams"]
-
-
-def now() -> datetime:
-    """Return the server's clock: the only one an exam counts."""
-    return datetime.now(UTC)
-
-
 # --- guards ----------------------------------------------------------------------------
 
 
@@ -180,47 +143,8 @@ def _attempt_error(exc: attempts.AttemptError):
 def close_due_attempts() -> None:
     """Submit every attempt whose time is up before any exam page is shown or changed."""
     moment = now()
-    with Session(delivery().engine) as session:
-        due = session.scalar(select(func.count()).select_from(Attempt).where(
-            Attempt.state == ACTIVE, Attempt.deadline <= moment))
-    if due:
+    if due_count(moment):
         close_expired(moment)
-
-
-def close_expired(moment: datetime) -> list[int]:
-    """Submit and score the attempts whose deadline has passed; issue for those that passed.
-
-    Part B notebooks are collected once more first (counted within the grace period
-    after the deadline), then queued for grading.
-    """
-    exams, items = delivery().content()
-    with Session(delivery().engine) as session:
-        due = session.scalars(select(Attempt).where(Attempt.state == ACTIVE,
-                                                    Attempt.deadline <= moment)).all()
-    for attempt in due:
-        if has_tasks(exams[attempt.exam]) and moment <= attempt.deadline + GRACE:
-            delivery().part_b().collect(attempt, exams[attempt.exam], items, moment)
-    with write_session(delivery().engine) as session:
-        closed = attempts.close_expired(session, exams, items, moment)
-    with Session(delivery().engine) as session:
-        closed_exams = dict(session.execute(select(Attempt.id, Attempt.exam)
-                                            .where(Attempt.id.in_(closed))).all()) if closed else {}
-    for attempt_id in closed:
-        if has_tasks(exams[closed_exams[attempt_id]]):
-            delivery().part_b().queue(attempt_id, exams[closed_exams[attempt_id]], items, moment)
-        certify(attempt_id)
-    return closed
-
-
-def finish_grading(attempt: Attempt) -> dict[str, dict[str, Any]]:
-    """Decide a scored attempt whose Part B was being graded, if it is; return the tasks' progress."""
-    if attempt.state != SCORED or "B" not in (attempt.result or {}).get("pending_parts", []):
-        return {}
-    exams, items = delivery().content()
-    part_b = delivery().part_b()
-    if part_b.finish(attempt.id, exams[attempt.exam], items, now()):
-        certify(attempt.id)
-    return part_b.progress(attempt.id)
 
 
 # --- candidates ------------------------------------------------------------------------
@@ -489,74 +413,6 @@ def competency_names(lang: str) -> dict[str, str]:
         return {}
 
 
-# --- certificates ----------------------------------------------------------------------
-
-
-def evidence_of(attempt: Attempt, answers: dict[str, Any], env: dict[str, str]) -> tuple[str, str]:
-    """Return the credential's evidence for *attempt*: the digest of its record and a name.
-
-    The digest covers the exam, the form's seed, the saved answers, the result and the
-    environment, so an examiner can prove the record in the database is the one certified.
-    """
-    record = {"exam": attempt.exam, "attempt": attempt.id, "form_seed": attempt.seed,
-              "answers": answers, "result": attempt.result, "environment": env}
-    digest = hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False,
-                                       separators=(",", ":")).encode()).hexdigest()
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(env.items()))
-    return digest, (f"Exam {attempt.exam}, attempt {attempt.id}, form {attempt.seed}, "
-                    f"scored with {versions}")
-
-
-def issued_credential(session: Session, attempt_id: int) -> dict[str, Any] | None:
-    """Return the credential recorded for the attempt, if one was issued."""
-    event = session.scalar(select(Event).where(Event.attempt_id == attempt_id,
-                                               Event.action == "issue").order_by(Event.id.desc()))
-    return dict(event.detail) if event else None
-
-
-def certify(attempt_id: int) -> dict[str, Any] | None:
-    """Issue the achievement of a passed attempt (once); return the credential, or None.
-
-    Nothing is issued for an attempt that did not pass, is voided, or when the
-    deployment issues by hand (``exams.issue_certificates: false``). The attempt's
-    row stays locked while the issuer works, so concurrent submits ask it once; the
-    exam result as the credential's source makes a repeat return the same credential.
-    """
-    service = delivery()
-    issue = current_app.extensions.get("qcampus_issue")
-    exams, _ = service.content()
-    with write_session(service.engine) as session:
-        found = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
-        if found is None or found.state != SCORED or not found.passed:
-            return None
-        recorded = issued_credential(session, attempt_id)
-        if recorded is not None or not service.issue_certificates or issue is None:
-            return recorded
-        answers = {a.item: a.answer for a in session.scalars(
-            select(Answer).where(Answer.attempt_id == attempt_id).order_by(Answer.item))}
-        # The environment of the scoring, as the score event recorded it.
-        score_event = session.scalar(select(Event).where(Event.attempt_id == attempt_id,
-                                                         Event.action == "score"))
-        env = (score_event.detail or {}).get("environment") or attempts.environment()
-        exam = exams[found.exam]
-        try:
-            issued = issue(learner=found.candidate, achievement_id=exam.achievement,
-                           source=f"exam:{found.exam}:{found.id}", actor="qcampus-exams",
-                           reason=f"passed {found.exam} with {found.scaled}/{exam.scoring['scale']}",
-                           evidence=(evidence_of(found, answers, env),), consent_evidence=True,
-                           result=f"{found.scaled}/{exam.scoring['scale']}")
-        except Exception as exc:  # noqa: BLE001 - the issuer's errors are its package's own
-            current_app.logger.error("issuing the certificate of exam attempt %s failed: %s",
-                                     attempt_id, exc)
-            session.add(Event(attempt_id=attempt_id, at=now(), actor="qcampus",
-                              action="issue-failed", detail={"reason": str(exc)[:500]}))
-            return None
-        detail = {"credential_id": issued["credential_id"], "verify_url": issued["verify_url"]}
-        session.add(Event(attempt_id=attempt_id, at=now(), actor="qcampus", action="issue",
-                          detail=detail))
-        return detail
-
-
 # --- examiners -------------------------------------------------------------------------
 
 
@@ -670,7 +526,9 @@ def init_app(app: Flask) -> None:
 
     ``EXAMS_ENGINE``, ``EXAMS_BANK``, ``EXAMS_CATALOG`` and ``EXAMS_LAB`` in the app's
     configuration replace the deployment's database, the checkout's bank and catalog and
-    the client of candidates' servers (tests).
+    the client of candidates' servers (tests). The sweep that ends attempts nobody looks
+    at runs every ``exams.close_every_seconds`` once the service answers its first
+    request; ``EXAMS_SWEEP_SECONDS`` replaces that (a testing app has none unless set).
     """
     from qcampus.settings import for_app
 
@@ -688,3 +546,9 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault("qcampus_staff_links", []).append(
         ("exams.examiners", "Exams / 検定"))
     app.register_blueprint(bp)
+    every = app.config.get("EXAMS_SWEEP_SECONDS",
+                           0 if app.testing else settings["exams"]["close_every_seconds"])
+    if every:
+        sweeper = Sweeper(app, float(every), settings.home / "exams-sweep.lock")
+        app.extensions["qcampus_exam_sweeper"] = sweeper
+        app.before_request(sweeper.ensure_started)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from certificates.models import Credential
-from exams import bank, forms, web
+from exams import bank, delivery, forms, web
 from exams.db import open_engine
 from exams.lab import Lab, LabError
 from exams.models import Attempt, Event
@@ -35,7 +35,13 @@ from tests.grader.sandbox.conftest import sandbox_users  # noqa: F401  (a fixtur
 
 
 @pytest.fixture
-def service(deployment, hub, small_bank, tmp_path, database_url):  # noqa: F811
+def service_config() -> dict:
+    """Further configuration of the service (tests parametrize it)."""
+    return {}
+
+
+@pytest.fixture
+def service(deployment, hub, small_bank, tmp_path, database_url, service_config):  # noqa: F811
     """Return the qcampus service with a two-item exam and one with a Part B."""
     from web import create_app
 
@@ -60,8 +66,10 @@ def service(deployment, hub, small_bank, tmp_path, database_url):  # noqa: F811
     app = create_app({"TESTING": True, "QCAMPUS_HOME": deployment.home,
                       "RATELIMIT_STORAGE_URI": "memory://", "HUB_AUTH": hub, "SERVICE_PREFIX": "/",
                       "EXAMS_ENGINE": engine, "EXAMS_BANK": small_bank,
-                      "EXAMS_CATALOG": tmp_path / "catalog"})
+                      "EXAMS_CATALOG": tmp_path / "catalog", **service_config})
     yield app
+    if "qcampus_exam_sweeper" in app.extensions:
+        app.extensions["qcampus_exam_sweeper"].stop()
     app.extensions["qcampus_engine"].dispose()
     app.extensions["qcampus_web_engine"].dispose()
     engine.dispose()
@@ -416,7 +424,8 @@ def grade_queued(service):
 @pytest.mark.usefixtures("sandbox_users")
 def test_part_b_is_placed_collected_graded_by_verdict_and_decides_the_pass(lab_service, hub):  # noqa: F811
     """Start: the drawn task is in the candidate's lab; their edit is collected at submit, graded
-    by the grading service by verdict, and Part B decides the pass with Part A."""
+    by the grading service by verdict, and Part B decides the pass with Part A (at the service's
+    sweep, with no page open)."""
     service, lab = lab_service
     alice = signed_in(service, hub, "alice")
     attempt_id, token = start(alice, exam="t-practical")
@@ -438,9 +447,12 @@ def test_part_b_is_placed_collected_graded_by_verdict_and_decides_the_pass(lab_s
     assert "Part B is being graded" in pending and 'http-equiv="refresh"' in pending
     assert credentials(service) == []
     grade_queued(service)
+    with service.app_context():                     # nobody opens a page: the service's sweep
+        swept = delivery.sweep(delivery.now())
+    assert swept.decided == [attempt_id] and swept.certified == []
+    [credential] = credentials(service)
     shown = alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
     assert "Passed" in shown and 'id="scaled">1000<' in shown
-    [credential] = credentials(service)
     actions = [action for action, _ in events(service, attempt_id)]
     assert actions[:2] == ["start", "place"] and "collect" in actions and "grade-queued" in actions
     assert actions.count("grade") == 1 and actions.count("issue") == 1
