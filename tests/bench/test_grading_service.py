@@ -53,8 +53,11 @@ def test_report_names_what_was_not_graded():
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_quick_run_prints_well_formed_tables(capsys):
-    """``--quick`` runs both parts on a real deployment and prints complete, consistent tables."""
-    assert bench.main(["--quick", "--workers", "1", "2"]) == 0
+    """``--quick`` runs both parts on a real deployment and prints complete, consistent tables.
+
+    One worker count only: each count is a hub of its own, and how the report sets
+    several side by side is proved by the report's own test above."""
+    assert bench.main(["--quick", "--workers", "2"]) == 0
     text = capsys.readouterr().out
     p50 = float(re.search(r"\| p50 of 3 \| ([\d.]+) s \|", text).group(1))
     p90 = float(re.search(r"\| p90 of 3 \| ([\d.]+) s \|", text).group(1))
@@ -62,7 +65,7 @@ def test_quick_run_prints_well_formed_tables(capsys):
     assert 0 < p50 <= p90 <= slowest
     rows = re.findall(r"\| grading service, (\d) workers? .*\| (\d+) of 6 \| ([\d.]+) s \| \d+ ms \| "
                       r"([\d.]+) s \| ([\d.]+)x \|", text)
-    assert [row[0] for row in rows] == ["1", "2"]
+    assert [row[0] for row in rows] == ["2"]
     assert all(row[1] == "6" and float(row[2]) > 0 and float(row[3]) > 0 for row in rows)
     stock = re.search(r"\| stock nbgrader: .*\| 6 of 6 \| ([\d.]+) s \|", text)
     assert stock and float(stock.group(1)) > 0
