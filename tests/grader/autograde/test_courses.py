@@ -1,7 +1,8 @@
 """Every course assignment's reference solution scores full marks with stock nbgrader autograde.
 
-Stock nbgrader grades the reference solution of every assignment (two assignments
-at a time: each autograde uses one core); the first
+Stock nbgrader grades the reference solution of every assignment (one course per
+track, graded by one ``nbgrader autograde`` with nbgrader's assignment id ``*``; two
+tracks at a time: each autograde uses one core); the first
 assignment of each track (each track uses its own libraries: Qiskit and Aer,
 dimod and dwave-samplers, cryptography, plain Python) is also graded by
 ``qcampus grade`` with its untouched release and the first :data:`MISTAKES`
@@ -73,23 +74,17 @@ def _grades(course_root: Path, assignment: str) -> dict:
 
 @dataclass
 class Course:
-    """One assignment generated and submitted, then autograded by stock nbgrader in a copy."""
+    """One track's assignments generated and submitted, then autograded by stock nbgrader in a copy."""
 
     ours: Path
     stock: Path
-    submissions: int
+    submissions: dict[str, int]
     autograde: subprocess.CompletedProcess
 
 
-def _prepare_and_autograde(folder: Path, where: Path) -> Course:
-    """Generate *folder*'s assignment, submit its answer sets, autograde a copy with stock nbgrader."""
+def _submit(folder: Path, root: Path) -> int:
+    """Submit *folder*'s answer sets into the course at *root*; return how many learners submitted."""
     assignment = folder.name
-    root = where / "ours"
-    shutil.copytree(folder, root / "source" / assignment)
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()\nc.CourseDirectory.course_id = 'demo'\n")
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment],
-                   cwd=root, env=nbgrader_env(), check=True, capture_output=True)
     answers = [{}] + answer_sets(folder)[:1 + MISTAKES] if folder in SAMPLED \
         else answer_sets(folder)[:1]
     for notebook in (root / "release" / assignment).glob("*.ipynb"):
@@ -102,22 +97,40 @@ def _prepare_and_autograde(folder: Path, where: Path) -> Course:
             target = root / "submitted" / f"learner{i:02d}" / assignment
             target.mkdir(parents=True, exist_ok=True)
             nbformat.write(released, target / notebook.name)
+    return len(answers)
+
+
+def _prepare_and_autograde(track: Path, where: Path) -> Course:
+    """Generate every assignment of *track* in one course, submit its answer sets, and autograde
+    a copy with stock nbgrader: one ``generate_assignment`` and one ``autograde`` for the whole
+    track (nbgrader's assignment id ``*``), each notebook still in a kernel of its own."""
+    folders = [folder for folder in ASSIGNMENTS if folder.parents[1] == track]
+    root = where / "ours"
+    for folder in folders:
+        shutil.copytree(folder, root / "source" / folder.name)
+    (root / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'demo'\n")
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "*"],
+                   cwd=root, env=nbgrader_env(), check=True, capture_output=True)
+    submissions = {folder.name: _submit(folder, root) for folder in folders}
     stock = where / "stock"
     shutil.copytree(root, stock)
-    autograde = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment],
+    autograde = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "*"],
                                cwd=stock, env=nbgrader_env(), capture_output=True, text=True,
                                check=False)
-    return Course(root, stock, len(answers), autograde)
+    return Course(root, stock, submissions, autograde)
 
 
 @pytest.fixture(scope="module")
 def stock_courses(tmp_path_factory) -> dict[Path, Course]:
-    """Every assignment autograded by stock nbgrader, two at a time (it uses one core each)."""
+    """Every track autograded by stock nbgrader, two tracks at a time (it uses one core each)."""
     where = tmp_path_factory.mktemp("stock-courses")
+    tracks = sorted({folder.parents[1] for folder in ASSIGNMENTS},
+                    key=lambda track: -len([f for f in ASSIGNMENTS if f.parents[1] == track]))
     with ThreadPoolExecutor(2) as pool:
-        done = pool.map(lambda pair: _prepare_and_autograde(pair[1], where / str(pair[0])),
-                        enumerate(ASSIGNMENTS))
-        return dict(zip(ASSIGNMENTS, done, strict=True))
+        done = dict(zip(tracks, pool.map(lambda track: _prepare_and_autograde(
+            track, where / track.name), tracks), strict=True))
+    return {folder: done[folder.parents[1]] for folder in ASSIGNMENTS}
 
 
 @pytest.mark.parametrize("folder", ASSIGNMENTS, ids=lambda p: f"{p.parents[1].name}/{p.name}")
@@ -132,7 +145,7 @@ def test_course_assignment_scores_match_stock(folder, stock_courses, sandbox_use
     lost = {name: score for (student, name), score in theirs.items()
             if student == reference and score[0] != score[1]}
     assert not lost and any(student == reference for student, _ in theirs), lost
-    assert len({student for student, _ in theirs}) == course.submissions
+    assert len({student for student, _ in theirs}) == course.submissions[assignment]
     if not sampled:
         return
     result = CliRunner().invoke(grade, [assignment, "--course-dir", str(course.ours)])

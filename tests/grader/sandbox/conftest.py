@@ -2,8 +2,8 @@
 
 - ``sandbox_users``: the sandbox system users of worker slots 0 and 1 and of this
   session's own two slots (``SLOT``, ``SLOT + 1``, unique per test session so
-  process counts are not disturbed by other runs); the ones this session
-  created are deleted at its end.
+  process counts are not disturbed by other runs); the session's own ones are
+  deleted at its end if it created them.
 - ``sandbox``: a module-wide :class:`~grader.sandbox.runner.Sandbox` on ``SLOT``
   with short timeouts and small limits, its zygote stopped afterwards.
 - ``uid_processes``: a function that lists the pids owned by a uid.
@@ -20,19 +20,25 @@ import pytest
 from grader.sandbox.limits import Limits, MiB
 from grader.sandbox.users import user_exists, user_name
 
-#: This session's own sandbox slot (a user no other test session uses at the same time).
-SLOT = 1000 + os.getpid() % 10000
+#: This session's own sandbox slots, SLOT and SLOT + 1 (users no other test session uses at
+#: the same time: pytest-xdist's workers often have consecutive pids, hence the factor 2).
+SLOT = 1000 + 2 * (os.getpid() % 5000)
 LIMITS = Limits(cell_timeout=3, notebook_timeout=8, memory_bytes=256 * MiB, processes=32,
                 file_bytes=4 * MiB, scratch_bytes=8 * MiB, output_bytes=1 * MiB)
 
 
 @pytest.fixture(scope="session")
 def sandbox_users() -> Iterator[list[str]]:
-    """Yield the sandbox user names; delete afterwards those that did not exist before."""
+    """Yield the sandbox user names; delete afterwards this session's own, if it made them.
+
+    The users of slots 0 and 1 stay: ``qcampus grade`` keeps them on any machine, and
+    another test session (a pytest-xdist worker) may still be grading as them.
+    """
     names = [user_name(slot) for slot in (0, 1, SLOT, SLOT + 1)]
-    before = {name for name in names if user_exists(name)}
+    own = names[2:]
+    before = {name for name in own if user_exists(name)}
     yield names
-    for name in names:
+    for name in own:
         if name not in before and user_exists(name):
             subprocess.run(["userdel", name], check=True)
 
