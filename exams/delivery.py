@@ -49,6 +49,7 @@ class Delivery:
     settings: Any = None
     lab: Lab | None = None
     _content: tuple[dict[str, Exam], dict[str, Item]] | None = field(default=None, repr=False)
+    _names: dict[str, dict[str, str]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def part_b(self) -> PartB:
@@ -69,6 +70,26 @@ class Delivery:
                     raise ExamError("\n".join(found))
                 self._content = exams, items
             return self._content
+
+    def competency_names(self) -> dict[str, dict[str, str]]:
+        """Return each competency's name by language, read from the framework on first use.
+
+        Reading and validating the framework takes about 0.1 s: every result page (each
+        reloads while Part B is graded) asked for it once, which at 500 candidates took
+        the cores the grading workers needed. Empty if the framework cannot be read.
+        """
+        from qcampus.errors import QcampusError
+        from qcampus.framework import load
+
+        with self._lock:
+            if self._names is None:
+                try:
+                    competencies = load().competencies
+                except QcampusError:
+                    return {}
+                self._names = {lang: {cid: c.name[lang] for cid, c in competencies.items()}
+                               for lang in ("en", "ja")}
+            return self._names
 
 
 def delivery() -> Delivery:

@@ -404,13 +404,7 @@ def certificate(user: dict, attempt_id: int):
 
 def competency_names(lang: str) -> dict[str, str]:
     """Return each competency's name in *lang* (ids where the framework cannot be read)."""
-    from qcampus.errors import QcampusError
-    from qcampus.framework import load
-
-    try:
-        return {cid: c.name[lang] for cid, c in load().competencies.items()}
-    except QcampusError:
-        return {}
+    return delivery().competency_names().get(lang, {})
 
 
 # --- examiners -------------------------------------------------------------------------

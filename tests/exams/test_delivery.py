@@ -128,3 +128,22 @@ def test_the_sweeper_starts_with_the_first_request_and_sweeps_alone(service, hub
 
 def test_a_testing_app_has_no_sweeper_unless_asked(service):  # noqa: F811
     assert "qcampus_exam_sweeper" not in service.extensions
+
+
+def test_result_pages_read_the_framework_once(service, hub, monkeypatch):  # noqa: F811
+    """Competency names come from the framework read on first use, not once per page: at 500
+    candidates whose result pages reload while Part B is graded, reading it each time took
+    the cores the grading workers needed."""
+    from qcampus import framework
+
+    name = framework.load().competencies["concepts.qubits"].name["ja"]
+    real, calls = framework.load, []
+    monkeypatch.setattr(framework, "load", lambda *a, **k: calls.append(1) or real(*a, **k))
+    alice = signed_in(service, hub, "alice")
+    attempt_id, token = start(alice, language="ja")
+    for item, answer in right_answers(service, attempt_id).items():
+        save(alice, token, attempt_id, item, answer)
+    alice.post(f"/exams/attempts/{attempt_id}/submit", data={"csrf_token": token})
+    pages = [alice.get(f"/exams/attempts/{attempt_id}/result").get_data(as_text=True)
+             for _ in range(3)]
+    assert all(name in page for page in pages) and len(calls) == 1
