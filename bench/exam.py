@@ -79,8 +79,8 @@ EXAM = "quantum-literacy"
 ANSWER_CELL = "answer-task"
 #: Seconds between two loads of a result page that waits for Part B (its meta refresh).
 RESULT_REFRESH = 10.0
-#: Seconds the benchmark waits for every result and certificate before it fails.
-PATIENCE = 1800.0
+#: Seconds the benchmark waits for every result and certificate before it fails (--patience).
+PATIENCE = 3600.0
 #: Share of items a candidate answers right.
 RIGHT = 0.7
 
@@ -426,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Part B: servers started (and stopped) together.")
     parser.add_argument("--workers", type=int, default=2, help="grading.workers (Part B).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--patience", type=float, default=PATIENCE,
+                        help="Seconds after the first submit to wait for every result and "
+                             "certificate before failing (what was reached is printed).")
     parser.add_argument("--quick", action="store_true",
                         help="5 candidates within 5 s (Part B: waves of 3, 2 servers live).")
     args = parser.parse_args(argv)
@@ -474,13 +477,13 @@ def main(argv: list[str] | None = None) -> int:
             scored, decided, passed, issued = campus.counts()
             if decided == len(people) and issued == passed:
                 break
-            if time.perf_counter() - first > PATIENCE:
-                raise RuntimeError(f"after {PATIENCE:.0f} s: {scored} scored, {decided} decided, "
+            if time.perf_counter() - first > args.patience:
+                raise RuntimeError(f"after {args.patience:.0f} s: {scored} scored, {decided} decided, "
                                    f"{passed} passed, {issued} certified")
             if part_b and time.perf_counter() - viewed >= RESULT_REFRESH:
                 viewed = time.perf_counter()
                 failed = [job for job in e2e.grading_jobs(campus.dep) if job["state"] == "failed"]
-                if failed:  # such an attempt is never decided: say why now, not after PATIENCE
+                if failed:  # such an attempt is never decided: say why now, not after --patience
                     raise RuntimeError(f"{len(failed)} task notebooks failed to grade: " + "; ".join(
                         f"{job['student']}: {job['reason']}" for job in failed[:5]))
                 waiting = campus.undecided()
