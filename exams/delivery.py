@@ -278,21 +278,23 @@ class Sweeper:
 
     Each of the service's processes has one; a lock file lets one of them sweep at a
     time, and the others skip that round. It starts with the process's first request
-    (:meth:`ensure_started`), so a command that only builds the app never sweeps.
+    (:meth:`ensure_started`): gunicorn's workers import the app before they fork their
+    own threads, and a process that never serves never sweeps.
     """
 
     def __init__(self, app: Flask, every: float, lock_path: Path):
         self.app, self.every, self.lock_path = app, every, lock_path
-        self._started = False
+        self.thread: threading.Thread | None = None
         self._guard = threading.Lock()
         self._stop = threading.Event()
 
     def ensure_started(self) -> None:
         with self._guard:
-            if self._started:
+            if self.thread is not None:
                 return
-            self._started = True
-        threading.Thread(target=self._run, name="qcampus-exam-sweep", daemon=True).start()
+            self.thread = threading.Thread(target=self._run, name="qcampus-exam-sweep",
+                                           daemon=True)
+        self.thread.start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -521,8 +521,8 @@ def init_app(app: Flask) -> None:
     ``EXAMS_ENGINE``, ``EXAMS_BANK``, ``EXAMS_CATALOG`` and ``EXAMS_LAB`` in the app's
     configuration replace the deployment's database, the checkout's bank and catalog and
     the client of candidates' servers (tests). The sweep that ends attempts nobody looks
-    at runs every ``exams.close_every_seconds`` once the service answers its first
-    request; ``EXAMS_SWEEP_SECONDS`` replaces that (a testing app has none unless set).
+    at runs in the served app (``BACKGROUND_TASKS``) every ``exams.close_every_seconds``
+    once it answers its first request; ``EXAMS_SWEEP_SECONDS`` replaces that (0: none).
     """
     from qcampus.settings import for_app
 
@@ -540,8 +540,9 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault("qcampus_staff_links", []).append(
         ("exams.examiners", "Exams / 検定"))
     app.register_blueprint(bp)
-    every = app.config.get("EXAMS_SWEEP_SECONDS",
-                           0 if app.testing else settings["exams"]["close_every_seconds"])
+    every = app.config.get("EXAMS_SWEEP_SECONDS")
+    if every is None:
+        every = settings["exams"]["close_every_seconds"] if app.config["BACKGROUND_TASKS"] else 0
     if every:
         sweeper = Sweeper(app, float(every), settings.home / "exams-sweep.lock")
         app.extensions["qcampus_exam_sweeper"] = sweeper

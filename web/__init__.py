@@ -85,6 +85,9 @@ def default_config(home: Path | None = None, settings=None) -> dict[str, Any]:
         "HUB_AUTH": None,
         # Entry points of qcampus.web to add (None: all installed).
         "WEB_PLUGINS": None,
+        # Plugins start their background work (the exam sweep) only in the served app
+        # (web.wsgi), never in an app a command or a test builds.
+        "BACKGROUND_TASKS": False,
     }
 
 

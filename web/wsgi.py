@@ -8,7 +8,8 @@ import gc
 
 from web import create_app
 
-app = create_app()
+# The served app: its plugins' background work (the exam sweep) runs here.
+app = create_app({"BACKGROUND_TASKS": True})
 # What exists now (modules, the app, its engine, catalogue and keys) lives as long as
 # the worker. Frozen, it is left out of the garbage collector's full passes, which
 # would otherwise walk ~140,000 objects (about 70 ms on a small machine) while every

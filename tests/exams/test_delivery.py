@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -100,14 +99,13 @@ def test_the_sweeper_starts_with_the_first_request_and_sweeps_alone(service, hub
     """No thread before a request; then the background sweep scores a walked-away attempt,
     except while another process holds the lock."""
     sweeper = service.extensions["qcampus_exam_sweeper"]
-    threads = lambda: [t for t in threading.enumerate() if t.name == "qcampus-exam-sweep"]  # noqa: E731
-    assert threads() == []
+    assert sweeper.thread is None
     monkeypatch.setattr(delivery, "now", lambda: datetime.now(UTC) + LATER)
     held = os.open(sweeper.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(held, fcntl.LOCK_EX)                               # another process sweeps
     try:
         attempt_id = walk_away(service, hub)                       # its requests start the thread
-        assert len(threads()) == 1
+        assert sweeper.thread.is_alive() and sweeper.thread.name == "qcampus-exam-sweep"
         time.sleep(1.0)                                            # five rounds, every one skipped
         assert sweeper.once() is None and credentials(service) == []
     finally:
@@ -119,15 +117,21 @@ def test_the_sweeper_starts_with_the_first_request_and_sweeps_alone(service, hub
     [credential] = credentials(service)
     assert credential.source == f"exam:t-exam:{attempt_id}"
     sweeper.stop()
-    for _ in range(50):
-        if not threads():
-            break
-        time.sleep(0.1)
-    assert threads() == []
+    sweeper.thread.join(5)
+    assert not sweeper.thread.is_alive()
 
 
-def test_a_testing_app_has_no_sweeper_unless_asked(service):  # noqa: F811
+def test_only_the_served_app_sweeps_by_default(service):  # noqa: F811
+    """An app a test or a command builds has no sweeper; the served one (web.wsgi) sweeps
+    every exams.close_every_seconds."""
     assert "qcampus_exam_sweeper" not in service.extensions
+
+
+@pytest.mark.parametrize("service_config", [{"BACKGROUND_TASKS": True}])
+def test_the_served_app_sweeps_at_the_settings_interval(service):  # noqa: F811
+    sweeper = service.extensions["qcampus_exam_sweeper"]
+    assert sweeper.every == 30 and sweeper.thread is None          # until the first request
+    assert sweeper.lock_path.parent == service.extensions["qcampus_exams"].settings.home
 
 
 def test_result_pages_read_the_framework_once(service, hub, monkeypatch):  # noqa: F811

@@ -21,7 +21,7 @@ from grader.sandbox.limits import Limits, MiB
 from grader.sandbox.users import user_exists, user_name
 
 #: This session's own sandbox slots, SLOT and SLOT + 1 (users no other test session uses at
-#: the same time: pytest-xdist's workers often have consecutive pids, hence the factor 2).
+#: the same time: two sessions started together often have consecutive pids, hence the 2).
 SLOT = 1000 + 2 * (os.getpid() % 5000)
 LIMITS = Limits(cell_timeout=3, notebook_timeout=8, memory_bytes=256 * MiB, processes=32,
                 file_bytes=4 * MiB, scratch_bytes=8 * MiB, output_bytes=1 * MiB)
@@ -32,7 +32,7 @@ def sandbox_users() -> Iterator[list[str]]:
     """Yield the sandbox user names; delete afterwards this session's own, if it made them.
 
     The users of slots 0 and 1 stay: ``qcampus grade`` keeps them on any machine, and
-    another test session (a pytest-xdist worker) may still be grading as them.
+    another test session may still be grading as them.
     """
     names = [user_name(slot) for slot in (0, 1, SLOT, SLOT + 1)]
     own = names[2:]
