@@ -136,18 +136,20 @@ def close_expired(moment: datetime) -> list[int]:
     return closed
 
 
-def decide(attempt: Attempt) -> bool:
-    """Decide a scored attempt whose Part B is graded (queueing its tasks if nothing did yet).
+def awaits_part_b(attempt: Attempt) -> bool:
+    """Tell whether *attempt* is scored and waits for its Part B to be graded."""
+    return attempt.state == SCORED and "B" in (attempt.result or {}).get("pending_parts", [])
 
-    Returns whether the attempt is decided now; a pass is certified.
+
+def decide(attempt: Attempt) -> bool:
+    """Decide a scored attempt whose Part B tasks are graded; return whether it is decided now.
+
+    A pass is certified.
     """
-    if attempt.state != SCORED or "B" not in (attempt.result or {}).get("pending_parts", []):
+    if not awaits_part_b(attempt):
         return False
     exams, items = delivery().content()
-    part_b, moment = delivery().part_b(), now()
-    exam = exams[attempt.exam]
-    part_b.queue(attempt.id, exam, items, moment)
-    if not part_b.finish(attempt.id, exam, items, moment):
+    if not delivery().part_b().finish(attempt.id, exams[attempt.exam], items, now()):
         return False
     certify(attempt.id)
     return True
@@ -155,7 +157,7 @@ def decide(attempt: Attempt) -> bool:
 
 def finish_grading(attempt: Attempt) -> dict[str, dict[str, Any]]:
     """Decide a scored attempt whose Part B was being graded, if it is; return the tasks' progress."""
-    if attempt.state != SCORED or "B" not in (attempt.result or {}).get("pending_parts", []):
+    if not awaits_part_b(attempt):
         return {}
     decide(attempt)
     return delivery().part_b().progress(attempt.id)
@@ -262,7 +264,12 @@ def sweep(moment: datetime) -> Swept:
     with Session(engine) as session:
         pending = session.scalars(select(Attempt).where(Attempt.state == SCORED,
                                                         Attempt.passed.is_(None))).all()
-    swept.decided = [attempt.id for attempt in pending if decide(attempt)]
+    exams, items = delivery().content()
+    for attempt in filter(awaits_part_b, pending):
+        # Queued once; an attempt closed by `qcampus exam close` may not be yet.
+        delivery().part_b().queue(attempt.id, exams[attempt.exam], items, moment)
+        if decide(attempt):
+            swept.decided.append(attempt.id)
     if delivery().issue_certificates and current_app.extensions.get("qcampus_issue"):
         issued = exists().where(Event.attempt_id == Attempt.id, Event.action == "issue")
         with Session(engine) as session:
