@@ -37,12 +37,19 @@ def work(slot: int, settings: dict, tasks: SimpleQueue, results: SimpleQueue) ->
     """Grade students taken from *tasks* until None; put one outcome dict per student."""
     os.environ.update(course_env())
     os.chdir(settings["course_dir"])
+    # What the worker writes (autograded copies, the gradebook) is the course's owner's and
+    # group's (the instructors'), as qcampus.courses.nbgrader writes it, never everyone's.
+    os.umask(0o007)
     limits = Limits(**settings["limits"])
     app = AutogradeApp()
     app.initialize([settings["assignment"], "--log-level=WARN"])
     config = app.config
     config.Autograde.sanitize_preprocessors = sanitize_preprocessors()
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
+    if "permissions" not in config.Autograde and not app.coursedir.groupshared:
+        # nbgrader's default makes autograded files readable by every local user (444);
+        # a course's files are its owner's and the course group's only.
+        config.Autograde.permissions = 440
     config.SandboxedExecute.update(
         timeout=int(limits.cell_timeout), notebook_timeout=int(limits.notebook_timeout),
         cpu_seconds=None if limits.cpu_seconds is None else int(limits.cpu_seconds),

@@ -66,9 +66,11 @@ def generate(course_dir: Path, assignment: str, student: str, db_url: str = "") 
 
     *db_url* is the course's gradebook; "" is nbgrader's default in *course_dir*.
     """
+    # Pages are root's and the instructors' group's (nbgrader's default, 644, opens them to
+    # every local user) until the exchange releases them to their learner.
     nbgrader(course_dir, "generate_feedback", assignment, "--student", student, "--force",
              *(f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS),
-             "--log-level=WARN", db_url=db_url)
+             "--GenerateFeedback.permissions=640", "--log-level=WARN", db_url=db_url)
     folder = course_dir / "feedback" / student / assignment
     return {page.stem: page.read_bytes() for page in sorted(folder.glob("*.html"))}
 

@@ -99,6 +99,11 @@ def test_the_reference_scores_full_marks_and_feedback_hides_the_hidden_tests(
     [page] = _page_text(store, engine, job(job_id).submission_id).values()
     assert str(int(outcome.max_score)) in page
     assert not {line for line in hidden if line in page}
+    # What grading wrote into the course (autograded copy, feedback page) is closed to learners.
+    written = [p for folder in ("autograded", "feedback")
+               for p in (course / folder / "alice").rglob("*")]
+    assert any(p.suffix == ".html" for p in written) and any(p.suffix == ".ipynb" for p in written)
+    assert [(str(p), oct(p.stat().st_mode)) for p in written if p.stat().st_mode & 0o007] == []
 
 
 def test_after_deadline_feedback_is_released_by_the_sweep_once_due(deployment, engine, store,
