@@ -12,6 +12,9 @@
   the hub, gradebooks, submissions and certificates all run on it; SQLite files otherwise.
 - ``running_hub``: ``qcampus up`` started as a real process on that deployment;
   stopped with SIGINT (as Ctrl-C) afterwards.
+- ``shared_hub``: one deployment and hub that every test asking for it shares,
+  each test with its own people enrolled (``SharedHub``); for tests that neither
+  stop the hub nor change its settings.
 - ``ACTIVATION_CODES``: the one-time codes ``deployment_ready`` issued to its staff
   (the instructor); ``HubUser.login`` (or ``activate_staff``, before a browser's
   login) activates such an account with its code at the first login, choosing the
@@ -25,6 +28,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import pwd
@@ -35,17 +39,20 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from jupyterhub.utils import subdomain_hook_idna
+from requests.adapters import HTTPAdapter
 
 from hub_config.spawner import system_username
 from qcampus import courses, deployment, roster, settings
 from qcampus.activation import Activations
+from tests.conftest import fresh_home
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path("/opt/qcampus/venv")
@@ -180,15 +187,30 @@ class People:
         return [self.instructor, self.learner_a, self.learner_b]
 
 
+def new_people() -> People:
+    return People(uuid.uuid4().hex[:6])
+
+
+def remove_people(found: People) -> None:
+    """Delete the system users (and stop the processes) of *found*."""
+    for name in found.all + [found.name("x")]:
+        remove_system_user(system_username(name))
+
+
 @pytest.fixture
-def people() -> Iterator[People]:
-    """Yield unique names; delete their system users and processes afterwards."""
-    found = People(uuid.uuid4().hex[:6])
+def people(request) -> Iterator[People]:
+    """Yield unique names; delete their system users and processes afterwards.
+
+    A test on the ``shared_hub`` gets the people enrolled for it there.
+    """
+    if "shared_hub" in request.fixturenames:
+        yield request.getfixturevalue("shared_hub").dep.people
+        return
+    found = new_people()
     try:
         yield found
     finally:
-        for name in found.all + [found.name("x")]:
-            remove_system_user(system_username(name))
+        remove_people(found)
 
 
 SYNTHETIC_NOTEBOOK = """{"cells": [
@@ -307,13 +329,13 @@ def activate_staff(base: str, name: str, password: str) -> None:
 DATABASE_SWITCH = "QCAMPUS_TEST_DATABASE"
 
 
-@pytest.fixture
-def database_settings() -> Iterator[dict[str, str]]:
-    """Yield the deployment's database settings: none (SQLite files), or a fresh PostgreSQL database.
+@contextlib.contextmanager
+def database_for_tests() -> Iterator[dict[str, str]]:
+    """Yield a deployment's database settings: none (SQLite files), or a fresh PostgreSQL database.
 
     With ``QCAMPUS_TEST_DATABASE=postgresql``, ``database.url`` names a new database
     on 127.0.0.1:5432, where `qcampus init` makes the components' schemas; it is
-    dropped, schemas and all, after the deployment's hub has stopped.
+    dropped, schemas and all, when the context ends (after the deployment's hub stopped).
     """
     backend = os.environ.get(DATABASE_SWITCH, "sqlite")
     if backend == "sqlite":
@@ -328,28 +350,45 @@ def database_settings() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def deployment_ready(qcampus_home, people, database_settings) -> Deployment:
-    """Return an initialised deployment with people enrolled and assignments released."""
+def database_settings() -> Iterator[dict[str, str]]:
+    """Yield the deployment's database settings (``database_for_tests``)."""
+    with database_for_tests() as found:
+        yield found
+
+
+def prepare_deployment(home: Path, everyone: list[People], database: dict[str, str]) -> Deployment:
+    """Initialise a deployment in *home* with *everyone* enrolled and the first assignment released.
+
+    The returned deployment's ``people`` are the first of *everyone*.
+    """
     port = free_port_block(4)
     environ = {**os.environ, "QCAMPUS_HUB__PORT": str(port),
                "QCAMPUS_HUB__CERTIFICATES_PORT": str(port + 3),
-               "QCAMPUS_COURSES__SOURCE": str(courses_source(qcampus_home.parent)),
-               **database_settings}
-    deployment.init(qcampus_home, environ)
-    loaded = settings.load(qcampus_home, environ)
+               "QCAMPUS_COURSES__SOURCE": str(courses_source(home.parent)),
+               **database}
+    deployment.init(home, environ)
+    loaded = settings.load(home, environ)
     track = first_track(loaded.courses_source)
-    roster.enrol(qcampus_home, [
-        roster.Member(people.instructor, "instructor", ()),
-        roster.Member(people.learner_a, "learner", (track.id,)),
-        roster.Member(people.learner_b, "learner", (track.id,)),
-    ])
+    members = []
+    for people in everyone:
+        members += [roster.Member(people.instructor, "instructor", ()),
+                    roster.Member(people.learner_a, "learner", (track.id,)),
+                    roster.Member(people.learner_b, "learner", (track.id,))]
+    roster.enrol(home, members)
     # Staff accounts are never claimed at first login: they activate with a code.
-    for name, (code, _) in Activations(loaded.hub_dir).issue([people.instructor], 1).items():
+    staff = [people.instructor for people in everyone]
+    for name, (code, _) in Activations(loaded.hub_dir).issue(staff, 1).items():
         ACTIVATION_CODES[name] = code
     # The first assignment is the one the tests use; releasing the others costs time only.
     courses.release(loaded, track, track.assignments[0])
     deployment.run_hooks(loaded)
-    return Deployment(loaded, environ, people)
+    return Deployment(loaded, environ, everyone[0])
+
+
+@pytest.fixture
+def deployment_ready(qcampus_home, people, database_settings) -> Deployment:
+    """Return an initialised deployment with people enrolled and assignments released."""
+    return prepare_deployment(qcampus_home, [people], database_settings)
 
 
 class HubProcess:
@@ -389,6 +428,120 @@ def running_hub(deployment_ready) -> Iterator[HubProcess]:
         hub.stop()
 
 
+@dataclass
+class SharedHubView:
+    """One test's part of the shared hub: its deployment, seen with the test's own people."""
+
+    dep: Deployment
+    hub: HubProcess
+    #: The loopback address this test's ``HubUser`` sessions send from (``SOURCE``).
+    address: str
+
+    def hub_pid(self) -> int:
+        return self.hub.hub_pid()
+
+
+class SharedHub:
+    """One running hub for every test that asks for ``shared_hub``, each with its own people.
+
+    Starting a deployment and its hub costs 15-25 s here; tests that neither stop
+    the hub nor change its settings share one. Every such test of the session has
+    its own people enrolled before the hub starts; a test's people (their system
+    users and processes) are removed when the test ends, and the hub stops after
+    the last test that uses it, not at the end of the session. The hub counts
+    failed logins per client address, so each test's ``HubUser`` sessions send
+    from a loopback address of their own, as each learner of a room would from
+    their own machine.
+    """
+
+    def __init__(self, count: int):
+        self.pool = [new_people() for _ in range(max(count, 1))]
+        self._stack = contextlib.ExitStack()
+        self.remaining, self.taken = len(self.pool), 0
+        try:
+            home = self._stack.enter_context(fresh_home())
+            database = self._stack.enter_context(database_for_tests())
+            self.dep = prepare_deployment(home, self.pool, database)
+            self.hub = HubProcess(self.dep)
+            self._stack.callback(self.hub.stop)
+        except BaseException:
+            self.close()
+            raise
+
+    def take(self) -> SharedHubView:
+        assert self.pool, "more tests asked for the shared hub than were collected"
+        people = self.pool.pop(0)
+        self.taken += 1
+        return SharedHubView(replace(self.dep, people=people), self.hub,
+                             f"127.0.{100 + self.taken // 250}.{1 + self.taken % 250}")
+
+    def give_back(self, view: SharedHubView) -> None:
+        people = view.dep.people
+        stop_servers(self.dep, people.all + [people.name("x")])
+        remove_people(people)
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.close()
+
+    def close(self) -> None:
+        self._stack.close()
+        for people in self.pool:
+            remove_people(people)
+
+
+def stop_servers(dep: Deployment, names: list[str], timeout: float = 60) -> None:
+    """Stop the servers of *names* through the hub's API (as ``qcampus roster remove`` does).
+
+    The hub then reaps their processes; killing them from outside leaves zombies the
+    system user cannot be deleted with until the hub notices.
+    """
+    from hub_config import hubapi
+
+    api = requests.Session()
+    api.headers["Authorization"] = f"token {hubapi.read_token(dep.settings.hub_dir)}"
+    users = f"{dep.url}/hub/api/users"
+
+    def active(name: str) -> list[str]:
+        found = api.get(f"{users}/{name}", timeout=30)
+        return list(found.json().get("servers", {})) if found.status_code == 200 else []
+
+    paths = [f"{users}/{name}/server" if server == "" else f"{users}/{name}/servers/{server}"
+             for name in names for server in active(name)]
+    with ThreadPoolExecutor(max(len(paths), 1)) as pool:  # the hub stops them side by side
+        list(pool.map(lambda path: api.delete(path, timeout=timeout), paths))
+    deadline = time.monotonic() + timeout
+    while any(active(name) for name in names) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def _shared_hub(request) -> Iterator[SharedHub]:
+    users = [item for item in request.session.items if "shared_hub" in item.fixturenames]
+    shared = SharedHub(len(users))
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+@pytest.fixture
+def shared_hub(_shared_hub) -> Iterator[SharedHubView]:
+    """Yield this test's view of a hub that several tests share (``SharedHub``).
+
+    The test has its own people (``dep.people``; the ``people`` fixture returns the
+    same), enrolled in the foundations track (the instructor with an activation code);
+    it must not stop the hub or change the deployment's settings: those tests use
+    ``running_hub``.
+    """
+    view = _shared_hub.take()
+    SOURCE.address = view.address
+    try:
+        yield view
+    finally:
+        SOURCE.address = None
+        _shared_hub.give_back(view)
+
+
 def wait_for_service(url: str) -> None:
     """Wait until *url* answers 200 (the hub starts its services after itself)."""
     for _ in range(120):
@@ -411,12 +564,32 @@ def user_origin(hub_url: str, name: str) -> str:
     return f"{scheme}://{domain}" + (f":{port}" if port else "")
 
 
+class SourceAddress(HTTPAdapter):
+    """Send from a chosen loopback address (every 127.x.y.z is this machine)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+class SOURCE:
+    """The loopback address new ``HubUser`` sessions send from (None: the default, 127.0.0.1)."""
+
+    address: str | None = None
+
+
 class HubUser:
     """A browser-like session of one user against the hub."""
 
     def __init__(self, base: str, name: str):
         self.base, self.name = base, name
         self.session = requests.Session()
+        if SOURCE.address is not None:
+            self.session.mount("http://", SourceAddress(SOURCE.address))
 
     @property
     def origin(self) -> str:

@@ -22,9 +22,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CODE = re.compile(r"^  (\S+)\t\w+\t([A-Z0-9-]{19})\t", re.M)
 
 
-def test_first_visitor_cannot_claim_an_instructor_account(running_hub):
+def test_first_visitor_cannot_claim_an_instructor_account(shared_hub):
     """An attacker's first login as the instructor is refused; the owner activates once with the code."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name = dep.people.instructor
     ACTIVATION_CODES.pop(name, None)  # this test uses the code the command prints
 
@@ -59,9 +59,9 @@ def test_first_visitor_cannot_claim_an_instructor_account(running_hub):
     assert code not in log and code.replace("-", "") not in log
 
 
-def test_learner_keeps_first_use_by_default(running_hub):
+def test_learner_keeps_first_use_by_default(shared_hub):
     """A learner still chooses a password at first login unless the operator turns it off."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     learner = HubUser(dep.url, dep.people.learner_a)
     assert learner.login(secrets.token_urlsafe(12)).status_code == 200
 

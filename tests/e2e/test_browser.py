@@ -64,9 +64,9 @@ def assert_image_drawn(cell: Locator) -> None:
     assert width > 0, cell.text_content()
 
 
-def test_login_to_assignments_tab(running_hub):
+def test_login_to_assignments_tab(shared_hub):
     """Headless Chromium logs a learner in and shows the released assignment, without formgrader."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name = dep.people.learner_a
     assignment = dep.track.assignments[0].id
     with lab_page(dep.url, name, f"/user/{name}/lab") as page:
@@ -79,9 +79,9 @@ def test_login_to_assignments_tab(running_hub):
         assert page.locator(f"text={dep.track.id}").count() >= 1
 
 
-def test_instructor_formgrader_in_lab(running_hub):
+def test_instructor_formgrader_in_lab(shared_hub):
     """An instructor's per-track server shows formgrader inside JupyterLab with the assignment."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name, track = dep.people.instructor, dep.track.id
     assignment = dep.track.assignments[0].id
     with lab_page(dep.url, name, f"/user/{name}/{track}/lab",
@@ -92,9 +92,9 @@ def test_instructor_formgrader_in_lab(running_hub):
         frame.locator(f"text={assignment}").first.wait_for(timeout=60_000)
 
 
-def test_learner_submits_and_reads_feedback_without_an_instructor(running_hub):
+def test_learner_submits_and_reads_feedback_without_an_instructor(shared_hub):
     """In Chromium a learner fetches, submits, then fetches feedback with a score; nobody else acts."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name = dep.people.learner_a
     assignment = dep.track.assignments[0].id
     with lab_page(dep.url, name, f"/user/{name}/lab") as page:
@@ -120,9 +120,9 @@ def test_learner_submits_and_reads_feedback_without_an_instructor(running_hub):
         frame.locator("text=/Score: \\d/").first.wait_for(timeout=180_000)
 
 
-def test_lesson_renders_its_headings_math_and_figures(running_hub):
+def test_lesson_renders_its_headings_math_and_figures(shared_hub):
     """A learner fetches and runs the first lesson in JupyterLab: Japanese headings, MathJax, figures."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name, track = dep.people.learner_a, dep.track.id
     lesson = dep.track.assignments[0]
     with lab_page(dep.url, name, f"/user/{name}/lab") as page:

@@ -20,9 +20,9 @@ def _hidden(page: str, name: str) -> str:
     return match.group(1)
 
 
-def test_staff_issue_and_revoke_through_the_hub(running_hub):
+def test_staff_issue_and_revoke_through_the_hub(shared_hub):
     """The service runs by default; an instructor issues and revokes; anyone sees the verdict."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     # The service has its own origin, apart from the hub's and every user's.
     service = dep.service_url
     assert urlsplit(service).netloc not in (urlsplit(dep.url).netloc,

@@ -38,9 +38,9 @@ def _is_sqlite(path) -> bool:
         return handle.read(16) == b"SQLite format 3\0"
 
 
-def test_every_component_keeps_its_records_where_the_settings_say(running_hub):
+def test_every_component_keeps_its_records_where_the_settings_say(shared_hub):
     """Hub users, the gradebook (formgrader's too), exchange releases, certificate and web migrations."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     wait_for_service(f"{dep.service_url}/")
     # Formgrader, in the instructor's own server, opens the track's gradebook: with
     # database.url it must be the server's schema, or a gradebook.db file would appear.

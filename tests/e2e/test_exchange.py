@@ -50,9 +50,9 @@ def _notebook_payload(notebook: dict, name: str) -> dict:
                        "content": base64.b64encode(json.dumps(notebook).encode()).decode()}]}
 
 
-def test_forged_names_times_links_and_roles_change_nothing(running_hub):
+def test_forged_names_times_links_and_roles_change_nothing(shared_hub):
     """A learner's token submits only as that learner, now; reads only their own; acts as no instructor."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     course, assignment = dep.track.id, dep.track.assignments[0].id
     a_name, b_name = dep.people.learner_a, dep.people.learner_b
     user_a, _ = login_and_spawn(dep, a_name)
@@ -102,9 +102,9 @@ def test_forged_names_times_links_and_roles_change_nothing(running_hub):
     assert stored_submissions(dep, a_name) == before
 
 
-def test_formgrader_autograde_grades_in_the_sandbox(running_hub):
+def test_formgrader_autograde_grades_in_the_sandbox(shared_hub):
     """Autograde pressed in formgrader grades in the grading service: learner code finds no course files."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     course, assignment = dep.track.id, dep.track.assignments[0].id
     a_name, instructor = dep.people.learner_a, dep.people.instructor
     course_dir = dep.course_dir()
@@ -126,7 +126,7 @@ def test_formgrader_autograde_grades_in_the_sandbox(running_hub):
     first = api(dep, token_a, "POST", f"/courses/{course}/assignments/{assignment}/submissions",
                 json=_notebook_payload(notebook, item["name"]))
     assert first.status_code == 201, first.text
-    _wait_graded(dep, generations=1)
+    _wait_graded(dep, generations=1, student=a_name)
 
     teacher, _ = login_and_spawn(dep, instructor)
     open_formgrader(dep, teacher, course)
@@ -136,7 +136,7 @@ def test_formgrader_autograde_grades_in_the_sandbox(running_hub):
     assert pressed.status_code == 200, pressed.text[:300]
     assert pressed.json()["success"], pressed.json()
     assert "grading service" in pressed.json()["log"]
-    _wait_graded(dep, generations=2)
+    _wait_graded(dep, generations=2, student=a_name)
 
     graded = nbformat.read(course_dir / "autograded" / a_name / assignment / item["name"], 4)
     output = "".join(o.get("text", "") for o in graded.cells[0].outputs)
@@ -158,10 +158,11 @@ def _server_xsrf(user, path: str) -> str:
     return values[0]
 
 
-def _wait_graded(dep, generations: int, timeout: float = 600) -> None:
+def _wait_graded(dep, generations: int, student: str, timeout: float = 600) -> None:
+    """Wait until *generations* of *student*'s grading jobs have ended; all must have graded."""
     deadline = time.monotonic() + timeout
     while True:
-        jobs = grading_jobs(dep)
+        jobs = [job for job in grading_jobs(dep) if job["student"] == student]
         if len([j for j in jobs if j["state"] in ("graded", "failed", "timed_out")]) >= generations:
             assert all(j["state"] == "graded" for j in jobs if j["state"] != "queued"), jobs
             return

@@ -72,9 +72,9 @@ def login_and_spawn(dep, name: str) -> tuple[HubUser, str]:
     return user, password
 
 
-def test_learner_loop(running_hub):
+def test_learner_loop(shared_hub):
     """Enrolled learner logs in, fetches, solves part, submits; autograde scores it; feedback returns."""
-    learner_loop(running_hub.dep)
+    learner_loop(shared_hub.dep)
 
 
 def learner_loop(dep) -> None:
@@ -142,6 +142,11 @@ def learner_loop(dep) -> None:
     assert hidden_lines, "the assignment has hidden tests, or this check would mean nothing"
     for hidden in hidden_lines:
         assert hidden not in html and escape(hidden) not in html, hidden
+    # What grading wrote into the course (autograded copy, feedback page) is closed to learners.
+    graded = [p for folder in ("autograded", "feedback")
+              for p in (course_dir / folder / name).rglob("*")]
+    assert [p.name for p in graded if p.suffix == ".html"] == [f"{assignment}.html"]
+    assert [str(p) for p in graded if stat.S_IMODE(p.lstat().st_mode) & 0o007] == []
 
 
 def wait_for_feedback(user: HubUser, course: str, assignment: str, timeout: float = 600) -> dict:
@@ -173,9 +178,9 @@ def hidden_test_lines(source: dict) -> list[str]:
     return found
 
 
-def test_refusals(running_hub):
+def test_refusals(shared_hub):
     """Wrong password, unenrolled name, another learner's server and formgrader are refused."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     a_name, b_name = dep.people.learner_a, dep.people.learner_b
     user_a, password_a = login_and_spawn(dep, a_name)
     user_b, _ = login_and_spawn(dep, b_name)
@@ -275,9 +280,9 @@ def open_formgrader(dep, user: HubUser, track: str) -> requests.Response:
         time.sleep(0.5)
 
 
-def test_instructor_reaches_formgrader(running_hub):
+def test_instructor_reaches_formgrader(shared_hub):
     """An instructor's per-track server runs formgrader on that track's course directory."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     user = HubUser(dep.url, dep.people.instructor)
     assert user.login(secrets.token_urlsafe(12)).status_code == 200
     track = dep.track.id

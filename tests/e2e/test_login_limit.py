@@ -5,27 +5,14 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from requests.adapters import HTTPAdapter
 
-from tests.e2e.conftest import HubUser
+from tests.e2e.conftest import HubUser, SourceAddress
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # The hub's default: 10 failures per address and per account within 15 minutes.
 ATTEMPTS = 10
 REFUSAL = "Too many login attempts; wait 15 minutes and try again."
-
-
-class SourceAddress(HTTPAdapter):
-    """Send from a chosen loopback address (every 127.x.y.z is this machine)."""
-
-    def __init__(self, address: str):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
 
 
 def user_at(dep, name: str, address: str) -> HubUser:
@@ -35,9 +22,9 @@ def user_at(dep, name: str, address: str) -> HubUser:
     return user
 
 
-def test_too_many_failures_get_429_per_address_and_per_account(running_hub):
+def test_too_many_failures_get_429_per_address_and_per_account(shared_hub):
     """Failures from one address, or against one account, end in 429; another account still logs in."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     people = dep.people
     password_a, password_b = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     assert user_at(dep, people.learner_a, "127.0.0.2").login(password_a).status_code == 200

@@ -63,16 +63,16 @@ def git_dir_of(path: Path) -> Path | None:
 
 
 @pytest.fixture
-def learner(deployment_ready) -> str:
+def learner(shared_hub) -> str:
     """Return the system user of learner A, created as the spawner creates it."""
-    name = system_username(deployment_ready.people.learner_a)
+    name = system_username(shared_hub.dep.people.learner_a)
     ensure_system_user(name)
     return name
 
 
-def test_learner_cannot_read_solutions_hidden_tests_or_gradebook(deployment_ready, learner):
+def test_learner_cannot_read_solutions_hidden_tests_or_gradebook(shared_hub, learner):
     """After init, a learner's uid reads no source notebook, answer key, exam item, gradebook or git."""
-    dep = deployment_ready
+    dep = shared_hub.dep
     source = dep.settings.courses_source
     track = dep.track
     assignment = track.assignments[0].id
@@ -107,9 +107,9 @@ def test_learner_cannot_read_solutions_hidden_tests_or_gradebook(deployment_read
     assert not dep.settings.exchange.exists()
 
 
-def test_learner_cannot_read_certificates_database_or_secrets(running_hub, learner):
+def test_learner_cannot_read_certificates_database_or_secrets(shared_hub, learner):
     """With the service using its database, a learner's uid reads neither it, its WAL files, nor secrets."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     # The service opens the database (and SQLite its -wal/-shm files) to answer.
     port = dep.settings["hub"]["certificates_port"]
     response = requests.get(f"http://127.0.0.1:{port}/services/qcampus/status/revocation", timeout=30)
@@ -127,9 +127,9 @@ def test_learner_cannot_read_certificates_database_or_secrets(running_hub, learn
     assert_unreadable(learner, dep.settings.logs / "jupyterhub.log")
 
 
-def test_status_finds_no_exposure_on_a_running_deployment(running_hub):
+def test_status_finds_no_exposure_on_a_running_deployment(shared_hub):
     """`qcampus status` on a running deployment reports no path open to learners."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     result = subprocess.run([str(VENV / "bin" / "qcampus"), "status", "--home", str(dep.settings.home)],
                             env=dep.environ, capture_output=True, text=True, check=False, timeout=120)
     exposed = [line for line in result.stdout.splitlines()
@@ -144,9 +144,9 @@ def output_of(pid: int, fd: int) -> tuple[int, int]:
     return info.st_dev, info.st_ino
 
 
-def test_learner_server_has_its_own_log_not_the_hubs(running_hub):
+def test_learner_server_has_its_own_log_not_the_hubs(shared_hub):
     """A learner's server and kernel write to its own 0600 log; they can neither read nor write the hub's."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name = dep.people.learner_a
     user = HubUser(dep.url, name)
     assert user.login(secrets.token_urlsafe(12)).status_code == 200
@@ -161,7 +161,7 @@ def test_learner_server_has_its_own_log_not_the_hubs(running_hub):
     while not (kernels := processes_of(uid, "ipykernel")) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert kernels, "the kernel did not start"
-    hub = running_hub.hub_pid()
+    hub = shared_hub.hub_pid()
     for pid in (server, *kernels):
         for fd in (1, 2):
             assert output_of(pid, fd) != output_of(hub, 1), f"{pid} fd {fd} is the hub's output"

@@ -49,9 +49,9 @@ def without_feedback(submissions: list[dict]) -> list[dict]:
     return [{key: value for key, value in row.items() if key != "feedback"} for row in submissions]
 
 
-def test_enrolment_and_removal_reach_the_running_hub(running_hub, people, tmp_path):
+def test_enrolment_and_removal_reach_the_running_hub(shared_hub, people, tmp_path):
     """A learner added while the hub runs logs in at once; a removed one is cut off, work kept."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     track = dep.track
     assignment = track.assignments[0].id
     newcomer, leaver = people.name("x"), people.learner_a
@@ -97,9 +97,9 @@ def test_enrolment_and_removal_reach_the_running_hub(running_hub, people, tmp_pa
     assert back.server("GET", f"api/contents/{track.id}/{assignment}").status_code == 200
 
 
-def test_roster_token_holds_only_its_scopes_and_cannot_escalate(running_hub):
+def test_roster_token_holds_only_its_scopes_and_cannot_escalate(shared_hub):
     """The token in hub/roster-token has no scope beyond user admin, group membership and stopping servers."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     token = (dep.settings.hub_dir / "roster-token").read_text().strip()
     api = requests.Session()
     api.headers["Authorization"] = f"token {token}"
@@ -123,10 +123,10 @@ def test_roster_token_holds_only_its_scopes_and_cannot_escalate(running_hub):
                     timeout=10).status_code == 403
 
 
-def test_staff_enrolled_while_the_hub_runs_activate_with_the_printed_code(running_hub, people,
+def test_staff_enrolled_while_the_hub_runs_activate_with_the_printed_code(shared_hub, people,
                                                                         tmp_path):
     """An examiner added to a running hub gets a code as before, activates, logs in, is an examiner."""
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name = people.name("e")
     cohort = tmp_path / "staff.csv"
     cohort.write_text(f"username,role,tracks\n{name},examiner,\n", encoding="utf-8")
