@@ -76,8 +76,8 @@ def answer(page: Page, item: str, kind: str, key, saved: str = "保存済み") -
     field.locator(f".status:text-is('{saved}')").wait_for(timeout=30_000)
 
 
-def test_a_candidate_sits_part_a_in_the_browser_and_is_certified(running_hub):
-    dep = running_hub.dep
+def test_a_candidate_sits_part_a_in_the_browser_and_is_certified(shared_hub):
+    dep = shared_hub.dep
     name = dep.people.learner_a
     service = dep.service_url
     with sync_playwright() as p:

@@ -124,9 +124,9 @@ def write_answer_cell(page, url: str, solution: str) -> None:
     raise AssertionError(f"{url} was not saved after four Ctrl+S (/tmp/qcampus-exam-save.png)")
 
 
-def test_a_practitioner_exam_with_part_b_in_jupyterlab_ends_at_the_deadline_certified(running_hub,
+def test_a_practitioner_exam_with_part_b_in_jupyterlab_ends_at_the_deadline_certified(shared_hub,
                                                                                      people, tmp_path):
-    dep = running_hub.dep
+    dep = shared_hub.dep
     name = dep.people.learner_a
     service = dep.service_url
     engine = create_engine(dep.settings.exams_database_url)
