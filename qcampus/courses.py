@@ -295,6 +295,9 @@ def nbgrader(course_dir: Path, *args: str, db_url: str = "") -> subprocess.Compl
 def _forked_nbgrader(course_dir: Path, args: tuple[str, ...],
                      env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``nbgrader *args*`` in a forked child as ``python -m nbgrader`` would; collect its output."""
+    # Imported here, once per process, not in every child: a second of imports per command.
+    from nbgrader.apps.nbgraderapp import NbGraderApp
+
     sys.stdout.flush()
     sys.stderr.flush()
     with tempfile.TemporaryFile() as output:
@@ -316,8 +319,6 @@ def _forked_nbgrader(course_dir: Path, args: tuple[str, ...],
                 for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
                                  ResourceWarning):
                     warnings.simplefilter("ignore", category)
-                from nbgrader.apps.nbgraderapp import NbGraderApp
-
                 NbGraderApp.launch_instance(list(args))
                 code = 0
             except SystemExit as exc:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exams import bank, tasks
@@ -104,24 +109,45 @@ def _bank_code_items():
 @pytest.mark.slow
 @pytest.mark.sandbox
 @pytest.mark.usefixtures("sandbox_users")
-def test_every_bank_task_scores_its_reference_full_and_its_stub_nothing(deployment, engine):  # noqa: F811
-    """Each code item of the real bank, graded as the grading service grades a candidate's task."""
-    from submissions.grading import pipeline, queue
+def test_every_bank_task_scores_its_reference_full_and_its_stub_nothing(deployment, engine,  # noqa: F811
+                                                                        tmp_path):
+    """Each code item of the real bank, graded by the grading service (two workers) as a candidate's task."""
+    from submissions.grading import queue
+    from submissions.grading.models import FINAL, GradingJob
 
     code = _bank_code_items()
     tasks.prepare(deployment, code)
     store = Store.for_deployment(deployment)
-    wrong = []
+    expected = {}
     for item in code:
         released = tasks.released_notebook(deployment, item)
-        for student, answer, expected in (("reference", item.code["solution"], float(item.points)),
-                                          ("stub", item.code["stub"], 0.0)):
+        for student, answer, points in (("reference", item.code["solution"], float(item.points)),
+                                        ("stub", item.code["stub"], 0.0)):
             with write_session(engine) as session:
                 notebook = tasks.submission_notebook(released, answer)
                 submission = store.submit(session, tasks.COURSE, item.id, student,
                                           {tasks.notebook_name(item): notebook})
-                job = queue.enqueue(session, submission)
-            outcome = pipeline.grade(deployment, job)
-            if (outcome.state, outcome.score) != ("graded", expected):
-                wrong.append(f"{item.id} {student}: {outcome.state} {outcome.score} {outcome.reason[:300]}")
+                expected[queue.enqueue(session, submission).id] = (item.id, student, points)
+    log = tmp_path / "grading.log"
+    with open(log, "wb") as output:
+        service = subprocess.Popen([sys.executable, "-m", "submissions.grading"], stdout=output,
+                                   stderr=subprocess.STDOUT,
+                                   env={**os.environ, "QCAMPUS_HOME": str(deployment.home),
+                                        "QCAMPUS_GRADING__WORKERS": "2"})
+    try:
+        deadline = time.monotonic() + 20 * len(expected)
+        while True:
+            with Session(engine) as session:
+                jobs = {job.id: job for job in session.scalars(select(GradingJob))}
+            if all(job.state in FINAL for job in jobs.values()):
+                break
+            assert service.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, {i: j.state for i, j in jobs.items()}
+            time.sleep(0.5)
+    finally:
+        service.terminate()
+        service.wait(60)
+    wrong = [f"{item} {student}: {job.state} {job.score} {(job.reason or '')[:300]}"
+             for job_id, (item, student, points) in expected.items()
+             if ((job := jobs[job_id]).state, job.score) != ("graded", points)]
     assert wrong == []
