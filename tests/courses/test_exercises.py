@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -40,7 +38,7 @@ import yaml
 from click.testing import CliRunner
 
 from grader.cli import grade
-from qcampus.courses import environment_path_first
+from qcampus.courses import nbgrader
 from tests.courses.conftest import COURSES, all_assignments
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -49,13 +47,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 CPU_SECONDS = 60
 #: Wall-clock seconds a cell may run (the notebook four times that): only a backstop.
 CELL_SECONDS = 240
-
-
-def _nbgrader(course: Path, *args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                            env=environment_path_first(), capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _replace_solution(nb, grade_id: str, source: str):
@@ -140,7 +131,7 @@ def test_reference_full_marks_and_mistakes_lose_points(track, assignment, tmp_pa
         f"c = get_config()\nc.CourseDirectory.course_id = {track!r}\n"
         f"c.Exchange.root = {str(tmp_path / 'exchange')!r}\n", encoding="utf-8")
     shutil.copytree(COURSES / track / "source" / assignment, course / "source" / assignment)
-    _nbgrader(course, "generate_assignment", assignment, "--force")
+    nbgrader(course, "generate_assignment", assignment, "--force")  # forked: imports paid once
 
     released = sorted((course / "release" / assignment).glob("*.ipynb"))
     assert released
