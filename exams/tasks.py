@@ -37,6 +37,7 @@ from typing import Any
 from exams import codeitems
 from exams.bank import Item
 from exams.errors import ExamError
+from qcampus.permissions import private_umask
 from qcampus.settings import Settings
 
 #: The nbgrader course every exam's code tasks belong to.
@@ -125,15 +126,20 @@ def prepare(settings: Settings, items: Iterable[Item]) -> list[str]:
     Raises:
         ExamError: an item has no exports, or nbgrader or the exchange refused the task.
     """
-    from qcampus.courses import exchange, nbgrader
-    from qcampus.deployment import nbgrader_course_config
-    from qcampus.errors import QcampusError
-
     items = [item for item in items if item.type == "code"]
     bare = [item.id for item in items if not item.code.get("exports")]
     if bare:
         raise ExamError(f"{', '.join(bare)} cannot be graded tamper-resistant: the item has no "
                         "code.exports. Add them, then run `qcampus exam validate`.")
+    with private_umask():  # keys, sources and the lock are root's alone, whatever the caller's umask
+        return _prepare(settings, items)
+
+
+def _prepare(settings: Settings, items: list[Item]) -> list[str]:
+    from qcampus.courses import exchange, generate_assignment
+    from qcampus.deployment import nbgrader_course_config
+    from qcampus.errors import QcampusError
+
     directory = course_dir(settings)
     directory.mkdir(mode=0o750, parents=True, exist_ok=True)
     config = directory / "nbgrader_config.py"
@@ -152,8 +158,7 @@ def prepare(settings: Settings, items: Iterable[Item]) -> list[str]:
             (source / notebook_name(item)).write_text(json.dumps(source_notebook(item), indent=1,
                                                                  ensure_ascii=False), encoding="utf-8")
             try:
-                nbgrader(directory, "generate_assignment", item.id, "--force",
-                         db_url=settings.gradebook_url(COURSE))
+                generate_assignment(directory, item.id, settings.gradebook_url(COURSE))
                 key_dir = directory / "keys" / item.id
                 key_dir.mkdir(parents=True, exist_ok=True)
                 _write(key_dir / f"{item.id}.json", json.dumps(keys[item.id]))

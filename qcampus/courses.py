@@ -357,6 +357,18 @@ def released(settings: Settings, track: Track) -> set[str]:
     return exchange().released(settings, track.id)
 
 
+def generate_assignment(course_dir: Path, assignment_id: str, db_url: str = "") -> None:
+    """Make the student version of *assignment_id* in ``release/`` with nbgrader, root's and the
+    course group's only (nbgrader's default, 644, opens it to every local user: what a live
+    deployment generates is not closed again until the next ``qcampus init``).
+
+    Raises:
+        CourseError: nbgrader failed.
+    """
+    nbgrader(course_dir, "generate_assignment", assignment_id, "--force",
+             "--GenerateAssignment.permissions=640", db_url=db_url)
+
+
 def release(settings: Settings, track: Track, assignment: Assignment) -> str:
     """Generate *assignment* of *track* in the deployment's nbgrader course and release it.
 
@@ -370,11 +382,10 @@ def release(settings: Settings, track: Track, assignment: Assignment) -> str:
     if not src.is_dir():
         raise CourseError(f"{src} does not exist: the track lists {assignment.id!r} but has no source.")
     dest = course_dir / "source" / assignment.id
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
     shutil.copytree(src, dest, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    nbgrader(course_dir, "generate_assignment", assignment.id, "--force",
-             db_url=settings.gradebook_url(track.id))
+    generate_assignment(course_dir, assignment.id, settings.gradebook_url(track.id))
     return exchange().release(settings, track.id, assignment.id, course_dir / "release" / assignment.id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -49,6 +50,10 @@ def test_prepare_makes_the_assignment_its_key_and_its_release_once(deployment, e
     placed = tasks.placed_notebook(tasks.released_notebook(deployment, task), task, "ja")
     assert placed["cells"][0]["source"].startswith("double(x) を書いてください")
     assert tasks.answer_code(placed) == CODE["code"]["stub"]
+    # Made under any umask (this process has 022), the task's files are closed to learners.
+    opened = [f"{p} {stat.S_IMODE(p.stat().st_mode):o}" for p in course.rglob("*")
+              if stat.S_IMODE(p.stat().st_mode) & 0o007]
+    assert opened == []
 
 
 def test_an_item_without_exports_is_refused_with_what_to_do(deployment, tmp_path):  # noqa: F811

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+
 import pytest
 
 from qcampus import settings as settings_mod
@@ -37,6 +39,11 @@ def test_release_puts_the_student_version_in_the_exchange(qcampus_home):
     assert "raise NotImplementedError" in text
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     assert "_check([5, 4, 1, 7]" not in text
+    # Released into a live deployment (no init after it), the course stays closed to learners.
+    course = settings.courses_root / "foundations"
+    opened = [f"{p} {stat.S_IMODE(p.stat().st_mode):o}" for p in course.rglob("*")
+              if stat.S_IMODE(p.stat().st_mode) & 0o007]
+    assert opened == []
 
 
 def test_release_before_init_is_refused(qcampus_home):
