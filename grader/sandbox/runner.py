@@ -16,6 +16,7 @@ from grader.errors import SandboxProtocolError, SandboxUnavailableError
 from grader.sandbox import frames
 from grader.sandbox.limits import Limits
 from grader.sandbox.namespace import copy_regular_files
+from grader.sandbox.slots import Slot, claim
 from grader.sandbox.users import ensure_user, user_name
 from grader.sandbox.zygote import DEFAULT_PRELOAD, Zygote
 
@@ -66,7 +67,9 @@ class Sandbox:
         limits: Resource limits for every notebook.
         isolate: Namespaces, private root and the sandbox user; False only for
             the explicitly unsafe mode, which keeps rlimits and timeouts only.
-        slot: Which sandbox user to run as (one per concurrent worker).
+        slot: The sandbox user to run as (one per concurrent sandbox): held by this
+            sandbox alone on the machine until :meth:`close`; when another sandbox holds
+            it, the next free one is taken (:mod:`grader.sandbox.slots`).
         preload: Modules the zygote imports once.
     """
 
@@ -74,17 +77,28 @@ class Sandbox:
                  preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
         self.limits = limits or Limits()
         self.isolate = isolate
+        self.slot: Slot | None = None
         if isolate:
             if os.geteuid() != 0:
                 raise SandboxUnavailableError(
                     "the sandbox needs root to create namespaces and switch to the sandbox "
                     "user; run as root, or pass --unsafe-no-sandbox to grade without isolation")
-            self.uid, self.gid = ensure_user(user_name(slot))
-            os.makedirs(MOUNTPOINT, mode=0o700, exist_ok=True)
+            self.slot = claim(slot)
+            try:
+                self.uid, self.gid = ensure_user(user_name(self.slot.number))
+                os.makedirs(MOUNTPOINT, mode=0o700, exist_ok=True)
+            except BaseException:
+                self.slot.release()
+                raise
         else:
             self.uid, self.gid = os.getuid(), os.getgid()
         self.preload = tuple(preload)
-        self.zygote = Zygote(self.preload)
+        try:
+            self.zygote = Zygote(self.preload, drop=self._held())
+        except BaseException:
+            if self.slot is not None:
+                self.slot.release()
+            raise
 
     def _restart_zygote(self) -> None:
         try:
@@ -92,11 +106,19 @@ class Sandbox:
         except ProcessLookupError:  # already gone; it is reaped by close() below
             pass
         self.zygote.close()
-        self.zygote = Zygote(self.preload)
+        self.zygote = Zygote(self.preload, drop=self._held())
+
+    def _held(self) -> tuple[int, ...]:
+        """The slot's lock, which the zygote must not keep (it would outlive a killed owner)."""
+        return (self.slot.fileno(),) if self.slot is not None and self.slot.held else ()
 
     def close(self) -> None:
-        """Stop the zygote."""
-        self.zygote.close()
+        """Stop the zygote and give the slot back."""
+        try:
+            self.zygote.close()
+        finally:
+            if self.slot is not None:
+                self.slot.release()
 
     def __enter__(self) -> Sandbox:
         return self

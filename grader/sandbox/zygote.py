@@ -64,11 +64,14 @@ def single_threaded_native_pools() -> None:
 class Zygote:
     """A handle on a pre-warmed zygote process owned by the calling process."""
 
-    def __init__(self, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+    def __init__(self, preload: Sequence[str] = DEFAULT_PRELOAD, drop: Sequence[int] = ()) -> None:
+        """Fork the zygote; it closes its copies of the descriptors *drop* (its owner's only)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             ours.close()
+            for fd in drop:
+                os.close(fd)
             code = 1
             try:
                 _zygote_main(theirs, preload)

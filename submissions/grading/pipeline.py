@@ -10,7 +10,6 @@ swapped in atomically, readable by root and the instructors' group only.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import fcntl
@@ -21,7 +20,6 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -192,31 +190,9 @@ def _exchange(first: Path, second: Path) -> None:
         raise OSError(errno, os.strerror(errno), str(second))
 
 
-#: Sandbox users of the grading service: slots 100… (``qcampus grade`` uses 0…), one per
-#: grading running at once on this machine, so no two share a user and its process limit.
+#: The grading service's sandbox users start at slot 100 (``qcampus grade`` starts at 0); each
+#: sandbox holds its slot alone on the machine (:mod:`grader.sandbox.slots`).
 FIRST_SERVICE_SLOT = 100
-SERVICE_SLOTS = 64
-SLOT_LOCKS = Path("/run/qcampus-grading-slots")
-
-
-@contextlib.contextmanager
-def sandbox_slot() -> Iterator[int]:
-    """Hold a sandbox slot no other grading on this machine holds; yield its number."""
-    SLOT_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for index in range(SERVICE_SLOTS):
-        slot = FIRST_SERVICE_SLOT + index
-        handle = open(SLOT_LOCKS / f"{slot}.lock", "a")  # noqa: SIM115 - held while grading
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        try:
-            yield slot
-        finally:
-            handle.close()  # closing releases the lock, also when the process dies
-        return
-    raise GradingError(f"all {SERVICE_SLOTS} sandbox slots are busy; lower grading.workers")
 
 
 def autograde(course_dir: Path, assignment: str, student: str, *, timeout: float) -> Outcome:
@@ -238,9 +214,8 @@ def autograde(course_dir: Path, assignment: str, student: str, *, timeout: float
     shutil.rmtree(course_dir / "autograded" / student / assignment, ignore_errors=True)
     limits = Limits(cell_timeout=min(timeout, Limits.cell_timeout), notebook_timeout=timeout)
     try:
-        with sandbox_slot() as slot:
-            [result] = LockedBatch(course_dir, assignment, limits=limits, workers=1,
-                                   first_slot=slot).run([student])
+        [result] = LockedBatch(course_dir, assignment, limits=limits, workers=1,
+                               first_slot=FIRST_SERVICE_SLOT).run([student])
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise GradingError(

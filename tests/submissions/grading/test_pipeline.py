@@ -134,17 +134,6 @@ def test_a_submission_that_runs_past_the_timeout_is_timed_out_with_the_reason(
     assert outcome.state == TIMED_OUT and "ps1" in outcome.reason, outcome
 
 
-def test_concurrent_gradings_get_distinct_sandbox_slots():
-    """Two gradings at once on one machine hold different sandbox users; a released slot is reused."""
-    from submissions.grading.pipeline import FIRST_SERVICE_SLOT, sandbox_slot
-
-    with sandbox_slot() as first, sandbox_slot() as second:
-        assert first != second
-        assert min(first, second) >= FIRST_SERVICE_SLOT
-    with sandbox_slot() as again:
-        assert again == min(first, second)
-
-
 @pytest.mark.slow
 @pytest.mark.sandbox
 def test_a_full_grading_disk_fails_the_job_with_the_reason_and_keeps_the_submission(
