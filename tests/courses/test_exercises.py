@@ -40,6 +40,7 @@ from click.testing import CliRunner
 from grader.cli import grade
 from qcampus.courses import nbgrader
 from tests.courses.conftest import COURSES, all_assignments
+from tests.gradebooks import give_gradebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -127,6 +128,7 @@ def test_reference_full_marks_and_mistakes_lose_points(track, assignment, tmp_pa
     """Reference full marks, release 0 on every graded cell, a mistake just its cells; 60 s CPU."""
     course = tmp_path / "course"
     (course / "source").mkdir(parents=True)
+    give_gradebook(course)
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.course_id = {track!r}\n"
         f"c.Exchange.root = {str(tmp_path / 'exchange')!r}\n", encoding="utf-8")

@@ -19,6 +19,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from qcampus.courses import nbgrader
+from tests.gradebooks import give_gradebook
 from tests.grader.sandbox.conftest import sandbox_users  # noqa: F401  (a fixture)
 
 ASSIGNMENT = "ps1"
@@ -134,8 +136,8 @@ def build_course(root: Path, notebook: nbformat.NotebookNode | None = None) -> C
     (root / "source" / ASSIGNMENT / "data.txt").write_text("instructor data\n")
     (root / "nbgrader_config.py").write_text(
         "c = get_config()\nc.CourseDirectory.course_id = 'demo'\n")
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT],
-                   cwd=root, env=nbgrader_env(), check=True, capture_output=True)
+    give_gradebook(root)
+    nbgrader(root, "generate_assignment", ASSIGNMENT)  # forked: nbgrader's imports paid once
     return Course(root)
 
 
