@@ -12,10 +12,12 @@ import re
 import secrets
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ACTIVATION_CODES, VENV, HubUser
+from qcampus import courses, settings
+from tests.e2e.conftest import ACTIVATION_CODES, VENV, HubUser, first_track
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,12 +68,28 @@ def test_learner_keeps_first_use_by_default(shared_hub):
     assert learner.login(secrets.token_urlsafe(12)).status_code == 200
 
 
-def test_demo_instructor_logs_in_with_the_written_password(deployment_ready):
-    """`qcampus up --demo` still gives its instructor a working login (password in secrets/)."""
+def one_track_source(source: Path, track: str, where: Path) -> Path:
+    """Return a courses source in *where* holding *source*'s shared files and only *track*."""
+    where.mkdir()
+    for entry in source.iterdir():
+        if entry.name == track or not (entry / "track.yaml").is_file():
+            (where / entry.name).symlink_to(entry)
+    return where
+
+
+def test_demo_instructor_logs_in_with_the_written_password(deployment_ready, tmp_path):
+    """`qcampus up --demo` still gives its instructor a working login (password in secrets/).
+
+    On one track of the courses: releasing every track's assignments is generate_assignment's
+    and the exchange's work, proved for each assignment elsewhere (tests/courses, test_courses).
+    """
     dep = deployment_ready
+    source = one_track_source(dep.settings.courses_source, first_track(dep.settings.courses_source).id,
+                              tmp_path / "courses")
+    env = {**dep.environ, "QCAMPUS_COURSES__SOURCE": str(source)}
     proc = subprocess.Popen([str(VENV / "bin" / "qcampus"), "up", "--demo", "--home",
-                             str(dep.settings.home)], env=dep.environ, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                             str(dep.settings.home)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         banner = proc.stdout.readline()
         assert "is running" in banner, banner + proc.stdout.read()
@@ -85,6 +103,9 @@ def test_demo_instructor_logs_in_with_the_written_password(deployment_ready):
             "_xsrf": instructor.hub_xsrf()})
         assert response.status_code == 302, response.status_code
         assert instructor.session.get(f"{dep.url}/hub/api/user").json()["name"] == "instructor"
+        track = first_track(source)   # and the demo released every assignment of its tracks
+        assert (courses.released(settings.load(dep.settings.home, env), track)
+                == {assignment.id for assignment in track.assignments})
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
