@@ -48,7 +48,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +64,7 @@ import requests  # noqa: E402
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench.hub_api import issue_tokens, quantile  # noqa: E402
 from exams import catalog  # noqa: E402
 from exams.lab import task_path  # noqa: E402
 from exams.models import SCORED, Attempt, Event  # noqa: E402
@@ -127,12 +127,6 @@ def submit():
         db.execute("INSERT INTO results (attempt, score) VALUES (?, ?)", (body["attempt"], score))
     return jsonify(score=score)
 '''
-
-
-def quantile(values: list[float], q: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def progress(line: str) -> None:
@@ -298,18 +292,10 @@ class Campus:
 
     def create_tokens(self, people: list[Candidate]) -> None:
         """Activate the admin, then give each candidate an API token as an admin does, over REST."""
-        password = uuid.uuid4().hex
-        e2e.HubUser(self.dep.url, self.admin).activate(self.code, password).raise_for_status()
-        answer = requests.post(f"{self.hub_api}/users/{self.admin}/tokens", timeout=60, json={
-            "auth": {"username": self.admin, "password": password}, "note": "benchmark admin"})
-        answer.raise_for_status()
-        self.admin_headers = {"Authorization": f"token {answer.json()['token']}"}
+        self.admin_headers, tokens = issue_tokens(
+            self.dep.url, self.admin, self.code, [c.user.name for c in people], "exam benchmark")
         for candidate in people:
-            answer = requests.post(f"{self.hub_api}/users/{candidate.user.name}/tokens",
-                                   headers=self.admin_headers, timeout=60,
-                                   json={"note": "exam benchmark", "expires_in": 86400})
-            answer.raise_for_status()
-            candidate.token = answer.json()["token"]
+            candidate.token = tokens[candidate.user.name]
 
     def _server(self, name: str) -> dict | None:
         answer = requests.get(f"{self.hub_api}/users/{name}", headers=self.admin_headers, timeout=60)

@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bench import autograde  # noqa: E402
 from bench.autograde import ASSIGNMENT, build, timed  # noqa: E402
+from bench.hub_api import issue_tokens, quantile  # noqa: E402
 from hub_config.spawner import system_username  # noqa: E402
 from qcampus import courses, deployment, roster, settings  # noqa: E402
 from qcampus.activation import Activations  # noqa: E402
@@ -73,13 +74,6 @@ POSTERS = 32
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 #: One-minute load averages seen while waiting for grading (the machine is shared).
 LOADS: list[float] = []
-
-
-def quantile(values: list[float], q: int) -> float:
-    """Return the *q*-th percentile of *values* (inclusive method, as bench/hub_login.py)."""
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 class Campus:
@@ -130,21 +124,8 @@ class Campus:
 
     def create_tokens(self) -> dict[str, str]:
         """Activate the admin, then create each learner's token as an admin does, over REST."""
-        password = uuid.uuid4().hex
-        e2e.HubUser(self.dep.url, self.admin).activate(self.code, password).raise_for_status()
-        hub_api = f"{self.dep.url}/hub/api/users"
-        # Authenticated by the request body: no browser session, no server started.
-        answer = requests.post(f"{hub_api}/{self.admin}/tokens", timeout=60, json={
-            "auth": {"username": self.admin, "password": password}, "note": "benchmark admin"})
-        answer.raise_for_status()
-        admin = {"Authorization": f"token {answer.json()['token']}"}
-        tokens = {}
-        for name in [self.warmup, *self.names]:
-            answer = requests.post(f"{hub_api}/{name}/tokens", headers=admin, timeout=60,
-                                   json={"note": "grading benchmark", "expires_in": 86400})
-            answer.raise_for_status()
-            tokens[name] = answer.json()["token"]
-        return tokens
+        return issue_tokens(self.dep.url, self.admin, self.code, [self.warmup, *self.names],
+                            "grading benchmark")[1]
 
     def call(self, name: str, method: str, path: str, **kwargs) -> dict:
         """Call the exchange API as learner *name*; return its JSON or fail with its message."""

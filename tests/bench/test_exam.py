@@ -7,8 +7,6 @@ import random
 import re
 import time
 
-import pytest
-
 from bench import exam as bench
 
 
@@ -45,11 +43,6 @@ def test_report_gives_percentiles_and_both_ratios():
     assert qcampus.groups() == ("250", "370", "400", "12.0")
     assert "| bare Flask endpoint (score, one row) | 25 ms | 37 ms | 40 ms | 3.0 s |" in text
     assert "qcampus / bare, submit p50: 10.0x; until every result: 4.00x." in text
-
-
-@pytest.mark.parametrize(("values", "q", "expected"), [([5.0], 90, 5.0), ([0.0, 10.0], 50, 5.0)])
-def test_quantile(values, q, expected):
-    assert bench.quantile(values, q) == pytest.approx(expected)
 
 
 def test_answer_cell_is_the_task_notebooks():

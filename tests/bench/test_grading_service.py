@@ -14,13 +14,6 @@ def _closing(seconds: float, graded: int = 10, other: list[str] | None = None) -
     return {"posted": 0.5, "seconds": seconds, "graded": graded, "job": 1.5, "other": other or []}
 
 
-def test_quantile_of_one_value_and_of_many():
-    """One latency is its own p50 and p90; eleven evenly spaced ones give their 5th and 9th."""
-    assert bench.quantile([3.0], 90) == 3.0
-    values = [float(v) for v in range(11)]
-    assert (bench.quantile(values, 50), bench.quantile(values, 90)) == (5.0, 9.0)
-
-
 def test_report_gives_percentiles_and_the_ratio_to_stock():
     """The report states p50, p90 and, per worker count, stock's time over the service's."""
     args = argparse.Namespace(learners=4, submissions=10, window=60.0, seed=7)
