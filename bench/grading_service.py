@@ -79,13 +79,14 @@ LOADS: list[float] = []
 class Campus:
     """A deployment started by ``qcampus up``, with tokens for its learners and an admin."""
 
-    def __init__(self, root: Path, learners: int):
+    def __init__(self, root: Path, learners: int, environ: dict[str, str] | None = None):
+        """Create the deployment under *root*; *environ* adds variables to ``qcampus up``'s."""
         self.tag = uuid.uuid4().hex[:5]
         self.admin = f"qcb{self.tag}adm"
         self.names = [f"qcb{self.tag}{i:03d}" for i in range(learners)]
         self.warmup = f"qcb{self.tag}wrm"
         port = e2e.free_port_block(4)
-        environ = {**os.environ, "QCAMPUS_HUB__PORT": str(port),
+        environ = {**os.environ, **(environ or {}), "QCAMPUS_HUB__PORT": str(port),
                    "QCAMPUS_HUB__CERTIFICATES_PORT": str(port + 3),
                    "QCAMPUS_HUB__ADMIN_USERS": self.admin,
                    "QCAMPUS_COURSES__SOURCE": str(e2e.courses_source(root))}
