@@ -353,7 +353,8 @@ def update_services(c, cfg: Mapping[str, Any]) -> None:
         services.append({
             "name": SERVICE_NAME,
             "url": f"http://127.0.0.1:{hub['certificates_port']}",
-            "command": [str(venv / "bin" / "python"), "-m", "web"],
+            "command": [str(venv / "bin" / "python"), "-m", "web",
+                        f"--workers={hub['service_workers']}"],
             # It reads the deployment's settings itself, with the same overrides as the hub.
             "environment": {**cfg["internal"]["service_environment"],
                             "QCAMPUS_HOME": cfg["paths"]["home"]},

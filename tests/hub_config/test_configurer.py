@@ -263,9 +263,20 @@ def test_certificates_service_runs_by_default(hub_config, deployment_settings):
     """The qcampus service runs by default on loopback, reading the deployment's settings."""
     service = next(s for s in hub_config.JupyterHub.services if s["name"] == "qcampus")
     assert service["url"] == "http://127.0.0.1:10101"
-    assert service["command"][-2:] == ["-m", "web"]
+    assert service["command"][-3:] == ["-m", "web", "--workers=2"]
     assert service["environment"]["QCAMPUS_HOME"] == str(deployment_settings.home)
     assert service["oauth_no_confirm"] is True
+
+
+def test_certificates_service_workers_follow_the_settings(deployment_settings):
+    """hub.service_workers sets the service's gunicorn workers; zero is refused, naming the key."""
+    cfg = validate({"hub": {"service_workers": 4}}, base=config_from_settings(deployment_settings))
+    c = Config()
+    configurer.update_services(c, cfg)
+    service = next(s for s in c.JupyterHub.services if s["name"] == "qcampus")
+    assert service["command"][-1] == "--workers=4"
+    with pytest.raises(HubConfigError, match=r"service_workers"):
+        validate({"hub": {"service_workers": 0}})
 
 
 def test_rate_limit_store_runs_beside_the_certificates_service(hub_config, deployment_settings):
