@@ -64,7 +64,7 @@ import requests  # noqa: E402
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.hub_api import issue_tokens, quantile  # noqa: E402
+from bench.harness import issue_tokens, progress, quantile  # noqa: E402
 from exams import catalog  # noqa: E402
 from exams.lab import task_path  # noqa: E402
 from exams.models import SCORED, Attempt, Event  # noqa: E402
@@ -127,10 +127,6 @@ def submit():
         db.execute("INSERT INTO results (attempt, score) VALUES (?, ?)", (body["attempt"], score))
     return jsonify(score=score)
 '''
-
-
-def progress(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 class Candidate:

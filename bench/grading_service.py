@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bench import autograde  # noqa: E402
 from bench.autograde import ASSIGNMENT, build, timed  # noqa: E402
-from bench.hub_api import issue_tokens, quantile  # noqa: E402
+from bench.harness import issue_tokens, progress, quantile  # noqa: E402
 from hub_config.spawner import system_username  # noqa: E402
 from qcampus import courses, deployment, roster, settings  # noqa: E402
 from qcampus.activation import Activations  # noqa: E402
@@ -332,11 +332,6 @@ def report(args, latencies: list[float], closings: dict[int, dict], baseline: di
         lines.append(f"Load average (1 min) while timing: {min(loads):.1f}–{max(loads):.1f} "
                      f"on {os.cpu_count()} cores.")
     return "\n".join(lines)
-
-
-def progress(line: str) -> None:
-    """Say on stderr what is measured so far (a long run may be stopped before its report)."""
-    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

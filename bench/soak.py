@@ -58,8 +58,8 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
-from bench.grading_service import ASSIGNMENT, NOTEBOOK, Campus, progress  # noqa: E402
-from bench.hub_api import quantile  # noqa: E402
+from bench.grading_service import ASSIGNMENT, NOTEBOOK, Campus  # noqa: E402
+from bench.harness import progress, quantile  # noqa: E402
 from certificates import ISSUER_TOKEN_FILE  # noqa: E402
 from tests.e2e import conftest as e2e  # noqa: E402
 

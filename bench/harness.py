@@ -1,13 +1,20 @@
-"""What the benchmarks share: a percentile, and API tokens made the way a hub admin makes them."""
+"""What the benchmarks share: progress lines, a percentile, and API tokens made as a hub admin does."""
 
 from __future__ import annotations
 
 import statistics
+import sys
+import time
 import uuid
 
 import requests
 
 from tests.e2e import conftest as e2e
+
+
+def progress(line: str) -> None:
+    """Say on stderr what is measured so far (a long run may be stopped before its report)."""
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
 
 
 def quantile(values: list[float], q: int) -> float:

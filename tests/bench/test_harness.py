@@ -1,10 +1,12 @@
-"""What the benchmarks share: the percentile their reports print."""
+"""What the benchmarks share: the percentile their reports print, the progress lines."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from bench.hub_api import quantile
+from bench.harness import progress, quantile
 
 
 def test_quantile_of_one_value_and_of_many():
@@ -17,3 +19,10 @@ def test_quantile_of_one_value_and_of_many():
 @pytest.mark.parametrize(("values", "q", "expected"), [([0.0, 10.0], 50, 5.0), ([0.0, 10.0], 90, 9.0)])
 def test_quantile_interpolates_between_values(values, q, expected):
     assert quantile(values, q) == pytest.approx(expected)
+
+
+def test_progress_goes_to_stderr_with_the_time(capsys):
+    """Progress lines leave stdout to the report."""
+    progress("3 learners graded")
+    out, err = capsys.readouterr()
+    assert out == "" and re.fullmatch(r"\d\d:\d\d:\d\d 3 learners graded\n", err)
