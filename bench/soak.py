@@ -3,12 +3,15 @@
 Run as root from the repository root::
 
     /opt/qcampus/venv/bin/python bench/soak.py [--minutes 10] [--clients 50] [--ramp 5]
-        [--learners 20] [--warm 60] [--seed 0] [--p95-budget MS] [--max-drift PERCENT] [--quick]
+        [--learners 20] [--warm 60] [--seed 0] [--database sqlite|postgresql]
+        [--p95-budget MS] [--max-drift PERCENT] [--quick]
 
 The deployment is the grading benchmark's (:class:`bench.grading_service.Campus`):
 ``qcampus init``, a roster, the foundations ``first-circuits`` release, ``qcampus
 up`` on free ports with one embedded grading worker, every learner's API token made
-by an admin over the hub's REST API. The service's rate limits on verification and
+by an admin over the hub's REST API. Every component keeps its records in SQLite
+files, or with ``--database postgresql`` in a new database on the PostgreSQL server
+here (``database.url``, dropped afterwards). The service's rate limits on verification and
 issuing are raised for the run (every client sends from 127.0.0.1, where a centre's
 employers each have their own address).
 
@@ -50,6 +53,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +65,7 @@ import requests  # noqa: E402
 from bench.grading_service import ASSIGNMENT, NOTEBOOK, Campus  # noqa: E402
 from bench.harness import progress, quantile  # noqa: E402
 from certificates import ISSUER_TOKEN_FILE  # noqa: E402
+from tests.databases import postgres_database  # noqa: E402
 from tests.e2e import conftest as e2e  # noqa: E402
 
 #: The mix of requests (THREATS scenario 21): verify, submit, issue.
@@ -240,7 +245,8 @@ def report(args: argparse.Namespace, soak: Soak, timing: dict, after: dict) -> t
     lines = [f"Soak: {args.clients} clients (ramp {args.ramp:g}/s) for {args.minutes * 60:.0f} s "
              f"against the qcampus service on loopback, mix "
              + ", ".join(f"{v}% {k}" for k, v in MIX.items())
-             + f" (seed {args.seed}); {total} answers in {timing['seconds']:.0f} s, "
+             + f" (seed {args.seed}), records in {args.database}; {total} answers in "
+             f"{timing['seconds']:.0f} s, "
              f"{total / timing['seconds']:.0f}/s.", "",
              "| request | answers | 2xx | 4xx | 5xx | p50 ms | p95 ms | max ms |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -300,6 +306,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warm", type=float, default=60.0,
                         help="Seconds of full load before the memory baseline is taken.")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="Where every component keeps its records.")
     parser.add_argument("--p95-budget", type=float, default=None, metavar="MS",
                         help="Fail when a kind's p95 latency is over MS milliseconds.")
     parser.add_argument("--max-drift", type=float, default=None, metavar="PERCENT",
@@ -320,8 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="qcampus-bench-", dir="/var/tmp"))
     os.chmod(root, 0o755)
     campus = None
+    databases = ExitStack()
     try:
-        campus = Campus(root, args.learners, UNLIMITED)
+        environ = dict(UNLIMITED)
+        if args.database == "postgresql":
+            environ["QCAMPUS_DATABASE__URL"] = databases.enter_context(postgres_database("qcs"))
+        campus = Campus(root, args.learners, environ)
         campus.prepare_notebooks(root / "stock", 1)
         campus.up(1)
         soak = Soak(campus)
@@ -339,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if campus is not None:
             campus.remove()
+        databases.close()
         subprocess.run(["rm", "-rf", str(root)], check=False)
 
 

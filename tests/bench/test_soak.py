@@ -113,13 +113,14 @@ def test_service_memory_is_its_masters_and_their_workers():
 
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_quick_soak_on_a_real_deployment_passes_every_check(capsys):
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_quick_soak_on_a_real_deployment_passes_every_check(database, capsys):
     """``--quick``: every kind answered without a 5xx, every credential valid, no submission lost."""
     before = dict(os.environ)
-    assert soak.main(["--quick"]) == 0
+    assert soak.main(["--quick", "--database", database]) == 0
     assert dict(os.environ) == before  # the limits were raised for the deployment alone
     text = capsys.readouterr().out
-    assert "Checks: all passed." in text
+    assert "Checks: all passed." in text and f"records in {database};" in text
     for kind in soak.MIX:
         answers, twos = re.search(rf"\| {kind} \| (\d+) \| (\d+) \| 0 \| 0 \|", text).groups()
         assert int(answers) == int(twos) > 0
