@@ -41,7 +41,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -215,6 +217,27 @@ class Campus:
             e2e.remove_system_user(system_username(name))
 
 
+@contextmanager
+def campus_on_disk(learners: int, environ: dict[str, str] | None = None
+                   ) -> Iterator[tuple[Campus, Path]]:
+    """Yield a :class:`Campus` of *learners* in a new directory under /var/tmp, and that directory.
+
+    Afterwards its hub stops and its system users and directory are removed, whatever happened.
+    """
+    # The hub lives on localhost, which requests files cookies of differently without this.
+    e2e.behave_like_a_browser_on_localhost()
+    root = Path(tempfile.mkdtemp(prefix="qcampus-bench-", dir="/var/tmp"))
+    os.chmod(root, 0o755)
+    campus = None
+    try:
+        campus = Campus(root, learners, environ)
+        yield campus, root
+    finally:
+        if campus is not None:
+            campus.remove()
+        subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
 def submit_to_feedback(campus: Campus, learners: int, window: float, seed: int) -> list[float]:
     """Have *learners* submit the reference at seeded moments within *window*; return latencies."""
     rng = random.Random(seed)
@@ -355,13 +378,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    # The hub lives on localhost, which requests files cookies of differently without this.
-    e2e.behave_like_a_browser_on_localhost()
-    root = Path(tempfile.mkdtemp(prefix="qcampus-bench-", dir="/var/tmp"))
-    os.chmod(root, 0o755)
-    campus = None
-    try:
-        campus = Campus(root, max(args.learners, args.submissions))
+    with campus_on_disk(max(args.learners, args.submissions)) as (campus, root):
         campus.prepare_notebooks(root / "stock", args.submissions)
         closings = {}
         for run, workers in enumerate(args.workers):
@@ -378,10 +395,6 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"stock: {baseline['seconds']:.1f} s")
         full = compare(campus, baseline["scores"], args.submissions)
         print(report(args, latencies, closings, baseline, full, page))
-    finally:
-        if campus is not None:
-            campus.remove()
-        subprocess.run(["rm", "-rf", str(root)], check=False)
     return 0
 
 

@@ -46,9 +46,7 @@ import argparse
 import base64
 import os
 import random
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -62,11 +60,10 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
-from bench.grading_service import ASSIGNMENT, NOTEBOOK, Campus  # noqa: E402
+from bench.grading_service import ASSIGNMENT, NOTEBOOK, Campus, campus_on_disk  # noqa: E402
 from bench.harness import progress, quantile  # noqa: E402
 from certificates import ISSUER_TOKEN_FILE  # noqa: E402
 from tests.databases import postgres_database  # noqa: E402
-from tests.e2e import conftest as e2e  # noqa: E402
 
 #: The mix of requests (THREATS scenario 21): verify, submit, issue.
 MIX = {"verify": 80, "submit": 15, "issue": 5}
@@ -109,9 +106,8 @@ class Soak:
 
     def __init__(self, campus: Campus):
         self.campus = campus
-        port = campus.dep.settings["hub"]["certificates_port"]
-        self.port = port
-        self.service = f"http://127.0.0.1:{port}/services/qcampus"
+        self.port = campus.dep.settings["hub"]["certificates_port"]
+        self.service = f"http://127.0.0.1:{self.port}/services/qcampus"
         self.issuer = (campus.dep.settings.secrets / ISSUER_TOKEN_FILE).read_text().strip()
         self.notebook = base64.b64encode(campus.notebooks(1)[0]).decode()
         self.record = Record()
@@ -324,16 +320,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    e2e.behave_like_a_browser_on_localhost()
-    root = Path(tempfile.mkdtemp(prefix="qcampus-bench-", dir="/var/tmp"))
-    os.chmod(root, 0o755)
-    campus = None
-    databases = ExitStack()
-    try:
+    with ExitStack() as stack:
         environ = dict(UNLIMITED)
         if args.database == "postgresql":
-            environ["QCAMPUS_DATABASE__URL"] = databases.enter_context(postgres_database("qcs"))
-        campus = Campus(root, args.learners, environ)
+            environ["QCAMPUS_DATABASE__URL"] = stack.enter_context(postgres_database("qcs"))
+        campus, root = stack.enter_context(campus_on_disk(args.learners, environ))
         campus.prepare_notebooks(root / "stock", 1)
         campus.up(1)
         soak = Soak(campus)
@@ -348,11 +339,6 @@ def main(argv: list[str] | None = None) -> int:
         text, failures = report(args, soak, timing, after)
         print(text)
         return 1 if failures else 0
-    finally:
-        if campus is not None:
-            campus.remove()
-        databases.close()
-        subprocess.run(["rm", "-rf", str(root)], check=False)
 
 
 if __name__ == "__main__":
